@@ -1,0 +1,1 @@
+//! Local evaluation of Elasticsearch query DSL against a JSON document.

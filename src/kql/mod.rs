@@ -1,0 +1,1 @@
+//! Kibana Query Language (KQL) → Elasticsearch query DSL.

@@ -1,0 +1,1 @@
+//! Rules: files in `queries/`, the condition language, alert shaping and rule tests.

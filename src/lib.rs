@@ -9,7 +9,10 @@
 //! - [`dsl`]: local evaluation of Elasticsearch query DSL on a document, with the semantics of the
 //!   mapped field types (used to test prefilters offline).
 
+pub mod alert;
 pub mod dsl;
 pub mod event;
 pub mod kql;
+pub mod net;
 pub mod rule;
+pub mod time;

@@ -1,1 +1,313 @@
 //! Rules: files in `queries/`, the condition language, alert shaping and rule tests.
+//!
+//! A [`Rule`] is loaded and validated once ([`load`]); everything a run needs per event —
+//! compiled condition, literal needles, templates — is prepared then.
+
+pub mod condition;
+pub mod diagnostic;
+mod file;
+pub mod literals;
+pub mod load;
+pub mod template;
+pub mod testing;
+
+use crate::event::Event;
+use crate::time::Span;
+use condition::{Condition, Evaluation, Field};
+use literals::Needles;
+use serde_json::Value;
+use std::fmt;
+use std::path::PathBuf;
+use template::Template;
+
+pub use load::{load_dir, load_file, LoadReport};
+
+/// Alert severity, with the numbers Elastic Security's External Alerts rule maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// `event.severity` 21.
+    Low,
+    /// `event.severity` 47.
+    Medium,
+    /// `event.severity` 73.
+    High,
+    /// `event.severity` 99.
+    Critical,
+}
+
+impl Severity {
+    /// Parses `low`, `medium`, `high` or `critical` (any case).
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.to_ascii_lowercase().as_str() {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// The number Kibana's `severity_mapping` on `event.severity` expects (21/47/73/99), also the
+    /// default risk score.
+    pub fn number(self) -> u8 {
+        match self {
+            Severity::Low => 21,
+            Severity::Medium => 47,
+            Severity::High => 73,
+            Severity::Critical => 99,
+        }
+    }
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a rule was adapted from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleOrigin {
+    /// The product (`Panther`, `Elastic`).
+    pub product: String,
+    /// The rule's id there (Panther `RuleID`, Elastic `rule_id`).
+    pub rule_id: String,
+    /// Where to read the original.
+    pub url: Option<String>,
+    /// Notes on the adaptation.
+    pub notes: Option<String>,
+}
+
+/// An ATT&CK id, name and reference URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttackRef {
+    /// `TA0002`, `T1648`, `T1578.005`.
+    pub id: String,
+    /// The name.
+    pub name: String,
+    /// The attack.mitre.org page.
+    pub reference: String,
+}
+
+/// A technique with its subtechniques.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Technique {
+    /// The technique.
+    pub technique: AttackRef,
+    /// Its subtechniques named by the rule.
+    pub subtechniques: Vec<AttackRef>,
+}
+
+/// One tactic of the rule's MITRE ATT&CK mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Threat {
+    /// `MITRE ATT&CK`.
+    pub framework: String,
+    /// The tactic.
+    pub tactic: AttackRef,
+    /// Techniques under it.
+    pub techniques: Vec<Technique>,
+}
+
+/// Descriptive metadata: what reviewers see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metadata {
+    /// Stable id, used in alert ids: never change it once alerts exist.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// What the rule detects.
+    pub description: String,
+    /// Version, bumped when the logic changes.
+    pub version: u32,
+    /// Whether scheduled runs include it.
+    pub enabled: bool,
+    /// Severity.
+    pub severity: Severity,
+    /// Risk score 0–100.
+    pub risk_score: u8,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+    /// Authors.
+    pub author: Vec<String>,
+    /// Licence of the rule text.
+    pub license: Option<String>,
+    /// Reference URLs.
+    pub references: Vec<String>,
+    /// Known benign causes.
+    pub false_positives: Vec<String>,
+    /// Alert fields a reviewer should look at first.
+    pub investigation_fields: Vec<String>,
+    /// Runbook / investigation guide (markdown).
+    pub runbook: Option<String>,
+    /// Where the rule was adapted from.
+    pub origin: Option<RuleOrigin>,
+    /// MITRE ATT&CK mapping.
+    pub threat: Vec<Threat>,
+}
+
+/// Which indices a rule reads and on which time field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// Index patterns.
+    pub index: Vec<String>,
+    /// The field windows are taken on (e.g. `event.ingested`).
+    pub timestamp_field: String,
+    /// Used for documents lacking `timestamp_field` (e.g. `@timestamp`).
+    pub timestamp_fallback: Option<String>,
+}
+
+/// How often a rule runs.
+#[derive(Debug, Clone)]
+pub enum Every {
+    /// A fixed interval.
+    Interval(Span),
+    /// A cron expression (six fields with seconds, or five classic fields).
+    Cron {
+        /// The expression as written.
+        text: String,
+        /// The parsed schedule.
+        schedule: Box<cron::Schedule>,
+    },
+}
+
+/// When a rule runs and how far back each run looks.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// Interval or cron.
+    pub every: Every,
+    /// How far back a run looks (Elastic's `from = now-6m` is `6m`).
+    pub lookback: Span,
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.every {
+            Every::Interval(span) => write!(f, "every {span}")?,
+            Every::Cron { text, .. } => write!(f, "cron \"{text}\"")?,
+        }
+        write!(f, ", look-back {}", self.lookback)
+    }
+}
+
+/// The coarse query Elasticsearch evaluates before the condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prefilter {
+    /// The KQL text, when given as KQL.
+    pub kql: Option<String>,
+    /// Raw query DSL, when given as DSL.
+    pub dsl: Option<Value>,
+}
+
+/// One named alert context field.
+#[derive(Debug, Clone)]
+pub struct ContextField {
+    /// The key in `eshunt.context`.
+    pub name: String,
+    /// The field read.
+    pub field: Field,
+    /// The value when the field is absent (JSON null if not given).
+    pub default: Value,
+}
+
+/// How alerts of a rule are shaped.
+#[derive(Debug, Clone)]
+pub struct AlertSpec {
+    /// Title template (the alert's `message`).
+    pub title: Template,
+    /// Dedup key template (defaults to the title).
+    pub dedup: Option<Template>,
+    /// Context fields, in order.
+    pub context: Vec<ContextField>,
+}
+
+/// A rule test: an event and what the rule must say about it.
+#[derive(Debug, Clone)]
+pub struct RuleTest {
+    /// The test's name.
+    pub name: String,
+    /// Whether an alert is expected.
+    pub expect: bool,
+    /// The expected title, when given.
+    pub title: Option<String>,
+    /// Expected context values (only the keys given are compared).
+    pub context: Option<serde_json::Map<String, Value>>,
+    /// The event: a raw CloudTrail record or an ECS document.
+    pub log: Value,
+    /// Line of the test in the rule file.
+    pub line: usize,
+}
+
+/// A loaded, validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Metadata.
+    pub meta: Metadata,
+    /// Indices and time field.
+    pub source: SourceSpec,
+    /// Schedule.
+    pub schedule: Schedule,
+    /// The coarse prefilter.
+    pub prefilter: Prefilter,
+    /// The fine condition (optional: a KQL-only rule fires on every prefilter match).
+    pub condition: Option<Condition>,
+    /// Alert shaping.
+    pub alert: AlertSpec,
+    /// Tests.
+    pub tests: Vec<RuleTest>,
+    /// Literal strings an event must contain for the rule to match (skips parsing).
+    pub needles: Needles,
+    /// The file the rule was loaded from.
+    pub file: PathBuf,
+}
+
+impl Rule {
+    /// Whether the rule fires on an event: its condition holds (a rule without a condition
+    /// fires on everything its prefilter lets through).
+    pub fn evaluate(&self, event: &Event) -> Evaluation<'_> {
+        match &self.condition {
+            Some(c) => c.evaluate(event),
+            None => Evaluation {
+                matched: true,
+                unavailable: Vec::new(),
+            },
+        }
+    }
+
+    /// Every CloudTrail field path the rule reads (condition, title, dedup, context, and the
+    /// inputs of data-model fields), as written, without duplicates.
+    pub fn field_paths(&self) -> Vec<String> {
+        let mut fields: Vec<&Field> = Vec::new();
+        if let Some(c) = &self.condition {
+            fields.extend(c.predicates().into_iter().map(|p| &p.field));
+        }
+        fields.extend(self.alert.title.fields());
+        if let Some(d) = &self.alert.dedup {
+            fields.extend(d.fields());
+        }
+        fields.extend(self.alert.context.iter().map(|c| &c.field));
+        let mut paths: Vec<String> = Vec::new();
+        let mut push = |p: &str| {
+            if !paths.iter().any(|q| q == p) {
+                paths.push(p.to_string());
+            }
+        };
+        for field in fields {
+            match field {
+                Field::Path(p) => push(p.as_str()),
+                Field::Udm(u) => u.inputs().iter().for_each(|p| push(p)),
+            }
+        }
+        paths
+    }
+}

@@ -1,0 +1,158 @@
+//! The source event's ECS fields an alert carries (user, source address, user agent, cloud
+//! account and region, event action/provider/id/outcome, identity details), derived from the
+//! CloudTrail record through the same mapping Elastic's integration uses, so an alert looks the
+//! same whether its event was read from a file or from an index.
+
+use crate::event::from_ecs::{FieldMap, When, FIELDS};
+use crate::event::path::{is_nullish, FieldPath};
+use crate::net::parse_ip;
+use serde_json::{json, Map, Value};
+use std::ops::ControlFlow;
+
+/// ECS fields copied into alerts.
+const COPIED: &[&str] = &[
+    "event.action",
+    "event.provider",
+    "event.id",
+    "cloud.region",
+    "cloud.account.id",
+    "user.id",
+    "user.name",
+    "source.address",
+    "user_agent.original",
+    "aws.cloudtrail.event_type",
+    "aws.cloudtrail.recipient_account_id",
+    "aws.cloudtrail.request_id",
+    "aws.cloudtrail.error_code",
+    "aws.cloudtrail.error_message",
+    "aws.cloudtrail.user_identity.type",
+    "aws.cloudtrail.user_identity.arn",
+    "aws.cloudtrail.user_identity.access_key_id",
+    "aws.cloudtrail.user_identity.invoked_by",
+    "aws.cloudtrail.user_identity.session_context.session_issuer.arn",
+    "aws.cloudtrail.user_identity.session_context.session_issuer.type",
+];
+
+/// The ECS fields of the source event, as a nested object.
+pub fn source_fields(record: &Value) -> Value {
+    let session = is_session(record);
+    let mut doc = Value::Object(Map::new());
+    for row in FIELDS.iter().filter(|r| applies(r, session)) {
+        let Some(ecs) = row.ecs.first().filter(|e| COPIED.contains(e)) else {
+            continue;
+        };
+        if let Some(value) = first_value(record, row.cloudtrail) {
+            set(&mut doc, ecs, value.clone());
+        }
+    }
+    if let Some(ip) = first_value(record, "sourceIPAddress")
+        .and_then(Value::as_str)
+        .and_then(parse_ip)
+    {
+        set(&mut doc, "source.ip", json!(ip.to_string()));
+    }
+    if doc.pointer("/cloud/account/id").is_none() {
+        if let Some(account) = first_value(record, "recipientAccountId") {
+            set(&mut doc, "cloud.account.id", account.clone());
+        }
+    }
+    set(&mut doc, "cloud.provider", json!("aws"));
+    set(&mut doc, "event.outcome", json!(outcome(record)));
+    doc
+}
+
+/// Elastic's rule: `failure` when `errorCode` or `errorMessage` has a value.
+fn outcome(record: &Value) -> &'static str {
+    let failed = ["errorCode", "errorMessage"]
+        .iter()
+        .any(|f| first_value(record, f).is_some_and(|v| !is_nullish(v)));
+    if failed {
+        "failure"
+    } else {
+        "success"
+    }
+}
+
+fn applies(row: &FieldMap, session: bool) -> bool {
+    match row.when {
+        When::Always => true,
+        When::Session => session,
+        When::NotSession => !session,
+    }
+}
+
+fn is_session(record: &Value) -> bool {
+    let kind = first_value(record, "userIdentity.type").and_then(Value::as_str);
+    matches!(kind, Some("AssumedRole" | "FederatedUser"))
+        || first_value(record, "userIdentity.sessionContext.sessionIssuer").is_some()
+}
+
+fn first_value<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
+    let path = FieldPath::parse(path).ok()?;
+    match path.visit(record, &mut ControlFlow::Break) {
+        ControlFlow::Break(v) => Some(v),
+        ControlFlow::Continue(()) => None,
+    }
+}
+
+fn set(doc: &mut Value, path: &str, value: Value) {
+    let mut slot = doc;
+    for key in path.split('.') {
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        slot = slot
+            .as_object_mut()
+            .expect("just made an object")
+            .entry(key)
+            .or_insert(Value::Null);
+    }
+    *slot = value;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_user_event() {
+        let record = json!({
+            "eventName": "UpdateFunctionConfiguration20150331v2", "eventSource": "lambda.amazonaws.com",
+            "eventID": "e1", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.5",
+            "userAgent": "aws-cli/2", "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "userName": "alice", "principalId": "AIDA1",
+                "arn": "arn:aws:iam::111122223333:user/alice", "accountId": "111122223333"}
+        });
+        let doc = source_fields(&record);
+        assert_eq!(
+            doc["event"]["action"],
+            "UpdateFunctionConfiguration20150331v2"
+        );
+        assert_eq!(doc["event"]["outcome"], "success");
+        assert_eq!(doc["user"]["name"], "alice");
+        assert_eq!(doc["source"]["ip"], "203.0.113.5");
+        assert_eq!(doc["cloud"]["account"]["id"], "111122223333");
+        assert_eq!(doc["aws"]["cloudtrail"]["user_identity"]["type"], "IAMUser");
+    }
+
+    #[test]
+    fn sso_session_and_failure() {
+        let record = json!({
+            "errorCode": "AccessDenied", "sourceIPAddress": "lambda.amazonaws.com",
+            "recipientAccountId": "1",
+            "userIdentity": {"type": "AssumedRole", "sessionContext": {"sessionIssuer": {"userName": "AWSReservedSSO_A_1"}}}
+        });
+        let doc = source_fields(&record);
+        assert_eq!(doc["user"]["name"], "AWSReservedSSO_A_1");
+        assert_eq!(doc["event"]["outcome"], "failure");
+        assert_eq!(doc["source"]["address"], "lambda.amazonaws.com");
+        assert!(doc["source"].get("ip").is_none());
+        assert_eq!(doc["cloud"]["account"]["id"], "1");
+    }
+
+    #[test]
+    fn empty_error_code_is_success() {
+        assert_eq!(outcome(&json!({"errorCode": ""})), "success");
+        assert_eq!(outcome(&json!({"errorMessage": "x"})), "failure");
+    }
+}

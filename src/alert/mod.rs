@@ -1,0 +1,336 @@
+//! Alerts: ECS documents reviewable in Kibana and promotable by Elastic Security's External
+//! Alerts rule (`event.kind: alert`, numeric `event.severity` / `event.risk_score`, `message`).
+//!
+//! An alert's `_id` is a deterministic hash of the rule id and the event's identity
+//! ([`identity`]), so the same event gives the same alert from a file or from any index, and
+//! re-running never duplicates.
+
+mod ecs;
+
+use crate::event::{Event, Origin, Shape};
+use crate::rule::template::resolve;
+use crate::rule::{Rule, Threat};
+use crate::time;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Panther truncates titles longer than this many characters.
+pub const MAX_TITLE_CHARS: usize = 1000;
+
+/// One alert, ready to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Deterministic document id.
+    pub id: String,
+    /// The rule that fired.
+    pub rule_id: String,
+    /// The ECS document.
+    pub doc: Value,
+}
+
+/// What makes an event the same event wherever it is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// CloudTrail's `eventID` (ECS `event.id`).
+    EventId(String),
+    /// The Elasticsearch document, when the event has no `eventID`.
+    Document {
+        /// Index.
+        index: String,
+        /// `_id`.
+        id: String,
+    },
+    /// A hash of the record's JSON, when neither exists.
+    Content(String),
+}
+
+impl Identity {
+    fn key(&self) -> String {
+        match self {
+            Identity::EventId(id) => format!("cloudtrail:{id}"),
+            Identity::Document { index, id } => format!("es:{index}/{id}"),
+            Identity::Content(hash) => format!("sha256:{hash}"),
+        }
+    }
+}
+
+/// The identity of an event: `eventID`, else its Elasticsearch document, else its content.
+pub fn identity(event: &Event) -> Identity {
+    if let Some(id) = event.event_id().filter(|id| !id.is_empty()) {
+        return Identity::EventId(id.to_string());
+    }
+    if let Origin::Document { index, id } = event.origin() {
+        return Identity::Document {
+            index: index.clone(),
+            id: id.clone(),
+        };
+    }
+    let text = serde_json::to_string(event.record()).unwrap_or_default();
+    Identity::Content(hex(&Sha256::digest(text.as_bytes())))
+}
+
+/// The alert id for a rule and an event identity.
+pub fn alert_id(rule_id: &str, identity: &Identity) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rule_id.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(identity.key().as_bytes());
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The title of an alert: the rendered template, or the rule id when rendering fails (as
+/// Panther does), truncated to [`MAX_TITLE_CHARS`].
+pub fn title(rule: &Rule, event: &Event) -> String {
+    let mut title = rule
+        .alert
+        .title
+        .render(event)
+        .unwrap_or_else(|_| rule.meta.id.clone());
+    if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS) {
+        title.truncate(cut);
+    }
+    title
+}
+
+/// The rule's alert context for an event, keys in the rule's order.
+pub fn context(rule: &Rule, event: &Event) -> Map<String, Value> {
+    rule.alert
+        .context
+        .iter()
+        .map(|c| {
+            let value = resolve(&c.field, event).unwrap_or_else(|_| c.default.clone());
+            (c.name.clone(), value)
+        })
+        .collect()
+}
+
+/// Builds the alert of `rule` for `event`, written at `now`.
+pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
+    let identity = identity(event);
+    let id = alert_id(&rule.meta.id, &identity);
+    let title = title(rule, event);
+    let dedup = match &rule.alert.dedup {
+        Some(t) => t.render(event).unwrap_or_else(|_| title.clone()),
+        None => title.clone(),
+    };
+    let mut doc = ecs::source_fields(event.record());
+    let meta = &rule.meta;
+    let event_time = event.time().unwrap_or(now);
+    merge(
+        &mut doc,
+        json!({
+            "@timestamp": time::format(event_time),
+            "message": title,
+            "event": {
+                "kind": "alert",
+                "module": "eshunt",
+                "dataset": "eshunt.alerts",
+                "severity": meta.severity.number(),
+                "risk_score": meta.risk_score,
+                "created": time::format(now),
+                "ingested": time::format(now),
+            },
+            "rule": {
+                "id": meta.id,
+                "name": meta.name,
+                "description": meta.description,
+                "version": meta.version.to_string(),
+                "ruleset": "eshunt",
+                "author": meta.author,
+                "license": meta.license,
+                "reference": meta.references.first(),
+                "category": meta.threat.iter().map(|t| t.tactic.name.clone()).collect::<Vec<_>>(),
+            },
+            "tags": meta.tags,
+            "eshunt": {
+                "alert_id": id,
+                "severity": meta.severity.as_str(),
+                "dedup": dedup,
+                "context": context(rule, event),
+                "rule": {
+                    "id": meta.id,
+                    "version": meta.version,
+                    "file": rule.file.display().to_string(),
+                    "origin": meta.origin.as_ref().map(|o| json!({
+                        "product": o.product, "rule_id": o.rule_id, "url": o.url,
+                    })),
+                    "references": meta.references,
+                    "false_positives": meta.false_positives,
+                    "investigation_fields": meta.investigation_fields,
+                    "runbook": meta.runbook,
+                },
+                "source": source_link(event, &identity),
+            },
+        }),
+    );
+    if let Some(threat) = threat(&meta.threat) {
+        doc["threat"] = threat;
+    }
+    strip_nulls(&mut doc);
+    Alert {
+        id,
+        rule_id: meta.id.clone(),
+        doc,
+    }
+}
+
+/// `eshunt.source`: how to get back to the event the alert is about.
+fn source_link(event: &Event, identity: &Identity) -> Value {
+    let mut link = json!({
+        "event_id": event.event_id(),
+        "identity": identity.key(),
+        "timestamp": event.time().map(time::format),
+        "ingested": event.ingested().map(time::format),
+        "shape": match event.shape() {
+            Shape::CloudTrail => "cloudtrail",
+            Shape::EcsOriginal => "ecs_original",
+            Shape::EcsRebuilt => "ecs_rebuilt",
+        },
+    });
+    match event.origin() {
+        Origin::Document { index, id } => {
+            link["index"] = json!(index);
+            link["id"] = json!(id);
+        }
+        Origin::Line { file, line } => {
+            link["file"] = json!(&**file);
+            link["line"] = json!(line);
+        }
+        Origin::Record { file, index } => {
+            link["file"] = json!(&**file);
+            link["record"] = json!(index);
+        }
+        Origin::Inline(label) => link["file"] = json!(&**label),
+    }
+    link
+}
+
+/// ECS `threat.*`: parallel arrays of tactic and technique ids, names and references.
+fn threat(threats: &[Threat]) -> Option<Value> {
+    if threats.is_empty() {
+        return None;
+    }
+    let tactics: Vec<_> = threats.iter().map(|t| &t.tactic).collect();
+    let techniques: Vec<_> = threats
+        .iter()
+        .flat_map(|t| &t.techniques)
+        .map(|t| &t.technique)
+        .collect();
+    let subtechniques: Vec<_> = threats
+        .iter()
+        .flat_map(|t| &t.techniques)
+        .flat_map(|t| &t.subtechniques)
+        .collect();
+    let column = |refs: &[&crate::rule::AttackRef]| {
+        let mut ids: Vec<&str> = Vec::new();
+        let mut names = Vec::new();
+        let mut urls = Vec::new();
+        for r in refs {
+            if !ids.contains(&r.id.as_str()) {
+                ids.push(&r.id);
+                names.push(r.name.clone());
+                urls.push(r.reference.clone());
+            }
+        }
+        json!({"id": ids, "name": names, "reference": urls})
+    };
+    let mut technique = column(&techniques);
+    if !subtechniques.is_empty() {
+        technique["subtechnique"] = column(&subtechniques);
+    }
+    Some(json!({
+        "framework": threats[0].framework,
+        "tactic": column(&tactics),
+        "technique": technique,
+    }))
+}
+
+/// Deep-merges `from` into `into` (objects merge, other values overwrite).
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Removes `null` members so documents carry only fields with values.
+fn strip_nulls(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.retain(|_, v| !v.is_null());
+        map.values_mut().for_each(strip_nulls);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(doc: Value, origin: Origin) -> Event {
+        Event::from_document(doc, origin)
+    }
+
+    #[test]
+    fn identity_prefers_event_id_then_document_then_content() {
+        let by_id = event(
+            json!({"eventID": "abc", "eventName": "X"}),
+            Origin::Inline("t".into()),
+        );
+        assert_eq!(identity(&by_id), Identity::EventId("abc".into()));
+        let ecs = event(
+            json!({"event": {"id": "abc", "action": "X"}}),
+            Origin::Document {
+                index: "i".into(),
+                id: "d".into(),
+            },
+        );
+        assert_eq!(identity(&ecs), Identity::EventId("abc".into()));
+        let doc = event(
+            json!({"event": {"action": "X"}}),
+            Origin::Document {
+                index: "i".into(),
+                id: "d".into(),
+            },
+        );
+        assert_eq!(
+            identity(&doc),
+            Identity::Document {
+                index: "i".into(),
+                id: "d".into()
+            }
+        );
+        let a = event(json!({"eventName": "X"}), Origin::Inline("a".into()));
+        let b = event(json!({"eventName": "X"}), Origin::Inline("b".into()));
+        assert_eq!(identity(&a), identity(&b));
+        assert!(matches!(identity(&a), Identity::Content(_)));
+    }
+
+    #[test]
+    fn alert_ids_depend_on_rule_and_identity_only() {
+        let i = Identity::EventId("e1".into());
+        assert_eq!(alert_id("r", &i), alert_id("r", &i));
+        assert_ne!(alert_id("r", &i), alert_id("s", &i));
+        assert_ne!(
+            alert_id("r", &i),
+            alert_id("r", &Identity::EventId("e2".into()))
+        );
+        assert_eq!(alert_id("r", &i).len(), 64);
+    }
+
+    #[test]
+    fn merge_and_strip() {
+        let mut a = json!({"event": {"id": "1", "x": null}, "k": 1});
+        merge(&mut a, json!({"event": {"kind": "alert"}, "k": null}));
+        strip_nulls(&mut a);
+        assert_eq!(a, json!({"event": {"id": "1", "kind": "alert"}}));
+    }
+}

@@ -1,0 +1,477 @@
+//! Tokens → compiled expression tree. Operands are validated and prepared here (regexes
+//! compiled, CIDR blocks parsed, case-insensitive patterns lower-cased) so evaluation does no
+//! parsing.
+
+use super::lexer::{Spanned, Token};
+use super::{ConditionError, Pos};
+use crate::event::path::FieldPath;
+use crate::event::udm::UdmField;
+use crate::net::Cidr;
+use regex::Regex;
+use serde_json::Number;
+
+/// A compiled boolean expression.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// All must hold (lines of a condition, `and`).
+    All(Vec<Expr>),
+    /// At least one must hold (`or`).
+    Any(Vec<Expr>),
+    /// Negation (`not`).
+    Not(Box<Expr>),
+    /// A single predicate.
+    Pred(Box<Predicate>),
+}
+
+impl Expr {
+    /// Calls `f` on every predicate, in source order.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Predicate)) {
+        match self {
+            Expr::All(items) | Expr::Any(items) => items.iter().for_each(|e| e.walk(f)),
+            Expr::Not(inner) => inner.walk(f),
+            Expr::Pred(p) => f(p),
+        }
+    }
+}
+
+/// What a predicate reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    /// A CloudTrail field path.
+    Path(FieldPath),
+    /// A data-model field computed by eshunt (`udm.actor_user`).
+    Udm(UdmField),
+}
+
+impl Field {
+    /// The reference as written in the rule.
+    pub fn name(&self) -> String {
+        match self {
+            Field::Path(p) => p.to_string(),
+            Field::Udm(u) => {
+                let name = UdmField::ALL
+                    .iter()
+                    .find(|(_, f)| f == u)
+                    .map_or("?", |(n, _)| n);
+                format!("udm.{name}")
+            }
+        }
+    }
+}
+
+/// A literal operand.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    /// A string; matches JSON strings only.
+    Str(String),
+    /// A number; matches JSON numbers only (`1` equals `1.0`).
+    Num(Number),
+    /// A boolean; matches JSON booleans only.
+    Bool(bool),
+}
+
+/// Numeric comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `gt`
+    Gt,
+    /// `gte`
+    Gte,
+    /// `lt`
+    Lt,
+    /// `lte`
+    Lte,
+}
+
+/// A compiled operator with its operand.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// `eq` — some value equals the literal (type and value).
+    Eq(Scalar),
+    /// `ne` — no value equals the literal (true when the field is absent).
+    Ne(Scalar),
+    /// `in [..]` — some value equals one of the literals.
+    In(Vec<Scalar>),
+    /// `not_in [..]` — no value equals any of the literals.
+    NotIn(Vec<Scalar>),
+    /// `ieq` / `ine` / `iin` / `not_iin` — case-insensitive string equality; the bool negates.
+    IEq(Vec<String>, bool),
+    /// `starts_with` / `istarts_with` (lower-cased pattern when case-insensitive).
+    StartsWith(Vec<String>, bool),
+    /// `ends_with` / `iends_with`.
+    EndsWith(Vec<String>, bool),
+    /// `contains` / `icontains`.
+    Contains(Vec<String>, bool),
+    /// `matches` / `imatches` — a regular expression found anywhere in a string value.
+    Matches(Regex),
+    /// `gt` / `gte` / `lt` / `lte` — numbers, or strings that parse as numbers.
+    Cmp(CmpOp, f64),
+    /// `cidr` — an IP address (string) inside one of the blocks.
+    Cidr(Vec<Cidr>),
+    /// `is_null` — absent, `null`, `""`, `[]` or `{}` everywhere the path reaches.
+    IsNull,
+    /// `is_not_null` — the negation of `is_null`.
+    IsNotNull,
+}
+
+/// One `field operator operand` clause.
+#[derive(Debug, Clone)]
+pub struct Predicate {
+    /// The field read.
+    pub field: Field,
+    /// The operator and operand.
+    pub op: Op,
+    /// Where the clause starts in the condition text.
+    pub pos: Pos,
+    /// The operator as written (for explanations).
+    pub op_name: String,
+}
+
+/// The operator names, for help and error messages.
+pub const OPERATORS: &[&str] = &[
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "ieq",
+    "ine",
+    "iin",
+    "not_iin",
+    "starts_with",
+    "istarts_with",
+    "ends_with",
+    "iends_with",
+    "contains",
+    "icontains",
+    "matches",
+    "imatches",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "cidr",
+    "is_null",
+    "is_not_null",
+];
+
+/// Parses a token stream into an expression: lines ANDed.
+pub fn parse(tokens: &[Spanned]) -> Result<Expr, ConditionError> {
+    let mut parser = Parser { tokens, at: 0 };
+    let mut lines = Vec::new();
+    loop {
+        parser.skip_newlines();
+        if parser.peek().is_none() {
+            break;
+        }
+        lines.push(parser.or_expr()?);
+        match parser.peek() {
+            None | Some(Token::Newline) => {}
+            Some(other) => {
+                let other = other.describe();
+                return Err(parser.error(format!(
+                    "expected `and`, `or` or the end of the line, found {other}"
+                )));
+            }
+        }
+    }
+    match lines.len() {
+        0 => Err(ConditionError::new(
+            Pos { line: 1, col: 1 },
+            "the condition is empty",
+        )),
+        1 => Ok(lines.pop().expect("one line")),
+        _ => Ok(Expr::All(lines)),
+    }
+}
+
+struct Parser<'a> {
+    tokens: &'a [Spanned],
+    at: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at).map(|s| &s.token)
+    }
+
+    fn pos(&self) -> Pos {
+        self.tokens
+            .get(self.at)
+            .or(self.tokens.last())
+            .map_or(Pos { line: 1, col: 1 }, |s| s.pos)
+    }
+
+    fn next(&mut self) -> Option<&Token> {
+        let token = self.tokens.get(self.at).map(|s| &s.token);
+        self.at += 1;
+        token
+    }
+
+    fn error(&self, message: impl Into<String>) -> ConditionError {
+        ConditionError::new(self.pos(), message)
+    }
+
+    fn skip_newlines(&mut self) {
+        while self.peek() == Some(&Token::Newline) {
+            self.at += 1;
+        }
+    }
+
+    fn eat_keyword(&mut self, keyword: &str) -> bool {
+        if matches!(self.peek(), Some(Token::Word(w)) if w.eq_ignore_ascii_case(keyword)) {
+            self.at += 1;
+            self.skip_newlines();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, ConditionError> {
+        let mut items = vec![self.and_expr()?];
+        while self.eat_keyword("or") {
+            items.push(self.and_expr()?);
+        }
+        Ok(collapse(items, Expr::Any))
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, ConditionError> {
+        let mut items = vec![self.unary()?];
+        while self.eat_keyword("and") {
+            items.push(self.unary()?);
+        }
+        Ok(collapse(items, Expr::All))
+    }
+
+    fn unary(&mut self) -> Result<Expr, ConditionError> {
+        if self.eat_keyword("not") {
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        match self.peek() {
+            Some(Token::Open) => {
+                let open = self.pos();
+                self.at += 1;
+                let inner = self.or_expr()?;
+                match self.next() {
+                    Some(Token::Close) => Ok(inner),
+                    _ => Err(ConditionError::new(open, "this `(` is never closed")),
+                }
+            }
+            Some(Token::Word(_)) => self.predicate(),
+            Some(other) => {
+                let other = other.describe();
+                Err(self.error(format!(
+                    "expected a field name, `not` or `(`, found {other}"
+                )))
+            }
+            None => Err(self.error("expected a predicate, found the end of the condition")),
+        }
+    }
+
+    fn predicate(&mut self) -> Result<Expr, ConditionError> {
+        let pos = self.pos();
+        let Some(Token::Word(name)) = self.next().cloned() else {
+            unreachable!("predicate() is called on a word")
+        };
+        let field = compile_field(&name).map_err(|m| ConditionError::new(pos, m))?;
+        let op_pos = self.pos();
+        let op_name = match self.next() {
+            Some(Token::Word(op)) => op.to_ascii_lowercase(),
+            other => {
+                let found = other.map_or("the end of the line".into(), Token::describe);
+                return Err(ConditionError::new(
+                    op_pos,
+                    format!(
+                        "expected an operator after `{name}`, found {found} (operators: {})",
+                        OPERATORS.join(", ")
+                    ),
+                ));
+            }
+        };
+        let op = self.operator(&op_name, op_pos)?;
+        Ok(Expr::Pred(Box::new(Predicate {
+            field,
+            op,
+            pos,
+            op_name,
+        })))
+    }
+
+    fn operator(&mut self, name: &str, pos: Pos) -> Result<Op, ConditionError> {
+        let op = match name {
+            "is_null" => Op::IsNull,
+            "is_not_null" => Op::IsNotNull,
+            "eq" => Op::Eq(self.scalar()?),
+            "ne" => Op::Ne(self.scalar()?),
+            "in" => Op::In(self.scalar_list()?),
+            "not_in" => Op::NotIn(self.scalar_list()?),
+            "ieq" | "iin" => Op::IEq(self.strings(true)?, false),
+            "ine" | "not_iin" => Op::IEq(self.strings(true)?, true),
+            "starts_with" => Op::StartsWith(self.strings(false)?, false),
+            "istarts_with" => Op::StartsWith(self.strings(true)?, true),
+            "ends_with" => Op::EndsWith(self.strings(false)?, false),
+            "iends_with" => Op::EndsWith(self.strings(true)?, true),
+            "contains" => Op::Contains(self.strings(false)?, false),
+            "icontains" => Op::Contains(self.strings(true)?, true),
+            "matches" => Op::Matches(self.regex(false)?),
+            "imatches" => Op::Matches(self.regex(true)?),
+            "gt" => Op::Cmp(CmpOp::Gt, self.number()?),
+            "gte" => Op::Cmp(CmpOp::Gte, self.number()?),
+            "lt" => Op::Cmp(CmpOp::Lt, self.number()?),
+            "lte" => Op::Cmp(CmpOp::Lte, self.number()?),
+            "cidr" => Op::Cidr(self.cidrs()?),
+            other => {
+                return Err(ConditionError::new(
+                    pos,
+                    format!(
+                        "unknown operator `{other}` (operators: {})",
+                        OPERATORS.join(", ")
+                    ),
+                ))
+            }
+        };
+        Ok(op)
+    }
+
+    fn scalar(&mut self) -> Result<Scalar, ConditionError> {
+        let pos = self.pos();
+        match self.next().cloned() {
+            Some(Token::Str(s)) => Ok(Scalar::Str(s)),
+            Some(Token::Number(n)) => parse_number(&n)
+                .map(Scalar::Num)
+                .ok_or_else(|| ConditionError::new(pos, format!("invalid number `{n}`"))),
+            Some(Token::Word(w)) if w == "true" || w == "false" => Ok(Scalar::Bool(w == "true")),
+            Some(Token::Word(w)) if w == "null" => Err(ConditionError::new(
+                pos,
+                "compare with null using `is_null` / `is_not_null`",
+            )),
+            Some(Token::Word(w)) => Err(ConditionError::new(
+                pos,
+                format!("expected a value, found `{w}` (quote strings: \"{w}\")"),
+            )),
+            other => Err(ConditionError::new(
+                pos,
+                format!(
+                    "expected a value, found {}",
+                    other.map_or("the end of the line".into(), |t| t.describe())
+                ),
+            )),
+        }
+    }
+
+    /// `[a, b, c]`, or a single value.
+    fn list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, ConditionError>,
+    ) -> Result<Vec<T>, ConditionError> {
+        if self.peek() != Some(&Token::ListOpen) {
+            return Ok(vec![item(self)?]);
+        }
+        let open = self.pos();
+        self.at += 1;
+        let mut items = Vec::new();
+        loop {
+            if self.peek() == Some(&Token::ListClose) {
+                self.at += 1;
+                break;
+            }
+            items.push(item(self)?);
+            match self.next() {
+                Some(Token::Comma) => {}
+                Some(Token::ListClose) => break,
+                _ => return Err(ConditionError::new(open, "this `[` is never closed")),
+            }
+        }
+        if items.is_empty() {
+            return Err(ConditionError::new(open, "the list is empty"));
+        }
+        Ok(items)
+    }
+
+    fn scalar_list(&mut self) -> Result<Vec<Scalar>, ConditionError> {
+        self.list(Self::scalar)
+    }
+
+    fn string(&mut self) -> Result<String, ConditionError> {
+        let pos = self.pos();
+        match self.next().cloned() {
+            Some(Token::Str(s)) => Ok(s),
+            other => Err(ConditionError::new(
+                pos,
+                format!(
+                    "expected a quoted string, found {}",
+                    other.map_or("the end of the line".into(), |t| t.describe())
+                ),
+            )),
+        }
+    }
+
+    fn strings(&mut self, lower: bool) -> Result<Vec<String>, ConditionError> {
+        let items = self.list(Self::string)?;
+        Ok(if lower {
+            items.into_iter().map(|s| s.to_lowercase()).collect()
+        } else {
+            items
+        })
+    }
+
+    fn regex(&mut self, case_insensitive: bool) -> Result<Regex, ConditionError> {
+        let pos = self.pos();
+        let pattern = self.string()?;
+        regex::RegexBuilder::new(&pattern)
+            .case_insensitive(case_insensitive)
+            .build()
+            .map_err(|e| ConditionError::new(pos, format!("invalid regular expression: {e}")))
+    }
+
+    fn number(&mut self) -> Result<f64, ConditionError> {
+        let pos = self.pos();
+        match self.next().cloned() {
+            Some(Token::Number(n)) => n
+                .parse()
+                .map_err(|_| ConditionError::new(pos, format!("invalid number `{n}`"))),
+            other => Err(ConditionError::new(
+                pos,
+                format!(
+                    "expected a number, found {}",
+                    other.map_or("the end of the line".into(), |t| t.describe())
+                ),
+            )),
+        }
+    }
+
+    fn cidrs(&mut self) -> Result<Vec<Cidr>, ConditionError> {
+        self.list(|p| {
+            let pos = p.pos();
+            let text = p.string()?;
+            Cidr::parse(&text).map_err(|e| ConditionError::new(pos, e.to_string()))
+        })
+    }
+}
+
+fn collapse(mut items: Vec<Expr>, wrap: fn(Vec<Expr>) -> Expr) -> Expr {
+    if items.len() == 1 {
+        items.pop().expect("one item")
+    } else {
+        wrap(items)
+    }
+}
+
+fn compile_field(name: &str) -> Result<Field, String> {
+    if let Some(udm) = UdmField::from_path(name) {
+        return udm.map(Field::Udm);
+    }
+    if OPERATORS.contains(&name) || ["and", "or", "not"].contains(&name) {
+        return Err(format!("expected a field name, found the keyword `{name}`"));
+    }
+    FieldPath::parse(name)
+        .map(Field::Path)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_number(text: &str) -> Option<Number> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(i.into());
+    }
+    text.parse::<f64>().ok().and_then(Number::from_f64)
+}

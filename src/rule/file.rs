@@ -1,0 +1,197 @@
+//! The rule file format (`queries/*.toml`), as deserialized before validation. Field by field
+//! documentation lives in the README ("Rule files"); [`super::load`] turns this into a
+//! [`super::Rule`].
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+use toml::Spanned;
+
+/// A rule file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub id: Spanned<String>,
+    pub name: String,
+    pub description: String,
+    #[serde(default = "one")]
+    pub version: u32,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub severity: Spanned<String>,
+    pub risk_score: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub author: Vec<String>,
+    pub license: Option<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub false_positives: Vec<String>,
+    #[serde(default)]
+    pub investigation_fields: Vec<String>,
+    pub runbook: Option<String>,
+    pub origin: Option<OriginFile>,
+    #[serde(default)]
+    pub threat: Vec<Spanned<ThreatFile>>,
+    #[serde(default)]
+    pub source: SourceFile,
+    pub schedule: Option<Spanned<ScheduleFile>>,
+    pub detection: Spanned<DetectionFile>,
+    pub alert: AlertFile,
+    #[serde(default)]
+    pub tests: Vec<Spanned<TestFile>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where the rule comes from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginFile {
+    pub product: String,
+    pub rule_id: String,
+    pub url: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// One MITRE ATT&CK tactic with its techniques.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatFile {
+    #[serde(default = "mitre")]
+    pub framework: String,
+    pub tactic: IdName,
+    #[serde(default)]
+    pub technique: Vec<TechniqueFile>,
+}
+
+fn mitre() -> String {
+    "MITRE ATT&CK".into()
+}
+
+/// A technique and its subtechniques.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TechniqueFile {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub subtechnique: Vec<IdName>,
+}
+
+/// An ATT&CK id and its name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdName {
+    pub id: String,
+    pub name: String,
+}
+
+/// Which indices a rule reads, and on which time field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    #[serde(default = "default_index")]
+    pub index: Vec<String>,
+    #[serde(default = "default_timestamp")]
+    pub timestamp_field: String,
+    pub timestamp_fallback: Option<String>,
+}
+
+impl Default for SourceFile {
+    fn default() -> Self {
+        SourceFile {
+            index: default_index(),
+            timestamp_field: default_timestamp(),
+            timestamp_fallback: None,
+        }
+    }
+}
+
+fn default_index() -> Vec<String> {
+    vec!["logs-aws.cloudtrail-*".into()]
+}
+
+fn default_timestamp() -> String {
+    "@timestamp".into()
+}
+
+/// When a rule runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    pub interval: Option<String>,
+    pub cron: Option<String>,
+    pub lookback: Option<String>,
+}
+
+/// The detection logic: the coarse prefilter Elasticsearch evaluates (`kql` or `dsl`) and the
+/// fine condition eshunt evaluates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionFile {
+    pub kql: Option<Spanned<String>>,
+    pub dsl: Option<Spanned<String>>,
+    pub condition: Option<Spanned<String>>,
+}
+
+/// Alert shaping.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertFile {
+    pub title: Spanned<String>,
+    pub dedup: Option<Spanned<String>>,
+    #[serde(default)]
+    pub context: Ordered<Spanned<toml::Value>>,
+}
+
+/// A rule test: an event and the expected verdict.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    pub name: String,
+    pub expect: bool,
+    pub title: Option<String>,
+    pub context: Option<Spanned<toml::Value>>,
+    pub log: Option<Spanned<String>>,
+    pub log_file: Option<String>,
+}
+
+/// A TOML table read as an ordered list of entries (document order is kept).
+#[derive(Debug)]
+pub struct Ordered<V>(pub Vec<(String, V)>);
+
+impl<V> Default for Ordered<V> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Ordered<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for OrderedVisitor<V> {
+            type Value = Ordered<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        d.deserialize_map(OrderedVisitor(PhantomData))
+    }
+}

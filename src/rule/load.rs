@@ -1,0 +1,641 @@
+//! Loading rule files: parse the TOML, validate every part, compile conditions and templates,
+//! and report every problem as `file:line:col: message`.
+
+use super::condition::{Condition, Field};
+use super::diagnostic::{RuleError, SourceText};
+use super::file::{DetectionFile, OriginFile, RuleFile, ScheduleFile, TestFile, ThreatFile};
+use super::literals::Needles;
+use super::template::Template;
+use super::{
+    AlertSpec, AttackRef, ContextField, Every, Metadata, Prefilter, Rule, RuleOrigin, RuleTest,
+    Schedule, Severity, SourceSpec, Technique, Threat,
+};
+use crate::event::path::FieldPath;
+use crate::event::udm::UdmField;
+use crate::time::Span;
+use serde_json::Value;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use toml::Spanned;
+
+/// The outcome of loading a directory of rules: the valid rules and every error found.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Rules that loaded, sorted by id.
+    pub rules: Vec<Rule>,
+    /// Problems, in file order. A file with errors contributes no rule.
+    pub errors: Vec<RuleError>,
+    /// How many rule files were read.
+    pub files: usize,
+}
+
+/// Loads every `*.toml` under `dir` (recursively, in name order). Duplicate ids are errors.
+pub fn load_dir(dir: &Path) -> LoadReport {
+    let mut report = LoadReport::default();
+    if !dir.is_dir() {
+        report.errors.push(RuleError {
+            file: dir.display().to_string(),
+            line: 0,
+            col: 0,
+            message: "the rules directory does not exist or is not a directory".into(),
+            snippet: None,
+        });
+        return report;
+    }
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                report.errors.push(RuleError {
+                    file: err.path().unwrap_or(dir).display().to_string(),
+                    line: 0,
+                    col: 0,
+                    message: format!("cannot read: {err}"),
+                    snippet: None,
+                });
+                continue;
+            }
+        };
+        let is_rule =
+            entry.file_type().is_file() && entry.path().extension().is_some_and(|x| x == "toml");
+        if !is_rule {
+            continue;
+        }
+        report.files += 1;
+        match load_file(entry.path()) {
+            Ok(rule) => report.rules.push(rule),
+            Err(errors) => report.errors.extend(errors),
+        }
+    }
+    reject_duplicate_ids(&mut report);
+    report.rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+    report
+}
+
+fn reject_duplicate_ids(report: &mut LoadReport) {
+    let mut seen: Vec<(String, PathBuf)> = Vec::new();
+    let mut keep = Vec::new();
+    for rule in std::mem::take(&mut report.rules) {
+        match seen.iter().find(|(id, _)| *id == rule.meta.id) {
+            Some((_, first)) => report.errors.push(RuleError {
+                file: rule.file.display().to_string(),
+                line: 0,
+                col: 0,
+                message: format!(
+                    "rule id `{}` is already used by {}; ids must be unique",
+                    rule.meta.id,
+                    first.display()
+                ),
+                snippet: None,
+            }),
+            None => {
+                seen.push((rule.meta.id.clone(), rule.file.clone()));
+                keep.push(rule);
+            }
+        }
+    }
+    report.rules = keep;
+}
+
+/// Loads and validates one rule file, returning every problem found in it.
+pub fn load_file(path: &Path) -> Result<Rule, Vec<RuleError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![RuleError {
+            file: path.display().to_string(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read: {e}"),
+            snippet: None,
+        }]
+    })?;
+    let src = SourceText::new(path, &text);
+    let file: RuleFile = toml::from_str(&text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        vec![match e.span() {
+            Some(span) => src.error_at(span.start, message),
+            None => src.error(message),
+        }]
+    })?;
+    Builder {
+        src: &src,
+        path,
+        errors: Vec::new(),
+    }
+    .build(file)
+}
+
+/// Validates a deserialized file, collecting errors rather than stopping at the first.
+struct Builder<'a> {
+    src: &'a SourceText<'a>,
+    path: &'a Path,
+    errors: Vec<RuleError>,
+}
+
+impl Builder<'_> {
+    fn fail<T>(&mut self, error: RuleError) -> Option<T> {
+        self.errors.push(error);
+        None
+    }
+
+    fn build(mut self, file: RuleFile) -> Result<Rule, Vec<RuleError>> {
+        let id = self.id(&file.id);
+        let severity = self.severity(&file.severity);
+        let risk_score = severity.and_then(|s| self.risk_score(file.risk_score.as_ref(), s));
+        let threat = self.threats(&file.threat);
+        let schedule = self.schedule(file.schedule.as_ref());
+        let prefilter = self.prefilter(&file.detection);
+        let condition = file
+            .detection
+            .get_ref()
+            .condition
+            .as_ref()
+            .and_then(|c| self.condition(c));
+        let alert = self.alert(&file.alert);
+        let tests = self.tests(&file.tests);
+        let source = SourceSpec {
+            index: file.source.index,
+            timestamp_field: file.source.timestamp_field,
+            timestamp_fallback: file.source.timestamp_fallback,
+        };
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        let (
+            Some(id),
+            Some(severity),
+            Some(risk_score),
+            Some(schedule),
+            Some(prefilter),
+            Some(alert),
+            Some(tests),
+        ) = (id, severity, risk_score, schedule, prefilter, alert, tests)
+        else {
+            unreachable!("every None was recorded as an error");
+        };
+        let needles = condition
+            .as_ref()
+            .map(|c| Needles::from_condition(c.expr()))
+            .unwrap_or_default();
+        Ok(Rule {
+            meta: Metadata {
+                id,
+                name: file.name,
+                description: file.description,
+                version: file.version,
+                enabled: file.enabled,
+                severity,
+                risk_score,
+                tags: file.tags,
+                author: file.author,
+                license: file.license,
+                references: file.references,
+                false_positives: file.false_positives,
+                investigation_fields: file.investigation_fields,
+                runbook: file.runbook,
+                origin: file.origin.map(origin),
+                threat: threat.unwrap_or_default(),
+            },
+            source,
+            schedule,
+            prefilter,
+            condition,
+            alert,
+            tests,
+            needles,
+            file: self.path.to_path_buf(),
+        })
+    }
+
+    fn id(&mut self, id: &Spanned<String>) -> Option<String> {
+        let valid = id
+            .get_ref()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && id
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c));
+        if valid {
+            Some(id.get_ref().clone())
+        } else {
+            self.fail(self.src.error_at(
+                id.span().start,
+                "a rule id must start with a letter or digit and use only letters, digits and . _ : -",
+            ))
+        }
+    }
+
+    fn severity(&mut self, severity: &Spanned<String>) -> Option<Severity> {
+        Severity::parse(severity.get_ref()).or_else(|| {
+            self.fail(self.src.error_at(
+                severity.span().start,
+                format!(
+                    "unknown severity `{}` (use low, medium, high or critical)",
+                    severity.get_ref()
+                ),
+            ))
+        })
+    }
+
+    fn risk_score(&mut self, score: Option<&Spanned<i64>>, severity: Severity) -> Option<u8> {
+        match score {
+            None => Some(severity.number()),
+            Some(s) => u8::try_from(*s.get_ref())
+                .ok()
+                .filter(|v| *v <= 100)
+                .or_else(|| {
+                    self.fail(self.src.error_at(
+                        s.span().start,
+                        format!("risk_score must be between 0 and 100, not {}", s.get_ref()),
+                    ))
+                }),
+        }
+    }
+
+    fn threats(&mut self, threats: &[Spanned<ThreatFile>]) -> Option<Vec<Threat>> {
+        let mut out = Vec::new();
+        for t in threats {
+            match threat(t.get_ref()) {
+                Ok(threat) => out.push(threat),
+                Err(message) => {
+                    self.errors.push(self.src.error_at(t.span().start, message));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn schedule(&mut self, schedule: Option<&Spanned<ScheduleFile>>) -> Option<Schedule> {
+        let Some(schedule) = schedule else {
+            let interval = Span::parse("5m").expect("valid");
+            return Some(Schedule {
+                every: Every::Interval(interval),
+                lookback: Span::parse("6m").expect("valid"),
+            });
+        };
+        let at = schedule.span().start;
+        match parse_schedule(schedule.get_ref()) {
+            Ok(s) => Some(s),
+            Err(message) => self.fail(self.src.error_at(at, message)),
+        }
+    }
+
+    fn prefilter(&mut self, detection: &Spanned<DetectionFile>) -> Option<Prefilter> {
+        let d = detection.get_ref();
+        if d.kql.is_some() == d.dsl.is_some() {
+            return self.fail(self.src.error_at(
+                detection.span().start,
+                "[detection] needs exactly one prefilter: `kql = '…'` (KQL) or `dsl = '{…}'` (query DSL JSON)",
+            ));
+        }
+        if let Some(kql) = &d.kql {
+            if kql.get_ref().trim().is_empty() {
+                return self.fail(
+                    self.src
+                        .error_at(kql.span().start, "the KQL prefilter is empty"),
+                );
+            }
+        }
+        let dsl = match &d.dsl {
+            Some(text) => match self.json(text, "prefilter DSL")? {
+                v @ Value::Object(_) => Some(v),
+                _ => {
+                    return self.fail(
+                        self.src
+                            .error_at(text.span().start, "the prefilter DSL must be a JSON object"),
+                    )
+                }
+            },
+            None => None,
+        };
+        Some(Prefilter {
+            kql: d.kql.as_ref().map(|k| k.get_ref().clone()),
+            dsl,
+        })
+    }
+
+    fn condition(&mut self, text: &Spanned<String>) -> Option<Condition> {
+        match Condition::parse(text.get_ref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let span = text.span();
+                self.fail(
+                    self.src
+                        .error_in_string(&span, e.pos.line, e.pos.col, e.message),
+                )
+            }
+        }
+    }
+
+    fn template(&mut self, text: &Spanned<String>, what: &str) -> Option<Template> {
+        match Template::parse(text.get_ref()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let (line, col) = line_col_in(text.get_ref(), e.offset);
+                let span = text.span();
+                self.fail(self.src.error_in_string(
+                    &span,
+                    line,
+                    col,
+                    format!("in the {what} template: {}", e.message),
+                ))
+            }
+        }
+    }
+
+    fn alert(&mut self, alert: &super::file::AlertFile) -> Option<AlertSpec> {
+        let title = self.template(&alert.title, "title");
+        let dedup = match &alert.dedup {
+            Some(d) => Some(self.template(d, "dedup")?),
+            None => None,
+        };
+        let mut context = Vec::new();
+        for (name, value) in &alert.context.0 {
+            match context_field(name, value.get_ref()) {
+                Ok(field) => context.push(field),
+                Err(message) => {
+                    self.errors
+                        .push(self.src.error_at(value.span().start, message));
+                }
+            }
+        }
+        Some(AlertSpec {
+            title: title?,
+            dedup,
+            context,
+        })
+    }
+
+    fn tests(&mut self, tests: &[Spanned<TestFile>]) -> Option<Vec<RuleTest>> {
+        let mut out = Vec::new();
+        for test in tests {
+            let line = self.src.line_col(test.span().start).0;
+            if let Some(t) = self.test(test.get_ref(), line, test.span()) {
+                out.push(t);
+            }
+        }
+        Some(out)
+    }
+
+    fn test(&mut self, test: &TestFile, line: usize, span: Range<usize>) -> Option<RuleTest> {
+        let log = match (&test.log, &test.log_file) {
+            (Some(text), None) => self.json(text, "test log")?,
+            (None, Some(file)) => self.log_file(file, span.start)?,
+            _ => {
+                return self.fail(self.src.error_at(
+                    span.start,
+                    format!(
+                        "test `{}` needs exactly one of `log` or `log_file`",
+                        test.name
+                    ),
+                ))
+            }
+        };
+        let context = match &test.context {
+            Some(value) => Some(self.expected_context(value)?),
+            None => None,
+        };
+        Some(RuleTest {
+            name: test.name.clone(),
+            expect: test.expect,
+            title: test.title.clone(),
+            context,
+            log,
+            line,
+        })
+    }
+
+    /// Expected context: a TOML table, or a JSON object in a string (JSON can say `null`).
+    fn expected_context(
+        &mut self,
+        value: &Spanned<toml::Value>,
+    ) -> Option<serde_json::Map<String, Value>> {
+        let json = match value.get_ref() {
+            toml::Value::String(_) => {
+                let text = Spanned::new(
+                    value.span(),
+                    value.get_ref().as_str().unwrap_or_default().to_string(),
+                );
+                self.json(&text, "test context")?
+            }
+            other => serde_json::to_value(other).unwrap_or(Value::Null),
+        };
+        match json {
+            Value::Object(map) => Some(map),
+            _ => self.fail(self.src.error_at(
+                value.span().start,
+                "a test's context must be a table or a JSON object in a string",
+            )),
+        }
+    }
+
+    fn log_file(&mut self, file: &str, at: usize) -> Option<Value> {
+        let path = self.path.parent().unwrap_or(Path::new(".")).join(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                return self.fail(
+                    self.src
+                        .error_at(at, format!("cannot read {}: {e}", path.display())),
+                )
+            }
+        };
+        serde_json::from_str(&text)
+            .map_err(|e| {
+                self.errors.push(self.src.error_at(
+                    at,
+                    format!(
+                        "{}:{}:{}: invalid JSON: {e}",
+                        path.display(),
+                        e.line(),
+                        e.column()
+                    ),
+                ))
+            })
+            .ok()
+    }
+
+    /// Parses JSON held in a TOML string, locating syntax errors inside the string.
+    fn json(&mut self, text: &Spanned<String>, what: &str) -> Option<Value> {
+        match serde_json::from_str(text.get_ref()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let span = text.span();
+                self.fail(self.src.error_in_string(
+                    &span,
+                    e.line(),
+                    e.column(),
+                    format!("invalid JSON in the {what}: {e}"),
+                ))
+            }
+        }
+    }
+}
+
+fn origin(o: OriginFile) -> RuleOrigin {
+    RuleOrigin {
+        product: o.product,
+        rule_id: o.rule_id,
+        url: o.url,
+        notes: o.notes,
+    }
+}
+
+fn threat(t: &ThreatFile) -> Result<Threat, String> {
+    let tactic = attack(&t.tactic.id, &t.tactic.name, AttackKind::Tactic)?;
+    let mut techniques = Vec::new();
+    for tech in &t.technique {
+        let technique = attack(&tech.id, &tech.name, AttackKind::Technique)?;
+        let mut subtechniques = Vec::new();
+        for sub in &tech.subtechnique {
+            if !sub.id.starts_with(&format!("{}.", tech.id)) {
+                return Err(format!(
+                    "subtechnique {} does not belong to technique {}",
+                    sub.id, tech.id
+                ));
+            }
+            subtechniques.push(attack(&sub.id, &sub.name, AttackKind::Subtechnique)?);
+        }
+        techniques.push(Technique {
+            technique,
+            subtechniques,
+        });
+    }
+    Ok(Threat {
+        framework: t.framework.clone(),
+        tactic,
+        techniques,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum AttackKind {
+    Tactic,
+    Technique,
+    Subtechnique,
+}
+
+fn attack(id: &str, name: &str, kind: AttackKind) -> Result<AttackRef, String> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let (valid, reference) = match kind {
+        AttackKind::Tactic => (
+            id.strip_prefix("TA").is_some_and(|d| digits(d, 4)),
+            format!("https://attack.mitre.org/tactics/{id}/"),
+        ),
+        AttackKind::Technique => (
+            id.strip_prefix('T').is_some_and(|d| digits(d, 4)),
+            format!("https://attack.mitre.org/techniques/{id}/"),
+        ),
+        AttackKind::Subtechnique => (
+            id.strip_prefix('T')
+                .and_then(|d| d.split_once('.'))
+                .is_some_and(|(a, b)| digits(a, 4) && digits(b, 3)),
+            format!(
+                "https://attack.mitre.org/techniques/{}/",
+                id.replace('.', "/")
+            ),
+        ),
+    };
+    if !valid {
+        let shape = match kind {
+            AttackKind::Tactic => "TA0000",
+            AttackKind::Technique => "T0000",
+            AttackKind::Subtechnique => "T0000.000",
+        };
+        return Err(format!(
+            "invalid ATT&CK id `{id}` (expected the form {shape})"
+        ));
+    }
+    Ok(AttackRef {
+        id: id.to_string(),
+        name: name.to_string(),
+        reference,
+    })
+}
+
+fn parse_schedule(s: &ScheduleFile) -> Result<Schedule, String> {
+    let every = match (&s.interval, &s.cron) {
+        (Some(_), Some(_)) => return Err("[schedule] takes `interval` or `cron`, not both".into()),
+        (Some(i), None) => Every::Interval(Span::parse(i).map_err(|e| e.to_string())?),
+        (None, Some(c)) => Every::Cron {
+            text: c.clone(),
+            schedule: Box::new(parse_cron(c)?),
+        },
+        (None, None) => Every::Interval(Span::parse("5m").expect("valid")),
+    };
+    let lookback = match &s.lookback {
+        Some(l) => Span::parse(l).map_err(|e| e.to_string())?,
+        None => match &every {
+            Every::Interval(i) => Span::from_delta(i.delta() + chrono::TimeDelta::minutes(1)),
+            Every::Cron { .. } => {
+                return Err("a cron schedule needs an explicit `lookback` (e.g. \"6m\")".into())
+            }
+        },
+    };
+    if let Every::Interval(interval) = &every {
+        if lookback < *interval {
+            return Err(format!(
+                "lookback ({lookback}) is shorter than the interval ({interval}): events between runs would be missed"
+            ));
+        }
+    }
+    Ok(Schedule { every, lookback })
+}
+
+/// Parses a cron expression: six or seven fields (with seconds), or the classic five (a `0`
+/// seconds field is prepended).
+pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
+    let fields = text.split_whitespace().count();
+    let expr = if fields == 5 {
+        format!("0 {text}")
+    } else {
+        text.to_string()
+    };
+    cron::Schedule::from_str(&expr).map_err(|e| format!("invalid cron expression `{text}`: {e}"))
+}
+
+fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String> {
+    let (path, default) = match value {
+        toml::Value::String(path) => (path.as_str(), Value::Null),
+        toml::Value::Table(t) => {
+            if let Some(key) = t.keys().find(|k| *k != "field" && *k != "default") {
+                return Err(format!(
+                    "context `{name}`: unknown key `{key}` (use `field` and `default`)"
+                ));
+            }
+            let path = t
+                .get("field")
+                .and_then(toml::Value::as_str)
+                .ok_or_else(|| format!("context `{name}` needs `field = \"path\"`"))?;
+            let default = match t.get("default") {
+                Some(d) => serde_json::to_value(d).map_err(|e| e.to_string())?,
+                None => Value::Null,
+            };
+            (path, default)
+        }
+        _ => {
+            return Err(format!(
+                "context `{name}` must be a field path or {{ field = \"…\", default = … }}"
+            ))
+        }
+    };
+    let field = match UdmField::from_path(path) {
+        Some(udm) => Field::Udm(udm.map_err(|e| format!("context `{name}`: {e}"))?),
+        None => Field::Path(FieldPath::parse(path).map_err(|e| format!("context `{name}`: {e}"))?),
+    };
+    Ok(ContextField {
+        name: name.to_string(),
+        field,
+        default,
+    })
+}
+
+/// 1-based line and column of a character offset in `text`.
+fn line_col_in(text: &str, char_offset: usize) -> (usize, usize) {
+    let before: String = text.chars().take(char_offset).collect();
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

@@ -1,0 +1,108 @@
+//! Running a rule's own tests: each test event must get the expected verdict (and title and
+//! context, when given), and no positive test may be skipped by the rule's literal needles.
+
+use super::{Rule, RuleTest};
+use crate::alert;
+use crate::event::{Event, Origin};
+use serde_json::Value;
+
+/// The result of one rule test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestOutcome {
+    /// The rule.
+    pub rule_id: String,
+    /// The test's name.
+    pub name: String,
+    /// `file:line` of the test.
+    pub location: String,
+    /// What went wrong; empty when the test passed.
+    pub failures: Vec<String>,
+}
+
+impl TestOutcome {
+    /// True when every check held.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Runs every test of a rule.
+pub fn run(rule: &Rule) -> Vec<TestOutcome> {
+    rule.tests.iter().map(|t| run_one(rule, t)).collect()
+}
+
+fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
+    let location = format!("{}:{}", rule.file.display(), test.line);
+    let event = Event::from_document(test.log.clone(), Origin::Inline(location.as_str().into()));
+    let mut failures = Vec::new();
+    check_event(rule, test, &event, "", &mut failures);
+    let text = serde_json::to_string(&test.log).unwrap_or_default();
+    if test.expect && !rule.needles.may_match(text.as_bytes()) {
+        failures.push(format!(
+            "the rule's literal needles {:?} would skip this event before evaluating it",
+            rule.needles.describe()
+        ));
+    }
+    TestOutcome {
+        rule_id: rule.meta.id.clone(),
+        name: test.name.clone(),
+        location,
+        failures,
+    }
+}
+
+/// Checks verdict, title and context of `event`; `variant` names the event form in messages.
+fn check_event(
+    rule: &Rule,
+    test: &RuleTest,
+    event: &Event,
+    variant: &str,
+    failures: &mut Vec<String>,
+) {
+    let verdict = rule.evaluate(event);
+    if !verdict.unavailable.is_empty() {
+        let fields: Vec<_> = verdict.unavailable.iter().map(|p| p.as_str()).collect();
+        failures.push(format!(
+            "{variant}fields unavailable in this document: {}",
+            fields.join(", ")
+        ));
+    }
+    if verdict.matched != test.expect {
+        failures.push(format!(
+            "{variant}expected {}, got {}",
+            describe(test.expect),
+            describe(verdict.matched)
+        ));
+        return;
+    }
+    if !verdict.matched {
+        return;
+    }
+    if let Some(expected) = &test.title {
+        let actual = alert::title(rule, event);
+        if &actual != expected {
+            failures.push(format!(
+                "{variant}title: expected {expected:?}, got {actual:?}"
+            ));
+        }
+    }
+    if let Some(expected) = &test.context {
+        let actual = alert::context(rule, event);
+        for (key, want) in expected {
+            let got = actual.get(key).unwrap_or(&Value::Null);
+            if got != want {
+                failures.push(format!(
+                    "{variant}context.{key}: expected {want}, got {got}"
+                ));
+            }
+        }
+    }
+}
+
+fn describe(alert: bool) -> &'static str {
+    if alert {
+        "an alert"
+    } else {
+        "no alert"
+    }
+}

@@ -11,8 +11,12 @@
 
 pub mod alert;
 pub mod dsl;
+pub mod engine;
 pub mod event;
 pub mod kql;
 pub mod net;
 pub mod rule;
+pub mod scan;
+pub mod sink;
+pub mod source;
 pub mod time;

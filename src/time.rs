@@ -106,6 +106,29 @@ impl<'de> serde::Deserialize<'de> for Span {
     }
 }
 
+/// Parses a time given on the command line: a timestamp (see [`parse_timestamp`]), `now`, or
+/// `now-<span>` / `now+<span>` (e.g. `now-6m`, `now-30d`).
+pub fn parse_time_arg(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix("now") {
+        if rest.is_empty() {
+            return Ok(now);
+        }
+        let (sign, span) = rest.split_at(1);
+        let delta = Span::parse(span).map_err(|e| e.to_string())?.delta();
+        return match sign {
+            "-" => Ok(now - delta),
+            "+" => Ok(now + delta),
+            _ => Err(format!(
+                "invalid time `{text}`: expected now-<span> or now+<span>"
+            )),
+        };
+    }
+    parse_timestamp(text).ok_or_else(|| {
+        format!("invalid time `{text}`: expected RFC 3339 (2026-03-14T10:00:00Z), a date (2026-03-14), now or now-6m")
+    })
+}
+
 /// Formats a time the way eshunt writes it everywhere: RFC 3339, UTC, milliseconds.
 pub fn format(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -135,6 +158,26 @@ mod tests {
         for junk in ["...", "redacted", "eventTime", ""] {
             assert_eq!(parse_timestamp(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn command_line_times() {
+        let now = parse_timestamp("2026-03-14T10:00:00Z").unwrap();
+        assert_eq!(parse_time_arg("now", now).unwrap(), now);
+        assert_eq!(
+            format(parse_time_arg("now-6m", now).unwrap()),
+            "2026-03-14T09:54:00.000Z"
+        );
+        assert_eq!(
+            format(parse_time_arg("now+1d", now).unwrap()),
+            "2026-03-15T10:00:00.000Z"
+        );
+        assert_eq!(
+            parse_time_arg("2026-01-01", now).unwrap(),
+            parse_timestamp("2026-01-01T00:00:00Z").unwrap()
+        );
+        assert!(parse_time_arg("now*3", now).is_err());
+        assert!(parse_time_arg("yesterday", now).is_err());
     }
 
     #[test]

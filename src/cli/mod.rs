@@ -1,0 +1,89 @@
+//! Command-line definition, dispatch and exit codes.
+
+mod rules;
+mod scan;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// A rule test failed, or the command could not do its work.
+    pub const FAILURE: u8 = 1;
+    /// The command line is invalid.
+    pub const USAGE: u8 = 2;
+    /// The command finished, but skipped something: invalid rules, unreadable input records,
+    /// or fields a rule needed were unavailable in some documents.
+    pub const PARTIAL: u8 = 3;
+}
+
+/// eshunt — detection hunting for AWS CloudTrail, in files and in Elasticsearch/OpenSearch.
+#[derive(Debug, Parser)]
+#[command(name = "eshunt", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 success; 1 rule test failed or the command could not run; \
+2 invalid command line; 3 finished but skipped something (invalid rules, unreadable records, \
+unavailable fields)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every rule's tests, like a test runner (exit 1 on any failure).
+    Test(test::Args),
+    /// Hunt CloudTrail files: delivery files ({"Records":[…]}, .json/.json.gz, S3 export
+    /// folders), JSON lines (.jsonl/.ndjson, optionally .gz) and Elasticsearch exports.
+    Scan(scan::Args),
+    /// List rules with their id, severity and schedule.
+    Rules(rules::Args),
+}
+
+/// Where rules are read from, shared by the commands that load rules.
+#[derive(Debug, clap::Args)]
+pub struct RulesDir {
+    /// Folder of rule files (*.toml, searched recursively).
+    #[arg(
+        long = "rules",
+        value_name = "DIR",
+        env = "ESHUNT_RULES",
+        default_value = "queries"
+    )]
+    pub dir: PathBuf,
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let code = match cli.command {
+        Command::Test(args) => test::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Rules(args) => rules::run(args),
+    };
+    ExitCode::from(code)
+}
+
+/// Loads rules, printing every rule error to stderr. Returns the report.
+pub fn load_rules(dir: &std::path::Path) -> eshunt::rule::LoadReport {
+    let report = eshunt::rule::load_dir(dir);
+    for error in &report.errors {
+        eprintln!("error: {error}");
+    }
+    report
+}

@@ -1,0 +1,278 @@
+//! The engine: runs loaded rules over events and counts what happened.
+//!
+//! Per record: literal needles decide which rules could match (most records: none, and they are
+//! never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
+//! filtered by time, and evaluated; matches become [`Alert`]s.
+
+use crate::alert::{self, Alert};
+use crate::event::{Event, Origin};
+use crate::rule::Rule;
+use crate::source::files::{invalid_json, RawRecord, Skipped};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// How many examples of each kind of problem a tally keeps.
+const EXAMPLES: usize = 5;
+
+/// Occurrences of one kind of problem, with the first few locations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Occurrences {
+    /// How many times it happened.
+    pub count: u64,
+    /// The first few: where, and details.
+    pub examples: Vec<String>,
+}
+
+impl Occurrences {
+    fn add(&mut self, example: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push(example());
+        }
+    }
+}
+
+/// What a run saw: events, parses, skips, alerts, unreadable fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Records read.
+    pub events: u64,
+    /// Records parsed (the rest could not match any rule and were not parsed).
+    pub parsed: u64,
+    /// Records outside the requested time range.
+    pub outside_range: u64,
+    /// Skipped records and file parts, by reason.
+    pub skipped: BTreeMap<&'static str, Occurrences>,
+    /// Alerts per rule id (every rule is listed, with 0 when it did not fire).
+    pub alerts: BTreeMap<String, u64>,
+    /// `rule id → field → events` where a field the rule needed was unreadable.
+    pub unavailable: BTreeMap<String, BTreeMap<String, Occurrences>>,
+}
+
+impl Tally {
+    /// Records a skipped part of the input.
+    pub fn skip(&mut self, skipped: Skipped) {
+        self.skipped
+            .entry(skipped.reason)
+            .or_default()
+            .add(|| format!("{}: {}", skipped.origin, skipped.detail));
+    }
+
+    /// Total skipped records and parts.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().map(|o| o.count).sum()
+    }
+
+    /// Total alerts.
+    pub fn alerts_total(&self) -> u64 {
+        self.alerts.values().sum()
+    }
+
+    /// Adds another tally's counts into this one.
+    pub fn merge(&mut self, other: Tally) {
+        self.events += other.events;
+        self.parsed += other.parsed;
+        self.outside_range += other.outside_range;
+        for (reason, occ) in other.skipped {
+            let mine = self.skipped.entry(reason).or_default();
+            mine.count += occ.count;
+            mine.examples.extend(occ.examples);
+            mine.examples.truncate(EXAMPLES);
+        }
+        for (rule, n) in other.alerts {
+            *self.alerts.entry(rule).or_default() += n;
+        }
+        for (rule, fields) in other.unavailable {
+            let mine = self.unavailable.entry(rule).or_default();
+            for (field, occ) in fields {
+                let m = mine.entry(field).or_default();
+                m.count += occ.count;
+                m.examples.extend(occ.examples);
+                m.examples.truncate(EXAMPLES);
+            }
+        }
+    }
+}
+
+/// A half-open time range `[from, to)` on event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive end.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// No bounds.
+    pub const ALL: TimeRange = TimeRange {
+        from: None,
+        to: None,
+    };
+
+    fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
+    }
+
+    fn is_bounded(&self) -> bool {
+        self.from.is_some() || self.to.is_some()
+    }
+}
+
+/// Runs a set of rules over events.
+pub struct Engine<'r> {
+    rules: Vec<&'r Rule>,
+    range: TimeRange,
+    parse_all: bool,
+}
+
+impl<'r> Engine<'r> {
+    /// An engine for `rules`, keeping events inside `range`.
+    pub fn new(rules: impl IntoIterator<Item = &'r Rule>, range: TimeRange) -> Engine<'r> {
+        Engine {
+            rules: rules.into_iter().collect(),
+            range,
+            parse_all: false,
+        }
+    }
+
+    /// Parse every record, even those no rule can match, so malformed input is always reported
+    /// (slower: the literal needles no longer skip parsing).
+    pub fn parse_all(mut self, yes: bool) -> Self {
+        self.parse_all = yes;
+        self
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[&'r Rule] {
+        &self.rules
+    }
+
+    /// A tally listing every rule with zero alerts.
+    pub fn new_tally(&self) -> Tally {
+        Tally {
+            alerts: self.rules.iter().map(|r| (r.meta.id.clone(), 0)).collect(),
+            ..Tally::default()
+        }
+    }
+
+    /// Processes one raw record: needles, parse, event view, time range, rules.
+    pub fn process(
+        &self,
+        record: RawRecord<'_>,
+        now: DateTime<Utc>,
+        tally: &mut Tally,
+        out: &mut dyn FnMut(Alert),
+    ) {
+        tally.events += 1;
+        let candidates = self.rules.iter().any(|r| r.needles.may_match(record.text));
+        if !candidates && !self.parse_all {
+            return;
+        }
+        tally.parsed += 1;
+        let value: Value = match serde_json::from_slice(record.text) {
+            Ok(v) => v,
+            Err(e) => return tally.skip(invalid_json(record.origin, &e)),
+        };
+        let Some((doc, origin)) = unwrap_document(value, record.origin, tally) else {
+            return;
+        };
+        if !candidates {
+            return;
+        }
+        let event = Event::from_document(doc, origin);
+        self.evaluate(
+            &event,
+            |rule| rule.needles.may_match(record.text),
+            now,
+            tally,
+            out,
+        );
+    }
+
+    /// Evaluates an event already read (e.g. a search hit) against every rule.
+    pub fn process_event(
+        &self,
+        event: &Event,
+        now: DateTime<Utc>,
+        tally: &mut Tally,
+        out: &mut dyn FnMut(Alert),
+    ) {
+        tally.events += 1;
+        tally.parsed += 1;
+        self.evaluate(event, |_| true, now, tally, out);
+    }
+
+    fn evaluate(
+        &self,
+        event: &Event,
+        candidate: impl Fn(&Rule) -> bool,
+        now: DateTime<Utc>,
+        tally: &mut Tally,
+        out: &mut dyn FnMut(Alert),
+    ) {
+        if self.range.is_bounded() {
+            match event.time() {
+                Some(t) if self.range.contains(t) => {}
+                Some(_) => {
+                    tally.outside_range += 1;
+                    return;
+                }
+                None => {
+                    return tally.skip(Skipped {
+                        origin: event.origin().clone(),
+                        reason: "no event time (with --from/--to)",
+                        detail: "neither eventTime nor @timestamp is a timestamp".into(),
+                    })
+                }
+            }
+        }
+        for rule in self.rules.iter().filter(|r| candidate(r)) {
+            let verdict = rule.evaluate(event);
+            for field in &verdict.unavailable {
+                tally
+                    .unavailable
+                    .entry(rule.meta.id.clone())
+                    .or_default()
+                    .entry(field.to_string())
+                    .or_default()
+                    .add(|| event.origin().to_string());
+            }
+            if verdict.matched {
+                *tally.alerts.entry(rule.meta.id.clone()).or_default() += 1;
+                out(alert::build(rule, event, now));
+            }
+        }
+    }
+}
+
+/// Accepts a JSON object: a record or ECS document, or a search hit (`_source` with `_index`,
+/// `_id`), which is unwrapped. Digest files and non-objects are skipped.
+fn unwrap_document(value: Value, origin: Origin, tally: &mut Tally) -> Option<(Value, Origin)> {
+    let Value::Object(mut map) = value else {
+        tally.skip(Skipped {
+            origin,
+            reason: "not a JSON object",
+            detail: "a record must be a JSON object".into(),
+        });
+        return None;
+    };
+    if map.contains_key("digestStartTime") && map.contains_key("logFiles") {
+        tally.skip(Skipped {
+            origin,
+            reason: "CloudTrail digest file",
+            detail: "digest files hold hashes, not events".into(),
+        });
+        return None;
+    }
+    if let Some(Value::Object(source)) = map.remove("_source") {
+        let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
+        let origin = match (text("_index"), text("_id")) {
+            (Some(index), Some(id)) => Origin::Document { index, id },
+            _ => origin,
+        };
+        return Some((Value::Object(source), origin));
+    }
+    Some((Value::Object(map), origin))
+}

@@ -1,0 +1,36 @@
+//! Alerts as JSON lines: one ECS alert document per line (its id is `eshunt.alert_id`).
+
+use crate::alert::Alert;
+use std::io::{self, Write};
+
+/// Writes alerts as JSON lines to any writer.
+pub struct NdjsonSink<W: Write> {
+    out: W,
+    written: u64,
+}
+
+impl<W: Write> NdjsonSink<W> {
+    /// Wraps a writer (buffer it: every alert is one `write`).
+    pub fn new(out: W) -> Self {
+        NdjsonSink { out, written: 0 }
+    }
+
+    /// Writes one alert.
+    pub fn write(&mut self, alert: &Alert) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, &alert.doc)?;
+        self.out.write_all(b"\n")?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// How many alerts were written.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}

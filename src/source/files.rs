@@ -1,0 +1,356 @@
+//! CloudTrail files: discovery (files and folders, as in an S3 export), decompression, format
+//! detection and streaming of records as raw JSON text.
+//!
+//! Formats, detected from the content (not the file name):
+//! - AWS delivery files `{"Records":[…]}` (`.json`, `.json.gz`), one document;
+//! - JSON lines (`.jsonl`, `.ndjson`, optionally gzip): one raw record, ECS `_source` or search hit
+//!   per line — streamed line by line in bounded memory;
+//! - a JSON array of records or hits (e.g. an export), one document;
+//!
+//! Gzip is recognised by its magic bytes. A single-document file is read whole (AWS delivery
+//! files are small); JSON lines are never held in memory beyond one line.
+
+use crate::event::Origin;
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// File name endings read when walking a folder (explicitly named files are always read).
+const EXTENSIONS: &[&str] = &[
+    ".json",
+    ".json.gz",
+    ".jsonl",
+    ".jsonl.gz",
+    ".ndjson",
+    ".ndjson.gz",
+    ".gz",
+];
+
+/// The files found under the paths given, in a stable order.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Files to read.
+    pub files: Vec<PathBuf>,
+    /// Files passed over when walking folders (not JSON by name).
+    pub ignored: usize,
+    /// Paths that could not be read.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+/// Expands files and folders into the list of files to read. Folders are walked recursively in
+/// name order, keeping files whose names end in a JSON extension.
+pub fn discover(paths: &[PathBuf]) -> Discovery {
+    let mut found = Discovery::default();
+    for path in paths {
+        if path.is_dir() {
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => {
+                        if has_json_extension(e.path()) {
+                            found.files.push(e.into_path());
+                        } else {
+                            found.ignored += 1;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => found
+                        .errors
+                        .push((err.path().unwrap_or(path).to_path_buf(), err.to_string())),
+                }
+            }
+        } else if path.exists() {
+            found.files.push(path.clone());
+        } else {
+            found
+                .errors
+                .push((path.clone(), "no such file or directory".into()));
+        }
+    }
+    found
+}
+
+fn has_json_extension(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    EXTENSIONS.iter().any(|ext| name.ends_with(ext))
+}
+
+/// One record as read: its JSON text and where it is.
+#[derive(Debug)]
+pub struct RawRecord<'a> {
+    /// The record's JSON text (a raw record, an ECS document or a search hit).
+    pub text: &'a [u8],
+    /// Where it is.
+    pub origin: Origin,
+}
+
+/// Something in a file that is not a usable record, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Where.
+    pub origin: Origin,
+    /// Why (short, stable: used to group counts).
+    pub reason: &'static str,
+    /// Details (e.g. the JSON parser's message).
+    pub detail: String,
+}
+
+/// What a reader hands to its consumer.
+pub enum Item<'a> {
+    /// A record to evaluate.
+    Record(RawRecord<'a>),
+    /// A part of the file that was skipped.
+    Skipped(Skipped),
+}
+
+/// Reads one file, calling `each` for every record or skipped part, in file order.
+/// Returns an error only when the file itself cannot be read (it is then partly consumed).
+pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> {
+    let name: Arc<str> = path.display().to_string().into();
+    let mut reader = open(path)?;
+    let mut first = Vec::new();
+    reader.read_until(b'\n', &mut first)?;
+    match detect(&first) {
+        Layout::Lines => read_lines(&name, first, reader, each),
+        Layout::Document => {
+            let mut all = first;
+            reader.read_to_end(&mut all)?;
+            read_document(&name, &all, each);
+            Ok(())
+        }
+        Layout::Empty => Ok(()),
+    }
+}
+
+fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
+    let mut file = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(file),
+        ))
+    } else {
+        Box::new(file)
+    })
+}
+
+enum Layout {
+    /// JSON lines: each line a document.
+    Lines,
+    /// One JSON document spanning the file.
+    Document,
+    /// Nothing but whitespace.
+    Empty,
+}
+
+/// JSON lines when the first line is a complete JSON value (or looks like a damaged one-line
+/// object); otherwise one document.
+fn detect(first_line: &[u8]) -> Layout {
+    let trimmed = first_line.trim_ascii();
+    if trimmed.is_empty() {
+        return if first_line.is_empty() {
+            Layout::Empty
+        } else {
+            Layout::Document
+        };
+    }
+    let complete = serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok();
+    let looks_like_line = trimmed.starts_with(b"{") && trimmed.ends_with(b"}");
+    if complete || looks_like_line {
+        Layout::Lines
+    } else {
+        Layout::Document
+    }
+}
+
+fn read_lines(
+    name: &Arc<str>,
+    mut line: Vec<u8>,
+    mut reader: Box<dyn BufRead>,
+    each: &mut dyn FnMut(Item<'_>),
+) -> io::Result<()> {
+    let mut number = 1u64;
+    loop {
+        let text = line.trim_ascii();
+        if !text.is_empty() {
+            let origin = Origin::Line {
+                file: name.clone(),
+                line: number,
+            };
+            if text.starts_with(b"{\"Records\"") {
+                read_records_document(name, text, origin, each);
+            } else {
+                each(Item::Record(RawRecord { text, origin }));
+            }
+        }
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        number += 1;
+    }
+}
+
+#[derive(Deserialize)]
+struct RecordsFile<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+fn read_document(name: &Arc<str>, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
+    let origin = Origin::Line {
+        file: name.clone(),
+        line: 1,
+    };
+    let text = text.trim_ascii();
+    if text.starts_with(b"[") {
+        match serde_json::from_slice::<Vec<&RawValue>>(text) {
+            Ok(items) => emit_elements(name, &items, each),
+            Err(e) => each(Item::Skipped(invalid_json(origin, &e))),
+        }
+    } else {
+        read_records_document(name, text, origin, each);
+    }
+}
+
+/// A document that is a delivery file (`Records`) or a single record.
+fn read_records_document(
+    name: &Arc<str>,
+    text: &[u8],
+    origin: Origin,
+    each: &mut dyn FnMut(Item<'_>),
+) {
+    if let Ok(file) = serde_json::from_slice::<RecordsFile>(text) {
+        return emit_elements(name, &file.records, each);
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+        Ok(_) => each(Item::Record(RawRecord { text, origin })),
+        Err(e) => each(Item::Skipped(invalid_json(origin, &e))),
+    }
+}
+
+fn emit_elements(name: &Arc<str>, items: &[&RawValue], each: &mut dyn FnMut(Item<'_>)) {
+    for (index, item) in items.iter().enumerate() {
+        each(Item::Record(RawRecord {
+            text: item.get().as_bytes(),
+            origin: Origin::Record {
+                file: name.clone(),
+                index: index as u64,
+            },
+        }));
+    }
+}
+
+/// A skipped part for a JSON syntax error.
+pub fn invalid_json(origin: Origin, error: &serde_json::Error) -> Skipped {
+    Skipped {
+        origin,
+        reason: "invalid JSON",
+        detail: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn records(content: &[u8], gz: bool) -> Vec<(String, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut file = File::create(&path).unwrap();
+        if gz {
+            let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+            enc.write_all(content).unwrap();
+            enc.finish().unwrap();
+        } else {
+            file.write_all(content).unwrap();
+        }
+        let mut out = Vec::new();
+        read_file(&path, &mut |item| match item {
+            Item::Record(r) => out.push((
+                r.origin
+                    .to_string()
+                    .replace(&*path.display().to_string(), "f"),
+                String::from_utf8_lossy(r.text).into_owned(),
+            )),
+            Item::Skipped(s) => out.push((
+                s.origin
+                    .to_string()
+                    .replace(&*path.display().to_string(), "f"),
+                format!("SKIP {}", s.reason),
+            )),
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn json_lines_with_blank_and_broken_lines() {
+        let got = records(b"{\"a\":1}\n\n{\"b\":2\n[1]\n", false);
+        assert_eq!(
+            got,
+            vec![
+                ("f:1".into(), "{\"a\":1}".into()),
+                ("f:3".into(), "{\"b\":2".into()),
+                ("f:4".into(), "[1]".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_delivery_file_pretty_printed() {
+        let got = records(
+            b"{\n  \"Records\": [\n {\"a\":1},\n {\"b\":2}\n ]\n}\n",
+            true,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("f: Records[0]".into(), "{\"a\":1}".into()),
+                ("f: Records[1]".into(), "{\"b\":2}".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_line_delivery_file_and_array() {
+        assert_eq!(records(b"{\"Records\":[{\"a\":1}]}", false).len(), 1);
+        assert_eq!(records(b"[\n{\"a\":1},\n{\"a\":2}\n]", false).len(), 2);
+    }
+
+    #[test]
+    fn garbage_and_empty_files() {
+        assert_eq!(
+            records(b"{\n\"Records\": [ {\"a\":", false)[0].1,
+            "SKIP invalid JSON"
+        );
+        assert!(records(b"", false).is_empty());
+    }
+
+    #[test]
+    fn discovery_walks_folders_in_order_and_filters_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("AWSLogs/1/CloudTrail/us-east-1/2026/03/14");
+        std::fs::create_dir_all(&sub).unwrap();
+        for name in ["b.json.gz", "a.json", "notes.txt", "c.ndjson"] {
+            File::create(sub.join(name)).unwrap();
+        }
+        let found = discover(&[dir.path().to_path_buf(), dir.path().join("missing")]);
+        let names: Vec<_> = found
+            .files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["a.json", "b.json.gz", "c.ndjson"]);
+        assert_eq!(found.ignored, 1);
+        assert_eq!(found.errors.len(), 1);
+    }
+}

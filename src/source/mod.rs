@@ -1,0 +1,3 @@
+//! Sources of events: CloudTrail files ([`files`]).
+
+pub mod files;

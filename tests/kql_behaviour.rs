@@ -347,6 +347,27 @@ fn kibana_syntax_error_texts() {
 }
 
 #[test]
+fn syntax_errors_reported_from_kibana_deployments() {
+    // Texts quoted in elastic/kibana issues #277605, PR #266783 and issue #106206.
+    let query = "((threat.enrichments: { matched.atomic: https://example.com/ } and \
+                 threat.enrichments: { matched.type: indicator_match_rule } and \
+                 threat.enrichments: { matched.field: url.original })  )";
+    let e = error(query);
+    assert_eq!(e.short(), "Expected \"}\", AND, OR but \":\" found.");
+    assert_eq!(
+        e.to_string().lines().last(),
+        Some(&*format!("{}^", "-".repeat(45)))
+    );
+    let e = error("NOT message : foo: bar");
+    assert_eq!(e.short(), "Expected AND, OR, end of input but \":\" found.");
+    assert_eq!(e.offset(), 17);
+    assert_eq!(
+        error("local_metadata.host.hostname.keyword : ").short(),
+        "Expected \"(\", \"{\", value, whitespace but end of input found."
+    );
+}
+
+#[test]
 fn more_syntax_errors() {
     assert_eq!(
         error("(a").short(),

@@ -37,6 +37,18 @@
 //!
 //! Values stay strings (`bytes > 1000` compares with `"1000"`), except the bare words `true`,
 //! `false` and `null`, which Kibana types as JSON booleans and null.
+//!
+//! Where this differs from Kibana (all on unusual input):
+//!
+//! - Wildcards are escaped for `query_string` as Kibana does since 7.17.10 / 8.6.2 (older
+//!   versions also escaped digits, `.`, `,`, `/`, `;`, which `query_string` reads the same).
+//! - A `\uXXXX` escape that leaves a lone UTF-16 surrogate becomes U+FFFD (JavaScript keeps the
+//!   lone surrogate); a pair of escapes forms one character, as in JavaScript.
+//! - The caret line counts UTF-16 units like Kibana, but "found" shows a whole character where
+//!   Kibana would show half of a surrogate pair.
+//! - Groups nest at most [`MAX_DEPTH`] deep ([`ErrorKind::TooDeep`]).
+//! - Data views: scripted fields are not supported, and `dateFormatTZ: Browser` is passed
+//!   through as written.
 
 mod ast;
 mod dsl;

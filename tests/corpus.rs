@@ -171,7 +171,7 @@ fn scanning_the_corpus_reads_everything_and_needles_drop_no_alert() {
     let now = chrono::Utc::now();
     let mut counts = std::collections::BTreeMap::new();
     let engine = Engine::new(&rules, TimeRange::ALL).parse_all(true);
-    let report = eshunt::scan::scan(&[corpus.clone()], &engine, now, &mut |a| {
+    let report = eshunt::scan::scan(std::slice::from_ref(&corpus), &engine, now, &mut |a| {
         *counts.entry(a.rule_id).or_insert(0usize) += 1;
         Ok(())
     })

@@ -1,0 +1,18 @@
+//! Condition text: parsing never panics, and a parsed condition evaluates on a fixed event.
+#![no_main]
+
+use eshunt::event::{Event, Origin};
+use eshunt::rule::condition::Condition;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(condition) = Condition::parse(text) {
+        let event = Event::from_document(
+            serde_json::json!({"eventName": "X", "userIdentity": {"type": "IAMUser"}, "a": [1, "b", {"c": null}]}),
+            Origin::Inline("fuzz".into()),
+        );
+        let _ = condition.evaluate(&event);
+        let _ = condition.explain(&event);
+    }
+});

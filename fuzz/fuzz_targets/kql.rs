@@ -1,0 +1,10 @@
+//! KQL text: parsing and translation never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = eshunt::kql::translate(text);
+    }
+});

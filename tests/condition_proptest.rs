@@ -1,0 +1,159 @@
+//! Property tests for the condition language and the event view: no input crashes them, and
+//! the language's laws hold on generated documents.
+
+use eshunt::event::{Event, Origin};
+use eshunt::rule::condition::Condition;
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+fn event(doc: Value) -> Event {
+    Event::from_document(doc, Origin::Inline("prop".into()))
+}
+
+fn holds(condition: &str, doc: &Value) -> bool {
+    Condition::parse(condition)
+        .unwrap_or_else(|e| panic!("{condition}: {e}"))
+        .evaluate(&event(doc.clone()))
+        .matched
+}
+
+/// Arbitrary JSON, a few levels deep, with keys from a small alphabet so paths hit.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|n| json!(n)),
+        "[a-cA-C0-9 ]{0,4}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(("[abAB]{1,2}", inner), 0..4)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// JSON shaped like ECS documents: ECS and CloudTrail key names at any depth, odd values.
+fn ecs_like() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("event"),
+        Just("action"),
+        Just("original"),
+        Just("id"),
+        Just("aws"),
+        Just("cloudtrail"),
+        Just("flattened"),
+        Just("response_elements"),
+        Just("user_identity"),
+        Just("type"),
+        Just("user"),
+        Just("name"),
+        Just("session_context"),
+        Just("session_issuer"),
+        Just("arn"),
+        Just("@timestamp"),
+        Just("resources"),
+        Just("event.original"),
+        Just("eventName"),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        Just(json!("{\"eventID\":\"x\"}")),
+        Just(json!("2026-01-01T00:00:00Z")),
+        Just(json!("arn:aws:iam::1:role/a/B")),
+        any::<i64>().prop_map(|n| json!(n)),
+    ];
+    leaf.prop_recursive(5, 48, 5, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..5).prop_map(|kv| Value::Object(
+                kv.into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect::<Map<_, _>>()
+            )),
+        ]
+    })
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec("[abAB]{1,2}", 1..4).prop_map(|p| p.join("."))
+}
+
+fn literal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-c0-9 ]{0,3}".prop_map(|s| format!("{s:?}")),
+        any::<i16>().prop_map(|n| n.to_string()),
+        Just("true".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsing_never_panics(text in "\\PC{0,80}") {
+        let _ = Condition::parse(&text);
+    }
+
+    #[test]
+    fn parsing_token_soup_never_panics(words in prop::collection::vec(prop_oneof![
+        Just("and"), Just("or"), Just("not"), Just("("), Just(")"), Just("["), Just("]"), Just(","),
+        Just("a.b"), Just("eq"), Just("in"), Just("\"x\""), Just("1"), Just("is_null"), Just("\n"),
+        Just("matches"), Just("\"[\""), Just("cidr"), Just("\"10.0.0.0/8\""), Just("gt"),
+    ], 0..16)) {
+        let _ = Condition::parse(&words.join(" "));
+    }
+
+    #[test]
+    fn evaluation_and_alerting_never_panic(doc in json_value(), p in path(), lit in literal()) {
+        for op in ["eq", "ne", "ieq", "starts_with", "contains", "gt", "in"] {
+            let operand = if op == "in" { format!("[{lit}]") } else { lit.clone() };
+            if let Ok(c) = Condition::parse(&format!("{p} {op} {operand}")) {
+                let _ = c.evaluate(&event(doc.clone()));
+            }
+        }
+        let _ = holds(&format!("{p} is_null"), &doc);
+    }
+
+    #[test]
+    fn null_checks_are_complementary(doc in json_value(), p in path()) {
+        prop_assert_ne!(holds(&format!("{p} is_null"), &doc), holds(&format!("{p} is_not_null"), &doc));
+    }
+
+    #[test]
+    fn ne_is_not_eq_and_not_in_is_not_in(doc in json_value(), p in path(), lit in literal()) {
+        prop_assert_ne!(holds(&format!("{p} eq {lit}"), &doc), holds(&format!("{p} ne {lit}"), &doc));
+        prop_assert_ne!(holds(&format!("{p} in [{lit}]"), &doc), holds(&format!("{p} not_in [{lit}]"), &doc));
+        prop_assert_eq!(holds(&format!("{p} eq {lit}"), &doc), holds(&format!("{p} in [{lit}]"), &doc));
+    }
+
+    #[test]
+    fn boolean_laws(doc in json_value(), p in path(), q in path()) {
+        let (a, b) = (format!("{p} is_null"), format!("{q} is_not_null"));
+        let both = holds(&a, &doc) && holds(&b, &doc);
+        prop_assert_eq!(holds(&format!("{a} and {b}"), &doc), both);
+        prop_assert_eq!(holds(&format!("{a}\n{b}"), &doc), both);
+        prop_assert_eq!(holds(&format!("{a} or {b}"), &doc), holds(&a, &doc) || holds(&b, &doc));
+        prop_assert_eq!(holds(&format!("not ({a} or {b})"), &doc), holds(&format!("not {a} and not {b}"), &doc));
+    }
+
+    #[test]
+    fn case_insensitive_equality_agrees_with_lowercasing(s in "[a-zA-Z]{1,6}", t in "[a-zA-Z]{1,6}") {
+        let doc = json!({ "f": s });
+        prop_assert_eq!(holds(&format!("f ieq {t:?}"), &doc), s.to_lowercase() == t.to_lowercase());
+        prop_assert_eq!(holds(&format!("f istarts_with {t:?}"), &doc), s.to_lowercase().starts_with(&t.to_lowercase()));
+    }
+
+    #[test]
+    fn the_event_view_accepts_any_ecs_like_document(doc in ecs_like()) {
+        let event = event(doc);
+        let _ = (event.event_id(), event.time(), event.ingested(), event.record());
+    }
+
+    #[test]
+    fn the_event_view_accepts_any_document(doc in json_value()) {
+        let event = event(doc);
+        let _ = (event.event_id(), event.time(), event.record());
+    }
+}

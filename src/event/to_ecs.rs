@@ -693,18 +693,14 @@ fn dedup_resources(resources: &Value) -> Value {
 
 /// The pipeline's per-action `event.category`/`event.type` table. The third column says
 /// whether the legacy pipeline has the entry too.
+#[rustfmt::skip]
 const CATEGORIES: &[(&str, &[&str], &[&str], bool)] = &[
     ("AddUserToGroup", &["iam"], &["group", "change"], true),
     ("AssumeRole", &["authentication"], &["info"], true),
     ("AttachGroupPolicy", &["iam"], &["group", "change"], true),
     ("AttachRolePolicy", &["iam"], &["change"], false),
     ("AttachUserPolicy", &["iam"], &["user", "change"], true),
-    (
-        "AuthorizeSecurityGroupIngress",
-        &["network"],
-        &["access"],
-        false,
-    ),
+    ("AuthorizeSecurityGroupIngress", &["network"], &["access"], false),
     ("ChangePassword", &["iam"], &["user", "change"], true),
     ("ConsoleLogin", &["authentication"], &["info"], true),
     ("Converse", &["api"], &[], false),
@@ -718,12 +714,7 @@ const CATEGORIES: &[(&str, &[&str], &[&str], bool)] = &[
     ("CreatePolicy", &["iam"], &["creation"], false),
     ("CreateTopic", &["configuration"], &["creation"], false),
     ("CreateUser", &["iam"], &["user", "creation"], true),
-    (
-        "CreateVirtualMFADevice",
-        &["iam"],
-        &["user", "change"],
-        true,
-    ),
+    ("CreateVirtualMFADevice", &["iam"], &["user", "change"], true),
     ("DeactivateMFADevice", &["iam"], &["user", "change"], true),
     ("DeleteAccessKey", &["iam"], &["user", "change"], true),
     ("DeleteBucket", &["file"], &["deletion"], true),
@@ -733,19 +724,9 @@ const CATEGORIES: &[(&str, &[&str], &[&str], bool)] = &[
     ("DeleteSSHPublicKey", &["iam"], &["user", "change"], true),
     ("DeleteTrail", &["configuration"], &["deletion"], false),
     ("DeleteUser", &["iam"], &["user", "deletion"], true),
-    (
-        "DeleteUserPermissionsBoundary",
-        &["iam"],
-        &["user", "change"],
-        true,
-    ),
+    ("DeleteUserPermissionsBoundary", &["iam"], &["user", "change"], true),
     ("DeleteUserPolicy", &["iam"], &["user", "change"], true),
-    (
-        "DeleteVirtualMFADevice",
-        &["iam"],
-        &["user", "change"],
-        true,
-    ),
+    ("DeleteVirtualMFADevice", &["iam"], &["user", "change"], true),
     ("DescribeDBInstances", &["database"], &["info"], false),
     ("DescribeInstances", &["host"], &["info"], false),
     ("DescribeLoadBalancers", &["network"], &["info"], false),
@@ -767,19 +748,9 @@ const CATEGORIES: &[(&str, &[&str], &[&str], bool)] = &[
     ("GetUser", &["iam"], &["user", "info"], true),
     ("GetUserPolicy", &["iam"], &["user", "info"], true),
     ("HeadObject", &["file"], &["info"], false),
-    (
-        "ListAttachedGroupPolicies",
-        &["iam"],
-        &["group", "info"],
-        true,
-    ),
+    ("ListAttachedGroupPolicies", &["iam"], &["group", "info"], true),
     ("ListAttachedRolePolicies", &["iam"], &["info"], false),
-    (
-        "ListAttachedUserPolicies",
-        &["iam"],
-        &["user", "info"],
-        true,
-    ),
+    ("ListAttachedUserPolicies", &["iam"], &["user", "info"], true),
     ("ListBuckets", &["file"], &["info"], false),
     ("ListFunctions", &["package"], &["info"], false),
     ("ListGroupPolicies", &["iam"], &["group", "info"], true),
@@ -797,39 +768,19 @@ const CATEGORIES: &[(&str, &[&str], &[&str], bool)] = &[
     ("Publish", &["api"], &[], false),
     ("PutGroupPolicy", &["iam"], &["group", "change"], true),
     ("PutObject", &["file"], &["change"], false),
-    (
-        "PutUserPermissionsBoundary",
-        &["iam"],
-        &["user", "change"],
-        true,
-    ),
+    ("PutUserPermissionsBoundary", &["iam"], &["user", "change"], true),
     ("PutUserPolicy", &["iam"], &["user", "change"], true),
     ("RemoveUserFromGroup", &["iam"], &["group", "change"], true),
     ("SendCommand", &["process"], &[], false),
-    (
-        "SetDefaultPolicyVersion",
-        &["iam"],
-        &["admin", "change"],
-        true,
-    ),
-    (
-        "SetSecurityTokenServicePreferences",
-        &["iam"],
-        &["admin", "change"],
-        true,
-    ),
+    ("SetDefaultPolicyVersion", &["iam"], &["admin", "change"], true),
+    ("SetSecurityTokenServicePreferences", &["iam"], &["admin", "change"], true),
     ("StartSession", &["session"], &["start"], false),
     ("Subscribe", &["configuration"], &["change"], false),
     ("TagUser", &["iam"], &["user", "change"], true),
     ("TerminateSession", &["session"], &["end"], false),
     ("UntagUser", &["iam"], &["user", "change"], true),
     ("UpdateAccessKey", &["iam"], &["user", "change"], true),
-    (
-        "UpdateAccountPasswordPolicy",
-        &["iam"],
-        &["admin", "change"],
-        true,
-    ),
+    ("UpdateAccountPasswordPolicy", &["iam"], &["admin", "change"], true),
     ("UpdateGroup", &["iam"], &["group", "change"], true),
     ("UpdateLoginProfile", &["iam"], &["user", "change"], true),
     ("UpdateRole", &["iam"], &["admin", "change"], true),
@@ -1250,7 +1201,7 @@ fn sort_keys(v: &mut Value, depth: usize) {
         let mut entries: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, x) in entries.iter_mut() {
-            let keep_order = (depth == 2 && k == "flattened") || (depth == 2 && k == "resources");
+            let keep_order = depth == 2 && (k == "flattened" || k == "resources");
             if !keep_order {
                 sort_keys(x, depth + 1);
             }

@@ -35,6 +35,7 @@
 //! `userIdentity`, numbers where strings are expected, …) are carried over the way the ingest
 //! processors would carry them, or skipped where those would fail.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
@@ -153,11 +154,9 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
         set(&mut doc, "@timestamp", Value::String(format_millis(&ts)));
     }
 
-    let json = prune(record, gen).unwrap_or(Value::Null);
-    let json = if record.is_object() {
-        json.as_object().cloned().unwrap_or_default()
-    } else {
-        Map::new()
+    let json = match prune(record, gen) {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
     };
     let mut related_user: Vec<String> = Vec::new();
 
@@ -282,12 +281,11 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
 
     // Where the later steps read request/response values from: the legacy pipeline reads
     // its own flattened copies (absent when not kept), the current one the parsed record.
-    let source_of = |raw: &str, flat: &str| -> Option<Value> {
+    let source_of = |raw: &str, flat: &str| -> Option<Cow<'_, Value>> {
         match gen {
-            PipelineGeneration::Current => json.get(raw).cloned(),
-            PipelineGeneration::Legacy => {
-                get(&doc, &format!("aws.cloudtrail.flattened.{flat}")).cloned()
-            }
+            PipelineGeneration::Current => json.get(raw).map(Cow::Borrowed),
+            PipelineGeneration::Legacy => get(&doc, &format!("aws.cloudtrail.flattened.{flat}"))
+                .map(|v| Cow::Owned(v.clone())),
         }
     };
     let req = source_of("requestParameters", "request_parameters");
@@ -328,10 +326,10 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
         }
     }
 
-    categorize(&mut doc, resp.as_ref(), gen);
+    categorize(&mut doc, resp.as_deref(), gen);
 
     // Fields derived from well-known request/response keys.
-    let derived: [(&Option<Value>, &[&str], &str); 5] = [
+    let derived: [(&Source, &[&str], &str); 5] = [
         (&resp, &["group", "groupId"], "group.id"),
         (&resp, &["user", "userId"], "user.target.id"),
         (&req, &["newUserName"], "user.changes.name"),
@@ -339,7 +337,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
         (&req, &["userName"], "user.target.name"),
     ];
     for (src, path, target) in derived {
-        if let Some(v) = src.as_ref().and_then(|s| get_path_value(s, path)) {
+        if let Some(v) = src.as_deref().and_then(|s| get_path_value(s, path)) {
             let v = match gen {
                 PipelineGeneration::Legacy => Value::String(template(v)),
                 PipelineGeneration::Current => v.clone(),
@@ -437,14 +435,11 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
             ct.remove("flattened");
         }
     }
-    let mut doc = Value::Object(doc);
     if gen == PipelineGeneration::Current {
         // The newest pipeline ends with another empty-value cleanup over the whole document.
-        doc = prune_with(&doc, &|v| {
-            matches!(v, Value::Null) || v.as_str() == Some("")
-        })
-        .unwrap_or_else(|| Value::Object(Map::new()));
+        doc.retain(|_, v| !prune_in_place(v));
     }
+    let mut doc = Value::Object(doc);
     sort_keys(&mut doc, 0);
     doc
 }
@@ -465,6 +460,9 @@ pub fn java_map_string(v: &Value) -> String {
     render_java(v, &|_| false, None, &mut out);
     out
 }
+
+/// Where a derived field is read from (a borrowed part of the record or a copy).
+type Source<'a> = Option<Cow<'a, Value>>;
 
 // ---------------------------------------------------------------------------------------------
 // Identity
@@ -885,6 +883,24 @@ fn prune_with(v: &Value, dropped: &dyn Fn(&Value) -> bool) -> Option<Value> {
     }
 }
 
+/// The final cleanup of the newest pipeline (`null`, `""`, empty maps and lists), in place;
+/// returns whether `v` itself is to be removed.
+fn prune_in_place(v: &mut Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !prune_in_place(x));
+            m.is_empty()
+        }
+        Value::Array(a) => {
+            a.retain_mut(|x| !prune_in_place(x));
+            a.is_empty()
+        }
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
 /// Whether `v` survives the empty-value removal (without building the pruned copy).
 fn survives(v: &Value, dropped: &dyn Fn(&Value) -> bool) -> bool {
     match v {
@@ -1170,22 +1186,20 @@ fn get_str<'a>(doc: &'a Map<String, Value>, dotted: &str) -> Option<&'a str> {
 
 /// Sets a dotted path, creating objects on the way (replacing any non-object in the way).
 fn set(doc: &mut Map<String, Value>, dotted: &str, v: Value) {
-    let mut parts = dotted.split('.').peekable();
     let mut cur = doc;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            cur.insert(part.to_string(), v);
+    let mut parts = dotted.split('.');
+    let Some(mut part) = parts.next() else { return };
+    for next in parts {
+        if !cur.get(part).is_some_and(Value::is_object) {
+            cur.insert(part.to_string(), Value::Object(Map::new()));
+        }
+        let Some(Value::Object(child)) = cur.get_mut(part) else {
             return;
-        }
-        let entry = cur
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        let Value::Object(next) = entry else { return };
-        cur = next;
+        };
+        cur = child;
+        part = next;
     }
+    cur.insert(part.to_string(), v);
 }
 
 fn push_unique(list: &mut Vec<String>, v: String) {
@@ -1198,14 +1212,12 @@ fn push_unique(list: &mut Vec<String>, v: String) {
 /// inside `aws.cloudtrail.flattened.*` and `event.original`, which keep the record's order.
 fn sort_keys(v: &mut Value, depth: usize) {
     if let Value::Object(m) = v {
-        let mut entries: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (k, x) in entries.iter_mut() {
+        m.sort_keys();
+        for (k, x) in m.iter_mut() {
             let keep_order = depth == 2 && (k == "flattened" || k == "resources");
-            if !keep_order {
+            if !keep_order && x.is_object() {
                 sort_keys(x, depth + 1);
             }
         }
-        m.extend(entries);
     }
 }

@@ -134,6 +134,8 @@ fn readme_table() -> BTreeMap<String, (bool, bool)> {
 
 #[test]
 fn samples_use_fictitious_values() {
+    let accounts =
+        regex::Regex::new(r#"(?:arn:aws:[a-z0-9-]+:[a-z0-9-]*:|"accountId":")(\d+)"#).unwrap();
     let ip = regex::Regex::new(r"^(203\.0\.113|198\.51\.100)\.\d+$").unwrap();
     for (file, r) in raw_records() {
         assert_eq!(r["recipientAccountId"], "111122223333", "{file}");
@@ -143,8 +145,6 @@ fn samples_use_fictitious_values() {
             "{addr}"
         );
         let text = r.to_string();
-        let accounts =
-            regex::Regex::new(r#"(?:arn:aws:[a-z0-9-]+:[a-z0-9-]*:|"accountId":")(\d+)"#).unwrap();
         for c in accounts.captures_iter(&text) {
             assert!(
                 ["111122223333", "444455556666"].contains(&&c[1]),

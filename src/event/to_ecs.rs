@@ -31,6 +31,17 @@
 //! `actor_target_mapping` entity fields (`related.entity`, `*.entity.id`), and CloudTrail
 //! digest files (they are not events).
 //!
+//! Deliberate simplifications, each harmless for querying: an empty `aws.cloudtrail.flattened`
+//! container is not emitted (the legacy pipeline leaves `{}`); a `user.name` that already
+//! exists is kept where the newest pipeline's `rename` would fail the whole document;
+//! `readOnly: "true"`/`"false"` strings are written as booleans (the mapped type); timestamps
+//! with a space instead of `T` are accepted. The newest pipeline's `IdentityCenterUser`
+//! `onBehalfOf.userId` → `user.id` step (seen only in the transpilation, absent from the
+//! fixture) is not applied.
+//!
+//! `tests/to_ecs_expected.rs` compares the output field by field with Elastic's expected
+//! documents in the shared corpus.
+//!
 //! The function never panics: any JSON value is accepted and odd shapes (a string
 //! `userIdentity`, numbers where strings are expected, …) are carried over the way the ingest
 //! processors would carry them, or skipped where those would fail.

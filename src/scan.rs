@@ -5,6 +5,7 @@ use crate::engine::{Engine, Tally};
 use crate::event::Origin;
 use crate::source::files::{self, Item, Skipped};
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,12 +18,17 @@ pub struct ScanReport {
     pub ignored_files: usize,
     /// Counts of events, skips, alerts.
     pub tally: Tally,
+    /// Alerts written, per rule id (after duplicates).
+    pub written: BTreeMap<String, u64>,
+    /// Alerts not written again because the same event (same alert id) appeared earlier in
+    /// the input, e.g. in a trail file and in an Elasticsearch export.
+    pub duplicates: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
 
-/// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made. An alert
-/// sink error stops the scan and is returned.
+/// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made, once per
+/// alert id. An alert sink error stops the scan and is returned.
 pub fn scan(
     paths: &[PathBuf],
     engine: &Engine<'_>,
@@ -35,17 +41,28 @@ pub fn scan(
         files: found.files.len(),
         ignored_files: found.ignored,
         tally: engine.new_tally(),
+        written: engine
+            .rules()
+            .iter()
+            .map(|r| (r.meta.id.clone(), 0))
+            .collect(),
         ..ScanReport::default()
     };
     for (path, error) in found.errors {
         report.tally.skip(unreadable(&path, error));
     }
     let mut sink_error = None;
+    let mut written = HashSet::new();
     for path in &found.files {
         let tally = &mut report.tally;
+        let duplicates = &mut report.duplicates;
+        let per_rule = &mut report.written;
         let result = files::read_file(path, &mut |item| match item {
             Item::Record(record) => engine.process(record, now, tally, &mut |alert| {
-                if sink_error.is_none() {
+                if !written.insert(alert.id.clone()) {
+                    *duplicates += 1;
+                } else if sink_error.is_none() {
+                    *per_rule.entry(alert.rule_id.clone()).or_default() += 1;
                     sink_error = out(alert).err();
                 }
             }),

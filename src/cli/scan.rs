@@ -138,9 +138,16 @@ fn print_summary(report: &ScanReport) {
             }
         }
     }
-    eprintln!("alerts {}:", t.alerts_total());
-    for (rule, n) in &t.alerts {
+    let written: u64 = report.written.values().sum();
+    eprintln!("alerts {written}:");
+    for (rule, n) in &report.written {
         eprintln!("  {rule}: {n}");
+    }
+    if report.duplicates > 0 {
+        eprintln!(
+            "  ({} more matched events already alerted on: the same events appear in several inputs)",
+            report.duplicates
+        );
     }
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {

@@ -164,6 +164,8 @@ pub struct TestFile {
     pub context: Option<Spanned<toml::Value>>,
     pub log: Option<Spanned<String>>,
     pub log_file: Option<String>,
+    #[serde(default = "yes")]
+    pub ecs: bool,
 }
 
 /// A TOML table read as an ordered list of entries (document order is kept).

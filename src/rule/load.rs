@@ -404,6 +404,7 @@ impl Builder<'_> {
             context,
             log,
             line,
+            ecs: test.ecs,
         })
     }
 

@@ -246,6 +246,8 @@ pub struct RuleTest {
     pub log: Value,
     /// Line of the test in the rule file.
     pub line: usize,
+    /// Also check the ECS documents the integration makes of a raw log.
+    pub ecs: bool,
 }
 
 /// A loaded, validated rule.

@@ -1,9 +1,15 @@
 //! Running a rule's own tests: each test event must get the expected verdict (and title and
 //! context, when given), and no positive test may be skipped by the rule's literal needles.
+//!
+//! A raw CloudTrail test event is also turned into the ECS document Elastic's AWS integration
+//! would index — without `event.original`, by the current and the legacy pipeline — and must
+//! get the same verdict and title there (opt out per test with `ecs = false`, e.g. for records
+//! the integration cannot map).
 
 use super::{Rule, RuleTest};
 use crate::alert;
-use crate::event::{Event, Origin};
+use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};
+use crate::event::{is_ecs_document, Event, Origin};
 use serde_json::Value;
 
 /// The result of one rule test.
@@ -35,7 +41,18 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
     let location = format!("{}:{}", rule.file.display(), test.line);
     let event = Event::from_document(test.log.clone(), Origin::Inline(location.as_str().into()));
     let mut failures = Vec::new();
-    check_event(rule, test, &event, "", &mut failures);
+    check_event(rule, test, &event, Variant::AsWritten, &mut failures);
+    if test.ecs && !is_ecs_document(&test.log) {
+        for generation in [PipelineGeneration::Current, PipelineGeneration::Legacy] {
+            let options = ToEcsOptions {
+                generation,
+                ..ToEcsOptions::default()
+            };
+            let doc = to_ecs(&test.log, &options);
+            let event = Event::from_ecs(doc, Origin::Inline(location.as_str().into()));
+            check_event(rule, test, &event, Variant::Ecs(generation), &mut failures);
+        }
+    }
     let text = serde_json::to_string(&test.log).unwrap_or_default();
     if test.expect && !rule.needles.may_match(text.as_bytes()) {
         failures.push(format!(
@@ -51,25 +68,46 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
     }
 }
 
-/// Checks verdict, title and context of `event`; `variant` names the event form in messages.
+/// Which form of the test event is checked.
+#[derive(Clone, Copy)]
+enum Variant {
+    /// The log as written in the rule file.
+    AsWritten,
+    /// The ECS document the integration makes of it (no `event.original`): verdict and title
+    /// must match; context is not compared (the rebuilt record keeps only mapped fields).
+    Ecs(PipelineGeneration),
+}
+
+impl Variant {
+    fn prefix(self) -> &'static str {
+        match self {
+            Variant::AsWritten => "",
+            Variant::Ecs(PipelineGeneration::Current) => "as an ECS document (current pipeline): ",
+            Variant::Ecs(PipelineGeneration::Legacy) => "as an ECS document (legacy pipeline): ",
+        }
+    }
+}
+
+/// Checks verdict, title and context of `event`.
 fn check_event(
     rule: &Rule,
     test: &RuleTest,
     event: &Event,
-    variant: &str,
+    variant: Variant,
     failures: &mut Vec<String>,
 ) {
+    let prefix = variant.prefix();
     let verdict = rule.evaluate(event);
     if !verdict.unavailable.is_empty() {
         let fields: Vec<_> = verdict.unavailable.iter().map(|p| p.as_str()).collect();
         failures.push(format!(
-            "{variant}fields unavailable in this document: {}",
+            "{prefix}fields unavailable in this document: {}",
             fields.join(", ")
         ));
     }
     if verdict.matched != test.expect {
         failures.push(format!(
-            "{variant}expected {}, got {}",
+            "{prefix}expected {}, got {}",
             describe(test.expect),
             describe(verdict.matched)
         ));
@@ -82,18 +120,16 @@ fn check_event(
         let actual = alert::title(rule, event);
         if &actual != expected {
             failures.push(format!(
-                "{variant}title: expected {expected:?}, got {actual:?}"
+                "{prefix}title: expected {expected:?}, got {actual:?}"
             ));
         }
     }
-    if let Some(expected) = &test.context {
+    if let (Some(expected), Variant::AsWritten) = (&test.context, variant) {
         let actual = alert::context(rule, event);
         for (key, want) in expected {
             let got = actual.get(key).unwrap_or(&Value::Null);
             if got != want {
-                failures.push(format!(
-                    "{variant}context.{key}: expected {want}, got {got}"
-                ));
+                failures.push(format!("{prefix}context.{key}: expected {want}, got {got}"));
             }
         }
     }

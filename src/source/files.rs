@@ -121,6 +121,12 @@ pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> 
         Layout::Document => {
             let mut all = first;
             reader.read_to_end(&mut all)?;
+            if is_damaged_json_lines(&all) {
+                let mut lines = io::Cursor::new(all);
+                let mut first = Vec::new();
+                lines.read_until(b'\n', &mut first)?;
+                return read_lines(&name, first, Box::new(lines), each);
+            }
             read_document(&name, &all, each);
             Ok(())
         }
@@ -168,6 +174,16 @@ fn detect(first_line: &[u8]) -> Layout {
     } else {
         Layout::Document
     }
+}
+
+/// JSON lines whose first line is broken: the text is not one JSON document, but some later
+/// line is a complete JSON object. Reading it line by line loses only the broken lines.
+fn is_damaged_json_lines(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err()
+        && text.split(|&b| b == b'\n').skip(1).any(|line| {
+            let line = line.trim_ascii();
+            line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+        })
 }
 
 fn read_lines(
@@ -301,6 +317,18 @@ mod tests {
                 ("f:1".into(), "{\"a\":1}".into()),
                 ("f:3".into(), "{\"b\":2".into()),
                 ("f:4".into(), "[1]".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_first_line_does_not_lose_the_file() {
+        let got = records(b"{\"a\":1,\n{\"b\":2}\n", false);
+        assert_eq!(
+            got,
+            vec![
+                ("f:1".into(), "{\"a\":1,".into()),
+                ("f:2".into(), "{\"b\":2}".into()),
             ]
         );
     }

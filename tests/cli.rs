@@ -1,0 +1,255 @@
+//! The `eshunt` binary end to end: `scan` over the bundled samples and over broken input,
+//! `test` and `rules` with good and bad rule files, exit codes.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn eshunt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("ESHUNT_RULES")
+        .output()
+        .expect("run eshunt")
+}
+
+fn alerts(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("alert lines are JSON"))
+        .collect()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn scan_samples_finds_exactly_the_expected_alerts() {
+    let out = eshunt(&["scan", "samples/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root().join("samples/expected.json")).unwrap())
+            .unwrap();
+    let alerts = alerts(&out);
+    for key in ["panther", "elastic"] {
+        let rule = expected[key]["rule"].as_str().unwrap();
+        let want: BTreeSet<&str> = expected[key]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let got: BTreeSet<&str> = alerts
+            .iter()
+            .filter(|a| a["rule"]["id"] == rule)
+            .map(|a| a["eshunt"]["source"]["event_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "alerts of {rule}");
+    }
+    let ids: BTreeSet<&str> = alerts
+        .iter()
+        .map(|a| a["eshunt"]["alert_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        alerts.len(),
+        "an event seen twice (trail file and export) is alerted once"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("alerts 12:"), "{err}");
+}
+
+#[test]
+fn alert_documents_carry_what_kibana_needs() {
+    let out = eshunt(&[
+        "scan",
+        "samples/cloudtrail",
+        "--rule",
+        "AWS.Lambda.UpdateFunctionConfiguration",
+    ]);
+    let alerts = alerts(&out);
+    assert!(!alerts.is_empty());
+    for a in &alerts {
+        assert_eq!(a["event"]["kind"], "alert");
+        assert_eq!(a["event"]["severity"], 73);
+        assert_eq!(a["event"]["risk_score"], 73);
+        assert!(a["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("[AWS.CloudTrail] User ["));
+        assert!(a["@timestamp"].as_str().unwrap().starts_with("2026-03-14T"));
+        assert!(a["event"]["ingested"].is_string());
+        assert_eq!(
+            a["rule"]["name"],
+            "Lambda Configuration Updated with Layers by User"
+        );
+        assert_eq!(a["threat"]["technique"]["id"][0], "T1078");
+        assert!(a["eshunt"]["context"]["layer_arns"].is_array());
+        assert!(a["eshunt"]["source"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with(".json.gz"));
+        assert!(a["user"]["name"].is_string() && a["cloud"]["account"]["id"] == "111122223333");
+    }
+}
+
+#[test]
+fn same_event_from_a_file_and_an_export_gets_the_same_alert_id() {
+    let from_files = alerts(&eshunt(&[
+        "scan",
+        "samples/cloudtrail",
+        "samples/cloudtrail-extra.jsonl",
+    ]));
+    let from_export = alerts(&eshunt(&["scan", "samples/elastic-export.ndjson"]));
+    assert!(!from_export.is_empty());
+    for exported in &from_export {
+        let twin = from_files
+            .iter()
+            .find(|a| {
+                a["eshunt"]["source"]["event_id"] == exported["eshunt"]["source"]["event_id"]
+                    && a["rule"]["id"] == exported["rule"]["id"]
+            })
+            .expect("every exported event is also in the trail files");
+        assert_eq!(twin["eshunt"]["alert_id"], exported["eshunt"]["alert_id"]);
+        assert_eq!(twin["message"], exported["message"]);
+        assert!(exported["eshunt"]["source"]["index"]
+            .as_str()
+            .unwrap()
+            .starts_with(".ds-logs-aws.cloudtrail"));
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn malformed_input_is_reported_with_its_location_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(root().join("samples/cloudtrail-extra.jsonl")).unwrap();
+    let broken = format!("{{\"eventSource\":\"lambda.amazonaws.com\",\"eventName\":\"UpdateFunctionConfiguration20150331v2\",\n[\"lambda.amazonaws.com\",\"UpdateFunctionConfiguration20150331v2\"]\n{good}");
+    let file = write(dir.path(), "mixed.jsonl", &broken);
+    std::fs::write(
+        dir.path().join("truncated.json.gz"),
+        b"\x1f\x8b\x08\x00garbage",
+    )
+    .unwrap();
+    let out = eshunt(&[
+        "scan",
+        file.to_str().unwrap(),
+        dir.path().join("truncated.json.gz").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "partial input gives exit 3");
+    let err = stderr(&out);
+    assert!(err.contains("invalid JSON: 1"), "{err}");
+    assert!(err.contains("mixed.jsonl:1:"), "{err}");
+    assert!(err.contains("not a JSON object: 1"), "{err}");
+    assert!(err.contains("mixed.jsonl:2"), "{err}");
+    assert!(err.contains("unreadable file: 1"), "{err}");
+    assert!(
+        !alerts(&out).is_empty(),
+        "the good records after the bad ones are still hunted"
+    );
+}
+
+#[test]
+fn time_range_filters_on_event_time() {
+    let all = alerts(&eshunt(&["scan", "samples/cloudtrail"]));
+    let early = alerts(&eshunt(&[
+        "scan",
+        "samples/cloudtrail",
+        "--to",
+        "2026-03-14T09:10:00Z",
+    ]));
+    let late = alerts(&eshunt(&[
+        "scan",
+        "samples/cloudtrail",
+        "--from",
+        "2026-03-14T09:10:00Z",
+    ]));
+    assert_eq!(early.len() + late.len(), all.len());
+    assert!(!early.is_empty() && !late.is_empty());
+    let bad = eshunt(&["scan", "samples/", "--from", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn test_command_passes_on_shipped_rules_and_fails_on_a_wrong_expectation() {
+    let out = eshunt(&["test", "queries"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("test result: ok."), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let rule = std::fs::read_to_string(root().join("queries/aws/lambda_layers_added_by_user.toml"))
+        .unwrap();
+    let flipped = rule.replacen("expect = false", "expect = true", 1);
+    write(dir.path(), "rule.toml", &flipped);
+    let out = eshunt(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("expected an alert, got no alert"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test result: FAILED. "), "{stdout}");
+}
+
+#[test]
+fn rule_errors_name_file_line_and_column_and_other_rules_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = std::fs::read_to_string(root().join("queries/aws/lambda_layers_added_by_user.toml"))
+        .unwrap();
+    write(dir.path(), "good.toml", &rule);
+    let bad = rule
+        .replace(
+            "id = \"AWS.Lambda.UpdateFunctionConfiguration\"",
+            "id = \"Broken\"",
+        )
+        .replace(
+            "eventSource eq \"lambda.amazonaws.com\"",
+            "eventSource eqq \"lambda.amazonaws.com\"",
+        );
+    let bad_path = write(dir.path(), "bad.toml", &bad);
+    let line = bad
+        .lines()
+        .position(|l| l.starts_with("eventSource eqq"))
+        .unwrap()
+        + 1;
+    let out = eshunt(&["scan", "samples/", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    let location = format!("{}:{line}:13: unknown operator `eqq`", bad_path.display());
+    assert!(err.contains(&location), "expected {location} in:\n{err}");
+    assert!(
+        err.contains("AWS.Lambda.UpdateFunctionConfiguration: 3"),
+        "{err}"
+    );
+
+    let out = eshunt(&["rules", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("AWS.Lambda.UpdateFunctionConfiguration  high"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(eshunt(&["scan"]).status.code(), Some(2));
+    assert_eq!(eshunt(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(eshunt(&["--help"]).status.code(), Some(0));
+}

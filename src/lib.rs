@@ -10,9 +10,12 @@
 //!   mapped field types (used to test prefilters offline).
 
 pub mod alert;
+pub mod config;
 pub mod dsl;
 pub mod engine;
+pub mod es;
 pub mod event;
+pub mod hunt;
 pub mod kql;
 pub mod net;
 pub mod rule;

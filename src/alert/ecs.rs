@@ -33,6 +33,25 @@ const COPIED: &[&str] = &[
     "aws.cloudtrail.user_identity.session_context.session_issuer.type",
 ];
 
+/// The CloudTrail fields [`source_fields`] reads.
+pub fn source_paths() -> &'static [&'static str] {
+    &[
+        "eventName",
+        "eventSource",
+        "eventID",
+        "eventTime",
+        "eventType",
+        "awsRegion",
+        "recipientAccountId",
+        "requestID",
+        "sourceIPAddress",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+        "userIdentity",
+    ]
+}
+
 /// The ECS fields of the source event, as a nested object.
 pub fn source_fields(record: &Value) -> Value {
     let session = is_session(record);

@@ -7,6 +7,8 @@
 
 mod ecs;
 
+pub use ecs::source_paths;
+
 use crate::event::{Event, Origin, Shape};
 use crate::rule::template::resolve;
 use crate::rule::{Rule, Threat};

@@ -1,5 +1,8 @@
 //! Command-line definition, dispatch and exit codes.
 
+mod cluster;
+mod hunt;
+mod kql;
 mod rules;
 mod scan;
 mod test;
@@ -32,6 +35,30 @@ unavailable fields)."
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr (levels with ESHUNT_LOG, e.g. `ESHUNT_LOG=debug`).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ESHUNT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +70,10 @@ enum Command {
     Scan(scan::Args),
     /// List rules with their id, severity and schedule.
     Rules(rules::Args),
+    /// One pass of the rules over a window of the cluster: search, evaluate, write alerts.
+    Hunt(hunt::Args),
+    /// Translate KQL to Elasticsearch query DSL exactly as Kibana does (exit 1 on invalid KQL).
+    Kql(kql::Args),
 }
 
 /// Where rules are read from, shared by the commands that load rules.
@@ -71,10 +102,13 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    init_logging(cli.log_format);
     let code = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Rules(args) => rules::run(args),
+        Command::Kql(args) => kql::run(args),
+        Command::Hunt(args) => hunt::run(args),
     };
     ExitCode::from(code)
 }

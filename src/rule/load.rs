@@ -290,17 +290,10 @@ impl Builder<'_> {
                 "[detection] needs exactly one prefilter: `kql = '…'` (KQL) or `dsl = '{…}'` (query DSL JSON)",
             ));
         }
-        if let Some(kql) = &d.kql {
-            if kql.get_ref().trim().is_empty() {
-                return self.fail(
-                    self.src
-                        .error_at(kql.span().start, "the KQL prefilter is empty"),
-                );
-            }
-        }
-        let dsl = match &d.dsl {
-            Some(text) => match self.json(text, "prefilter DSL")? {
-                v @ Value::Object(_) => Some(v),
+        let dsl = match (&d.kql, &d.dsl) {
+            (Some(kql), _) => self.kql(kql)?,
+            (None, Some(text)) => match self.json(text, "prefilter DSL")? {
+                v @ Value::Object(_) => v,
                 _ => {
                     return self.fail(
                         self.src
@@ -308,12 +301,35 @@ impl Builder<'_> {
                     )
                 }
             },
-            None => None,
+            (None, None) => unreachable!("checked above"),
         };
         Some(Prefilter {
             kql: d.kql.as_ref().map(|k| k.get_ref().clone()),
             dsl,
         })
+    }
+
+    /// Translates KQL to query DSL as Kibana does; syntax errors point into the file.
+    fn kql(&mut self, kql: &Spanned<String>) -> Option<Value> {
+        if kql.get_ref().trim().is_empty() {
+            return self.fail(
+                self.src
+                    .error_at(kql.span().start, "the KQL prefilter is empty"),
+            );
+        }
+        match crate::kql::translate(kql.get_ref()) {
+            Ok(dsl) => Some(dsl),
+            Err(e) => {
+                let (line, col) = line_col_in(kql.get_ref(), e.offset());
+                let span = kql.span();
+                self.fail(self.src.error_in_string(
+                    &span,
+                    line,
+                    col,
+                    format!("invalid KQL: {}", e.short()),
+                ))
+            }
+        }
     }
 
     fn condition(&mut self, text: &Spanned<String>) -> Option<Condition> {

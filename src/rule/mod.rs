@@ -205,8 +205,8 @@ impl fmt::Display for Schedule {
 pub struct Prefilter {
     /// The KQL text, when given as KQL.
     pub kql: Option<String>,
-    /// Raw query DSL, when given as DSL.
-    pub dsl: Option<Value>,
+    /// The query DSL Elasticsearch runs: the KQL translated as Kibana does, or the DSL given.
+    pub dsl: Value,
 }
 
 /// One named alert context field.

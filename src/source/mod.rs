@@ -1,3 +1,5 @@
-//! Sources of events: CloudTrail files ([`files`]).
+//! Sources of events: CloudTrail files ([`files`]) and Elasticsearch/OpenSearch windows
+//! ([`elasticsearch`]).
 
+pub mod elasticsearch;
 pub mod files;

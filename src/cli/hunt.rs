@@ -1,0 +1,151 @@
+//! `eshunt hunt`: one pass of every selected rule over a window of the cluster.
+
+use super::cluster::{self, ConfigArg};
+use super::exit;
+use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
+use eshunt::source::elasticsearch::Window;
+use eshunt::time::{parse_time_arg, Span};
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Arguments of `eshunt hunt`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Only the rule with this id (repeatable). Without it, every enabled rule runs.
+    #[arg(long = "rule", value_name = "ID")]
+    rule_ids: Vec<String>,
+    /// Window start (RFC 3339, a date, `now-1h`); needs --to.
+    #[arg(long, value_name = "TS", requires = "to", conflicts_with = "last")]
+    from: Option<String>,
+    /// Window end (exclusive); needs --from.
+    #[arg(long, value_name = "TS", requires = "from")]
+    to: Option<String>,
+    /// Window of this length ending now (e.g. `6m`, `24h`). Default: each rule's look-back.
+    #[arg(long, value_name = "SPAN")]
+    last: Option<String>,
+    /// Print alerts as JSON lines instead of writing them.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Runs `eshunt hunt`.
+pub fn run(args: Args) -> u8 {
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let now = chrono::Utc::now();
+    let fixed = match fixed_window(&args, now) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let (rules, rule_errors) = match cluster::select_rules(&config, &args.rule_ids) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    cluster::runtime().block_on(async {
+        let cluster = match cluster::connect(&config).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILURE;
+            }
+        };
+        let writer = cluster::writer(&config, &cluster);
+        let stdout: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stdout()));
+        let delivery = if args.dry_run {
+            Delivery::Print(&stdout)
+        } else {
+            Delivery::Bulk(&writer)
+        };
+        let settings = cluster::page_settings(&config);
+        let retry = cluster::retry_policy(&config);
+        let (mut failed, mut unavailable) = (false, false);
+        for rule in &rules {
+            let window = fixed.unwrap_or(Window {
+                start: now - rule.schedule.lookback.delta(),
+                end: now,
+            });
+            match hunt_window_with_retries(&cluster, rule, window, settings, &delivery, retry).await
+            {
+                Ok(report) => {
+                    unavailable |= !report.unavailable.is_empty();
+                    print_report(&report);
+                }
+                Err(e) => {
+                    failed = true;
+                    eprintln!("{} {window}: FAILED: {e}", rule.meta.id);
+                }
+            }
+        }
+        if failed {
+            exit::FAILURE
+        } else if unavailable || rule_errors {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        }
+    })
+}
+
+fn fixed_window(args: &Args, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Window>, String> {
+    let window = match (&args.from, &args.to, &args.last) {
+        (Some(from), Some(to), _) => Window {
+            start: parse_time_arg(from, now)?,
+            end: parse_time_arg(to, now)?,
+        },
+        (_, _, Some(last)) => Window {
+            start: now - Span::parse(last).map_err(|e| e.to_string())?.delta(),
+            end: now,
+        },
+        _ => return Ok(None),
+    };
+    if window.start >= window.end {
+        return Err("the window must start before it ends".into());
+    }
+    Ok(Some(window))
+}
+
+fn print_report(r: &WindowReport) {
+    eprintln!(
+        "{} {}: {} hits in {} pages (took {} ms, shards {}/{} ok, {} skipped, {} failed{}), {} matched; alerts {} written, {} already present, {} dead-lettered",
+        r.rule_id,
+        r.window,
+        r.hits,
+        r.pages,
+        r.took_ms,
+        r.shards.successful,
+        r.shards.total,
+        r.shards.skipped,
+        r.shards.failed,
+        if r.attempts > 1 { format!(", {} attempts", r.attempts) } else { String::new() },
+        r.matched,
+        r.written.created,
+        r.written.existing,
+        r.written.dead_lettered,
+    );
+    for (field, count) in &r.unavailable {
+        eprintln!(
+            "  unavailable: {field} in {count} hits (no flattened copy and no event.original); their verdicts may be wrong"
+        );
+    }
+    if r.lateness.count > 0 {
+        eprintln!(
+            "  lateness (event.ingested - @timestamp): mean {} ms, max {} ms over {} hits",
+            r.lateness.mean_ms(),
+            r.lateness.max_ms,
+            r.lateness.count
+        );
+    }
+}

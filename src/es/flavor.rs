@@ -1,0 +1,211 @@
+//! Which cluster eshunt talks to — Elasticsearch or OpenSearch, which version — and what that
+//! means for the APIs it uses (point in time, `_shard_doc`, field types).
+
+use serde_json::Value;
+use std::fmt;
+
+/// The product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Elasticsearch (7.10+, 8, 9).
+    Elasticsearch,
+    /// OpenSearch (1, 2, 3).
+    OpenSearch,
+}
+
+/// A `major.minor.patch` version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    /// Major.
+    pub major: u32,
+    /// Minor.
+    pub minor: u32,
+    /// Patch.
+    pub patch: u32,
+}
+
+impl Version {
+    /// Parses `8.15.1`, `2.11.0`, `9.0.0-SNAPSHOT`.
+    pub fn parse(text: &str) -> Option<Version> {
+        let core = text.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
+        Some(Version {
+            major: parts.next()??,
+            minor: parts.next().flatten().unwrap_or(0),
+            patch: parts.next().flatten().unwrap_or(0),
+        })
+    }
+
+    fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// How a window's hits are paged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// Point in time + `search_after`. `shard_doc`: the `_shard_doc` tiebreaker exists
+    /// (Elasticsearch 7.12+, OpenSearch 3.3+); otherwise hits are sorted on the time field and
+    /// `_id`.
+    PointInTime {
+        /// Whether `_shard_doc` can be sorted on.
+        shard_doc: bool,
+    },
+    /// Scroll (Elasticsearch before 7.10, OpenSearch before 2.4: no point in time).
+    Scroll,
+}
+
+/// What `GET /` says about the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// Product.
+    pub flavor: Flavor,
+    /// Version.
+    pub version: Version,
+    /// Cluster name.
+    pub cluster_name: String,
+}
+
+impl ClusterInfo {
+    /// Reads the root endpoint's answer. OpenSearch says `version.distribution: "opensearch"`.
+    pub fn from_root(body: &Value) -> Result<ClusterInfo, String> {
+        let version = body
+            .pointer("/version/number")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("the root endpoint did not return version.number: {body}"))?;
+        let version =
+            Version::parse(version).ok_or_else(|| format!("unreadable version `{version}`"))?;
+        let flavor = match body
+            .pointer("/version/distribution")
+            .and_then(Value::as_str)
+        {
+            Some("opensearch") => Flavor::OpenSearch,
+            _ => Flavor::Elasticsearch,
+        };
+        Ok(ClusterInfo {
+            flavor,
+            version,
+            cluster_name: body["cluster_name"].as_str().unwrap_or("?").to_string(),
+        })
+    }
+
+    /// How to page through a window on this cluster.
+    pub fn paging(&self) -> Paging {
+        match self.flavor {
+            Flavor::Elasticsearch if self.version.at_least(7, 10) => Paging::PointInTime {
+                shard_doc: self.version.at_least(7, 12),
+            },
+            Flavor::OpenSearch if self.version.at_least(2, 4) => Paging::PointInTime {
+                shard_doc: self.version.at_least(3, 3),
+            },
+            _ => Paging::Scroll,
+        }
+    }
+
+    /// The mapping type for free-form objects (alert context): `flattened` on Elasticsearch,
+    /// `flat_object` on OpenSearch 2.7+, else an object that is stored but not indexed.
+    pub fn free_form_mapping(&self) -> Value {
+        match self.flavor {
+            Flavor::Elasticsearch => serde_json::json!({"type": "flattened"}),
+            Flavor::OpenSearch if self.version.at_least(2, 7) => {
+                serde_json::json!({"type": "flat_object"})
+            }
+            Flavor::OpenSearch => serde_json::json!({"type": "object", "enabled": false}),
+        }
+    }
+
+    /// Whether this version is one eshunt supports (Elasticsearch 7.10+, OpenSearch 1+).
+    pub fn is_supported(&self) -> bool {
+        match self.flavor {
+            Flavor::Elasticsearch => self.version.at_least(7, 10),
+            Flavor::OpenSearch => self.version.major >= 1,
+        }
+    }
+}
+
+impl fmt::Display for ClusterInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let product = match self.flavor {
+            Flavor::Elasticsearch => "Elasticsearch",
+            Flavor::OpenSearch => "OpenSearch",
+        };
+        write!(
+            f,
+            "{product} {} (cluster {})",
+            self.version, self.cluster_name
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn info(number: &str, distribution: Option<&str>) -> ClusterInfo {
+        let mut version = json!({"number": number, "build_flavor": "default"});
+        if let Some(d) = distribution {
+            version["distribution"] = json!(d);
+        }
+        ClusterInfo::from_root(&json!({"cluster_name": "c", "version": version, "tagline": "x"}))
+            .unwrap()
+    }
+
+    #[test]
+    fn detects_flavor_and_paging() {
+        assert_eq!(
+            info("8.15.1", None).paging(),
+            Paging::PointInTime { shard_doc: true }
+        );
+        assert_eq!(
+            info("9.1.0", None).paging(),
+            Paging::PointInTime { shard_doc: true }
+        );
+        assert_eq!(
+            info("7.10.2", None).paging(),
+            Paging::PointInTime { shard_doc: false }
+        );
+        assert_eq!(info("7.9.0", None).paging(), Paging::Scroll);
+        let os = info("2.11.0", Some("opensearch"));
+        assert_eq!(os.flavor, Flavor::OpenSearch);
+        assert_eq!(os.paging(), Paging::PointInTime { shard_doc: false });
+        assert_eq!(
+            info("3.3.0", Some("opensearch")).paging(),
+            Paging::PointInTime { shard_doc: true }
+        );
+        assert_eq!(info("1.3.0", Some("opensearch")).paging(), Paging::Scroll);
+        assert!(!info("6.8.0", None).is_supported());
+        assert_eq!(
+            info("2.11.0", Some("opensearch")).to_string(),
+            "OpenSearch 2.11.0 (cluster c)"
+        );
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            Version::parse("9.0.0-SNAPSHOT"),
+            Some(Version {
+                major: 9,
+                minor: 0,
+                patch: 0
+            })
+        );
+        assert_eq!(
+            Version::parse("8"),
+            Some(Version {
+                major: 8,
+                minor: 0,
+                patch: 0
+            })
+        );
+        assert_eq!(Version::parse("x"), None);
+        assert!(ClusterInfo::from_root(&json!({})).is_err());
+    }
+}

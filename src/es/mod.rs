@@ -1,0 +1,394 @@
+//! The one client abstraction over Elasticsearch and OpenSearch.
+//!
+//! Requests go through the official `elasticsearch` crate's transport (connection pool, TLS,
+//! authentication, Elastic Cloud ids). eshunt sends them as plain [`Request`] values rather than
+//! through the crate's typed builders because a request must be resendable: every call is
+//! retried with backoff on 429/502/503/504 and connection errors, and limited by a global
+//! concurrency cap that protects the cluster. Flavour-specific paths (OpenSearch point in time)
+//! are chosen from [`ClusterInfo`], detected once at connect.
+
+pub mod flavor;
+pub mod retry;
+
+use crate::config::{Auth, Config, ConfigError, Env};
+use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use elasticsearch::http::transport::{
+    CloudConnectionPool, MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
+};
+use elasticsearch::http::Method;
+use elasticsearch::Elasticsearch;
+use flavor::ClusterInfo;
+use retry::{is_retryable_status, Jitter, RetryPolicy};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// A request that can be sent (and resent).
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    body: Option<String>,
+    ndjson: bool,
+}
+
+impl Request {
+    fn new(method: Method, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            ndjson: false,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Request {
+        Request::new(Method::Get, path)
+    }
+
+    /// `POST path`.
+    pub fn post(path: impl Into<String>) -> Request {
+        Request::new(Method::Post, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(path: impl Into<String>) -> Request {
+        Request::new(Method::Put, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(path: impl Into<String>) -> Request {
+        Request::new(Method::Delete, path)
+    }
+
+    /// Adds a query-string parameter.
+    pub fn param(mut self, key: &str, value: impl ToString) -> Request {
+        self.query.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json(mut self, body: &Value) -> Request {
+        self.body = Some(body.to_string());
+        self
+    }
+
+    /// Sets a newline-delimited JSON body (bulk).
+    pub fn ndjson(mut self, body: String) -> Request {
+        self.body = Some(body);
+        self.ndjson = true;
+        self
+    }
+
+    /// The path, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn method_name(&self) -> &'static str {
+        match self.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// A response: status and JSON body (`Value::Null` when the body is empty or not JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The reply when the status is 2xx, else an [`EsError::Status`] describing the error.
+    pub fn ok(self, what: &str) -> Result<Reply, EsError> {
+        if (200..300).contains(&self.status) {
+            Ok(self)
+        } else {
+            Err(EsError::status(what, self.status, &self.body))
+        }
+    }
+}
+
+/// Errors talking to the cluster.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EsError {
+    /// The configuration cannot make a client.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The request never got an HTTP answer (after retries).
+    #[error("{what}: {message}")]
+    Transport {
+        /// What was being done.
+        what: String,
+        /// The error.
+        message: String,
+    },
+    /// The cluster answered with an error status (after retries, for retryable ones).
+    #[error("{what}: HTTP {status} {error_type}: {reason}")]
+    Status {
+        /// What was being done.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// Elasticsearch's `error.type`.
+        error_type: String,
+        /// Elasticsearch's `error.reason`.
+        reason: String,
+    },
+    /// The cluster answered something eshunt cannot use.
+    #[error("{what}: unexpected answer: {message}")]
+    Protocol {
+        /// What was being done.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl EsError {
+    /// An error from a non-success reply body (`{"error":{"type","reason"}}` or a string).
+    pub fn status(what: &str, status: u16, body: &Value) -> EsError {
+        let error = &body["error"];
+        let (error_type, reason) = match error {
+            Value::String(s) => (String::new(), s.clone()),
+            Value::Object(_) => (
+                error["type"].as_str().unwrap_or("").to_string(),
+                error["reason"].as_str().unwrap_or("").to_string(),
+            ),
+            _ => (String::new(), body.to_string()),
+        };
+        EsError::Status {
+            what: what.to_string(),
+            status,
+            error_type,
+            reason,
+        }
+    }
+
+    /// A protocol error.
+    pub fn protocol(what: &str, message: impl Into<String>) -> EsError {
+        EsError::Protocol {
+            what: what.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status, for status errors.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            EsError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A connected cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    sender: Sender,
+    info: ClusterInfo,
+}
+
+/// Sends requests with retries under the concurrency cap.
+#[derive(Clone)]
+struct Sender {
+    client: Elasticsearch,
+    retry: RetryPolicy,
+    permits: Arc<Semaphore>,
+}
+
+impl Cluster {
+    /// Builds the client from the configuration (with `ESHUNT_ES_*` applied), asks `GET /`
+    /// which flavour and version the cluster is, and logs it.
+    pub async fn connect(config: &Config, env: &dyn Env) -> Result<Cluster, EsError> {
+        let es = &config.elasticsearch;
+        let sender = Sender {
+            client: client(config, env)?,
+            retry: RetryPolicy {
+                max_retries: es.max_retries,
+                initial: es.retry_backoff.std(),
+                ..RetryPolicy::default()
+            },
+            permits: Arc::new(Semaphore::new(es.max_concurrent_requests)),
+        };
+        let root = sender.execute(&Request::get("/")).await?.ok("GET /")?;
+        let info = ClusterInfo::from_root(&root.body).map_err(|m| EsError::protocol("GET /", m))?;
+        if info.is_supported() {
+            tracing::info!(cluster = %info, paging = ?info.paging(), "connected");
+        } else {
+            tracing::warn!(cluster = %info, "unsupported version: eshunt supports Elasticsearch 7.10+ and OpenSearch 1+");
+        }
+        Ok(Cluster { sender, info })
+    }
+
+    /// What the cluster is.
+    pub fn info(&self) -> &ClusterInfo {
+        &self.info
+    }
+
+    /// Sends a request, retrying retryable failures with backoff. Any HTTP answer that is not
+    /// retryable (or the last one) is returned as a [`Reply`], whatever its status.
+    pub async fn execute(&self, request: &Request) -> Result<Reply, EsError> {
+        self.sender.execute(request).await
+    }
+}
+
+impl Sender {
+    async fn execute(&self, request: &Request) -> Result<Reply, EsError> {
+        let mut jitter = Jitter::new();
+        let mut attempt = 0;
+        loop {
+            let outcome = self.send_once(request).await;
+            let retryable = match &outcome {
+                Ok(reply) => is_retryable_status(reply.status),
+                Err(_) => true,
+            };
+            if !retryable || attempt >= self.retry.max_retries {
+                return outcome;
+            }
+            attempt += 1;
+            let delay = self.retry.delay(attempt, &mut jitter);
+            let cause = match &outcome {
+                Ok(reply) => format!("HTTP {}", reply.status),
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(path = request.path(), %cause, attempt, ?delay, "retrying request");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(&self, request: &Request) -> Result<Reply, EsError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| EsError::Transport {
+                what: request.path.clone(),
+                message: e.to_string(),
+            })?;
+        let mut headers = HeaderMap::new();
+        if request.ndjson {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+        }
+        let query = (!request.query.is_empty()).then_some(&request.query);
+        let what = || format!("{} {}", request.method_name(), request.path);
+        let response = self
+            .client
+            .send(
+                request.method,
+                &request.path,
+                headers,
+                query,
+                request.body.clone(),
+                None,
+            )
+            .await
+            .map_err(|e| EsError::Transport {
+                what: what(),
+                message: e.to_string(),
+            })?;
+        let status = response.status_code().as_u16();
+        let text = response.text().await.map_err(|e| EsError::Transport {
+            what: what(),
+            message: e.to_string(),
+        })?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Reply { status, body })
+    }
+}
+
+/// Builds the `elasticsearch` client: node pool, credentials, TLS and timeout from the config.
+fn client(config: &Config, env: &dyn Env) -> Result<Elasticsearch, EsError> {
+    let es = &config.elasticsearch;
+    let build_error = |message: String| {
+        EsError::Config(ConfigError {
+            file: "[elasticsearch]".into(),
+            message,
+        })
+    };
+    let credentials = match config.auth(env)? {
+        Auth::None => None,
+        Auth::Basic { username, password } => {
+            Some(Credentials::Basic(username, password.expose().to_string()))
+        }
+        Auth::ApiKey(key) => Some(match key.expose().split_once(':') {
+            Some((id, secret)) => Credentials::ApiKey(id.to_string(), secret.to_string()),
+            None => Credentials::EncodedApiKey(key.expose().to_string()),
+        }),
+    };
+    let builder = match (&es.cloud_id, es.urls.as_slice()) {
+        (Some(cloud), _) => TransportBuilder::new(
+            CloudConnectionPool::new(cloud).map_err(|e| build_error(format!("cloud_id: {e}")))?,
+        ),
+        (None, [one]) => TransportBuilder::new(SingleNodeConnectionPool::new(parse_url(one)?)),
+        (None, many) => {
+            let urls = many
+                .iter()
+                .map(|u| parse_url(u))
+                .collect::<Result<Vec<_>, _>>()?;
+            TransportBuilder::new(MultiNodeConnectionPool::round_robin(urls, None))
+        }
+    };
+    let mut builder = builder
+        .timeout(es.request_timeout.std())
+        .cert_validation(tls_validation(config)?);
+    if let Some(credentials) = credentials {
+        builder = builder.auth(credentials);
+    }
+    let transport = builder
+        .build()
+        .map_err(|e| build_error(format!("cannot build the client: {e}")))?;
+    Ok(Elasticsearch::new(transport))
+}
+
+fn parse_url(text: &str) -> Result<Url, EsError> {
+    Url::parse(text).map_err(|e| {
+        EsError::Config(ConfigError {
+            file: "[elasticsearch]".into(),
+            message: format!("invalid url `{text}`: {e}"),
+        })
+    })
+}
+
+/// TLS: verified by default (system roots, plus `ca_file`); `verify_tls = false` turns it off,
+/// loudly.
+fn tls_validation(config: &Config) -> Result<CertificateValidation, EsError> {
+    let es = &config.elasticsearch;
+    if !es.verify_tls {
+        tracing::warn!(
+            "TLS certificate verification is OFF ([elasticsearch] verify_tls = false): \
+             anyone on the network path can impersonate the cluster and read credentials"
+        );
+        return Ok(CertificateValidation::None);
+    }
+    let Some(path) = &es.ca_file else {
+        return Ok(CertificateValidation::Default);
+    };
+    let config_error = |message: String| {
+        EsError::Config(ConfigError {
+            file: path.display().to_string(),
+            message,
+        })
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| config_error(format!("cannot read the CA file: {e}")))?;
+    let certificate = Certificate::from_pem(&pem)
+        .map_err(|e| config_error(format!("not a PEM certificate: {e}")))?;
+    Ok(CertificateValidation::Full(certificate))
+}

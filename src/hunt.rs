@@ -1,0 +1,198 @@
+//! One rule over one window of the cluster: page the hits, evaluate each, deliver the alerts.
+//! Used by `eshunt hunt` (one pass), the scheduler and backfill.
+
+use crate::alert::Alert;
+use crate::engine::{Engine, TimeRange};
+use crate::es::retry::{Jitter, RetryPolicy};
+use crate::es::{Cluster, EsError};
+use crate::event::{Event, Origin};
+use crate::rule::Rule;
+use crate::sink::elasticsearch::{BulkWriter, WriteReport};
+use crate::source::elasticsearch::{PageSettings, Pager, Shards, Window, WindowError};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where a window's alerts go.
+pub enum Delivery<'a> {
+    /// Written to the cluster.
+    Bulk(&'a BulkWriter),
+    /// Printed as JSON lines (dry run).
+    Print(&'a Mutex<Box<dyn Write + Send>>),
+}
+
+impl Delivery<'_> {
+    async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
+        match self {
+            Delivery::Bulk(writer) => writer.write(alerts).await,
+            Delivery::Print(out) => {
+                let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
+                for alert in alerts {
+                    writeln!(out, "{}", alert.doc)
+                        .map_err(|e| EsError::protocol("printing alerts", e.to_string()))?;
+                }
+                Ok(WriteReport {
+                    created: alerts.len() as u64,
+                    ..WriteReport::default()
+                })
+            }
+        }
+    }
+}
+
+/// How late documents arrived: `event.ingested − @timestamp`, over the hits that have both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lateness {
+    /// Hits measured.
+    pub count: u64,
+    /// Sum of lateness, milliseconds.
+    pub total_ms: i64,
+    /// Largest lateness, milliseconds.
+    pub max_ms: i64,
+}
+
+impl Lateness {
+    fn observe(&mut self, event: &Event) {
+        if let (Some(ingested), Some(time)) = (event.ingested(), event.time()) {
+            let ms = (ingested - time).num_milliseconds();
+            self.count += 1;
+            self.total_ms += ms;
+            self.max_ms = self.max_ms.max(ms);
+        }
+    }
+
+    /// Mean lateness in milliseconds.
+    pub fn mean_ms(&self) -> i64 {
+        if self.count == 0 {
+            0
+        } else {
+            self.total_ms / self.count as i64
+        }
+    }
+
+    /// Adds another measurement.
+    pub fn add(&mut self, other: Lateness) {
+        self.count += other.count;
+        self.total_ms += other.total_ms;
+        self.max_ms = self.max_ms.max(other.max_ms);
+    }
+}
+
+/// What one window of one rule did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowReport {
+    /// The rule.
+    pub rule_id: String,
+    /// The window.
+    pub window: Window,
+    /// Hits returned by the prefilter.
+    pub hits: u64,
+    /// Hits the condition matched.
+    pub matched: u64,
+    /// Alerts written / already present / dead-lettered.
+    pub written: WriteReport,
+    /// Pages fetched.
+    pub pages: u64,
+    /// Server time, milliseconds.
+    pub took_ms: u64,
+    /// Shard accounting.
+    pub shards: Shards,
+    /// Fields the condition needed that some documents hold only unreadably: field → hits.
+    pub unavailable: BTreeMap<String, u64>,
+    /// Ingest delay of the hits.
+    pub lateness: Lateness,
+    /// Attempts needed (1 when the first try was complete).
+    pub attempts: u32,
+    /// Wall time of the successful attempt.
+    pub elapsed: Duration,
+}
+
+/// Runs `rule` over `window` once. Alerts are delivered page by page; the window is complete
+/// only if every page was.
+pub async fn hunt_window(
+    cluster: &Cluster,
+    rule: &Rule,
+    window: Window,
+    settings: PageSettings,
+    delivery: &Delivery<'_>,
+    now: DateTime<Utc>,
+) -> Result<WindowReport, WindowError> {
+    let started = Instant::now();
+    let engine = Engine::new([rule], TimeRange::ALL);
+    let mut tally = engine.new_tally();
+    let mut written = WriteReport::default();
+    let mut lateness = Lateness::default();
+    let mut pager = Pager::new(cluster, rule, window, settings);
+    let result: Result<(), WindowError> = async {
+        while let Some(hits) = pager.next_page().await? {
+            let mut alerts = Vec::new();
+            for hit in hits {
+                let origin = Origin::Document {
+                    index: hit.index,
+                    id: hit.id,
+                };
+                let event = Event::from_ecs(hit.source, origin);
+                lateness.observe(&event);
+                engine.process_event(&event, now, &mut tally, &mut |a| alerts.push(a));
+            }
+            written.add(delivery.deliver(&alerts).await?);
+        }
+        Ok(())
+    }
+    .await;
+    let (pages, took_ms, shards) = (pager.pages, pager.took_ms, pager.shards);
+    pager.close().await;
+    result?;
+    Ok(WindowReport {
+        rule_id: rule.meta.id.clone(),
+        window,
+        hits: tally.events,
+        matched: tally.alerts_total(),
+        written,
+        pages,
+        took_ms,
+        shards,
+        unavailable: tally
+            .unavailable
+            .remove(&rule.meta.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(field, occ)| (field, occ.count))
+            .collect(),
+        lateness,
+        attempts: 1,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Runs a window until it is complete, retrying incomplete or failed attempts with backoff, at
+/// most `1 + retry.max_retries` times. Each attempt redoes the whole window; alert ids make the
+/// repeats harmless.
+pub async fn hunt_window_with_retries(
+    cluster: &Cluster,
+    rule: &Rule,
+    window: Window,
+    settings: PageSettings,
+    delivery: &Delivery<'_>,
+    retry: RetryPolicy,
+) -> Result<WindowReport, WindowError> {
+    let mut jitter = Jitter::new();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match hunt_window(cluster, rule, window, settings, delivery, Utc::now()).await {
+            Ok(mut report) => {
+                report.attempts = attempt;
+                return Ok(report);
+            }
+            Err(e) if attempt <= retry.max_retries => {
+                let delay = retry.delay(attempt, &mut jitter);
+                tracing::warn!(rule = %rule.meta.id, %window, error = %e, attempt, ?delay, "window not complete; retrying");
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The dead-letter file: alerts the cluster refused for good (a mapping conflict, a closed
+//! index…), appended as JSON lines with the reason, so no alert is ever lost. Each append is
+//! flushed and synced to disk before the alert counts as handled.
+
+use crate::alert::Alert;
+use serde_json::{json, Value};
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// An append-only JSON-lines file of refused alerts.
+#[derive(Debug)]
+pub struct DeadLetter {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl DeadLetter {
+    /// A dead-letter file at `path` (created on first use).
+    pub fn new(path: &Path) -> DeadLetter {
+        DeadLetter {
+            path: path.to_path_buf(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one refused alert with the target, status and error, and syncs the file.
+    pub fn append(
+        &self,
+        alert: &Alert,
+        target: &str,
+        status: u16,
+        error: &Value,
+    ) -> io::Result<()> {
+        let line = json!({
+            "alert_id": alert.id,
+            "rule_id": alert.rule_id,
+            "target": target,
+            "status": status,
+            "error": error,
+            "written_at": crate::time::format(chrono::Utc::now()),
+            "alert": alert.doc,
+        });
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        file.write_all(format!("{line}\n").as_bytes())?;
+        file.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_lines_with_reason_and_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let dl = DeadLetter::new(&dir.path().join("dead.ndjson"));
+        let alert = Alert {
+            id: "a1".into(),
+            rule_id: "r".into(),
+            doc: json!({"message": "m"}),
+        };
+        dl.append(
+            &alert,
+            "logs-x-default",
+            400,
+            &json!({"type": "mapper_parsing_exception"}),
+        )
+        .unwrap();
+        dl.append(&alert, "logs-x-default", 400, &json!(null))
+            .unwrap();
+        let text = std::fs::read_to_string(dl.path()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["alert_id"], "a1");
+        assert_eq!(lines[0]["error"]["type"], "mapper_parsing_exception");
+        assert_eq!(lines[0]["alert"]["message"], "m");
+    }
+}

@@ -1,0 +1,156 @@
+//! Writing alerts to Elasticsearch/OpenSearch: bulk `create` with the deterministic `_id`, so
+//! writing the same alert twice is harmless.
+//!
+//! A bulk request answers 200 even when items fail, so every item is checked: `201` created;
+//! `409` already written (counted, not an error); `429`/`5xx` retried alone, with backoff;
+//! anything else (a mapping conflict…) is reported and the alert appended to the dead-letter
+//! file, so no alert is ever lost. Items still failing after the retries make the write fail:
+//! the caller must not treat the window as done.
+
+use super::dead_letter::DeadLetter;
+use crate::alert::Alert;
+use crate::es::retry::{is_retryable_status, Jitter, RetryPolicy};
+use crate::es::{Cluster, EsError, Request};
+use serde_json::json;
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Alerts created.
+    pub created: u64,
+    /// Alerts that already existed (same `_id`).
+    pub existing: u64,
+    /// Alerts the cluster refused for good, appended to the dead-letter file.
+    pub dead_lettered: u64,
+    /// Item retries (429/5xx items resent).
+    pub retried: u64,
+}
+
+impl WriteReport {
+    /// Adds another report's counts.
+    pub fn add(&mut self, other: WriteReport) {
+        self.created += other.created;
+        self.existing += other.existing;
+        self.dead_lettered += other.dead_lettered;
+        self.retried += other.retried;
+    }
+}
+
+/// Writes alerts with bulk `create` requests.
+pub struct BulkWriter {
+    cluster: Cluster,
+    target: String,
+    batch: usize,
+    retry: RetryPolicy,
+    dead_letter: DeadLetter,
+}
+
+impl BulkWriter {
+    /// A writer to `target` (a data stream or index), `batch` alerts per request.
+    pub fn new(
+        cluster: Cluster,
+        target: &str,
+        batch: usize,
+        retry: RetryPolicy,
+        dead_letter: DeadLetter,
+    ) -> BulkWriter {
+        BulkWriter {
+            cluster,
+            target: target.to_string(),
+            batch: batch.max(1),
+            retry,
+            dead_letter,
+        }
+    }
+
+    /// The target data stream or index.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Writes alerts; succeeds only when every alert was created, found existing, or
+    /// dead-lettered.
+    pub async fn write(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
+        let mut report = WriteReport::default();
+        for chunk in alerts.chunks(self.batch) {
+            report.add(self.write_chunk(chunk).await?);
+        }
+        Ok(report)
+    }
+
+    async fn write_chunk(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
+        let mut report = WriteReport::default();
+        let mut pending: Vec<&Alert> = alerts.iter().collect();
+        let mut jitter = Jitter::new();
+        let mut attempt = 0;
+        loop {
+            let reply = self
+                .cluster
+                .execute(&Request::post("/_bulk").ndjson(self.body(&pending)))
+                .await?
+                .ok("writing alerts")?;
+            let items = reply.body["items"].as_array().cloned().unwrap_or_default();
+            if items.len() != pending.len() {
+                return Err(EsError::protocol(
+                    "writing alerts",
+                    format!("{} items answered for {} sent", items.len(), pending.len()),
+                ));
+            }
+            let mut retry = Vec::new();
+            for (alert, item) in pending.iter().zip(&items) {
+                let result = item.get("create").unwrap_or(item);
+                match result["status"].as_u64().unwrap_or(0) as u16 {
+                    200 | 201 => report.created += 1,
+                    409 => report.existing += 1,
+                    status if is_retryable_status(status) || status >= 500 => retry.push(*alert),
+                    status => {
+                        let error = &result["error"];
+                        tracing::error!(alert = %alert.id, rule = %alert.rule_id, status, %error, "alert refused; appended to the dead-letter file");
+                        self.dead_letter
+                            .append(alert, &self.target, status, error)
+                            .map_err(|e| {
+                                EsError::protocol("writing the dead-letter file", e.to_string())
+                            })?;
+                        report.dead_lettered += 1;
+                    }
+                }
+            }
+            if retry.is_empty() {
+                return Ok(report);
+            }
+            attempt += 1;
+            if attempt > self.retry.max_retries {
+                return Err(EsError::protocol(
+                    "writing alerts",
+                    format!(
+                        "{} alerts still rejected (429/5xx) after {} retries",
+                        retry.len(),
+                        self.retry.max_retries
+                    ),
+                ));
+            }
+            report.retried += retry.len() as u64;
+            let delay = self.retry.delay(attempt, &mut jitter);
+            tracing::warn!(
+                items = retry.len(),
+                attempt,
+                ?delay,
+                "retrying rejected alerts"
+            );
+            tokio::time::sleep(delay).await;
+            pending = retry;
+        }
+    }
+
+    fn body(&self, alerts: &[&Alert]) -> String {
+        let mut body = String::new();
+        for alert in alerts {
+            let action = json!({"create": {"_index": self.target, "_id": alert.id}});
+            body.push_str(&action.to_string());
+            body.push('\n');
+            body.push_str(&alert.doc.to_string());
+            body.push('\n');
+        }
+        body
+    }
+}

@@ -1,0 +1,351 @@
+//! Searching one rule's time window in Elasticsearch/OpenSearch, page by page.
+//!
+//! The query is `bool.filter = [prefilter DSL, time range]`; the time range is on the rule's
+//! timestamp field, with documents lacking it matched on the fallback field (as Elastic does for
+//! `timestamp_override`). Only the `_source` fields the rule, the event view and the alert need
+//! are fetched; nothing is scored. Pages come from a point in time with `search_after` (the
+//! newest PIT id is always carried; `_shard_doc` sorts where it exists, else `_id`), or from a
+//! scroll where point in time does not exist. There is no result cap: a window is paged to its
+//! end, one page in memory at a time.
+//!
+//! A window is complete only if every page answered with no shard failure and no timeout;
+//! otherwise [`WindowError::Incomplete`] tells the caller to retry it.
+
+use crate::alert;
+use crate::es::flavor::{Flavor, Paging};
+use crate::es::{Cluster, EsError, Request};
+use crate::event::from_ecs;
+use crate::rule::Rule;
+use crate::time::{self, Span};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+/// A half-open window `[start, end)` on a rule's timestamp field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Window {
+    /// Inclusive start.
+    pub start: DateTime<Utc>,
+    /// Exclusive end.
+    pub end: DateTime<Utc>,
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[{}, {})",
+            time::format(self.start),
+            time::format(self.end)
+        )
+    }
+}
+
+/// Paging settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSettings {
+    /// Hits per page.
+    pub size: usize,
+    /// Point-in-time / scroll keep-alive.
+    pub keep_alive: Span,
+    /// Server-side timeout of one page.
+    pub timeout: Span,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Concrete index.
+    pub index: String,
+    /// Document id.
+    pub id: String,
+    /// The fetched `_source` fields.
+    pub source: Value,
+}
+
+/// Shard accounting summed over a window's pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shards {
+    /// Shards asked.
+    pub total: u64,
+    /// Shards that answered.
+    pub successful: u64,
+    /// Shards skipped (no matching data).
+    pub skipped: u64,
+    /// Shards that failed.
+    pub failed: u64,
+}
+
+/// Why a window is not done.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WindowError {
+    /// Some page was partial (shard failure, timeout, expired point in time): retry the window.
+    #[error("window incomplete: {0}")]
+    Incomplete(String),
+    /// A request failed.
+    #[error(transparent)]
+    Es(#[from] EsError),
+}
+
+/// Builds the search body for a rule and window (without paging fields).
+pub fn search_body(rule: &Rule, window: Window, settings: &PageSettings) -> Value {
+    json!({
+        "size": settings.size,
+        "timeout": settings.timeout.to_string(),
+        "track_total_hits": false,
+        "_source": { "includes": source_fields(rule) },
+        "query": { "bool": { "filter": [rule.prefilter.dsl.clone(), time_filter(rule, window)] } },
+    })
+}
+
+/// `[start, end)` on the rule's timestamp field; documents without it are matched on the
+/// fallback field.
+pub fn time_filter(rule: &Rule, window: Window) -> Value {
+    let range = |field: &str| {
+        json!({"range": {field: {
+            "gte": time::format(window.start),
+            "lt": time::format(window.end),
+            "format": "strict_date_optional_time",
+        }}})
+    };
+    let field = &rule.source.timestamp_field;
+    match &rule.source.timestamp_fallback {
+        Some(fallback) if fallback != field => json!({"bool": {
+            "should": [
+                range(field),
+                {"bool": {"filter": [range(fallback)], "must_not": [{"exists": {"field": field}}]}},
+            ],
+            "minimum_should_match": 1,
+        }}),
+        _ => range(field),
+    }
+}
+
+/// The `_source` fields a rule needs: those the condition, templates and context read, those
+/// the alert copies, the time fields, and `event.original`.
+pub fn source_fields(rule: &Rule) -> Vec<String> {
+    let paths = rule.field_paths();
+    let mut fields = from_ecs::source_fields(
+        paths
+            .iter()
+            .map(String::as_str)
+            .chain(alert::source_paths().iter().copied()),
+    );
+    for extra in [
+        Some(rule.source.timestamp_field.as_str()),
+        rule.source.timestamp_fallback.as_deref(),
+        Some("event.ingested"),
+        Some("event.id"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !fields.iter().any(|f| f == extra) {
+            fields.push(extra.to_string());
+        }
+    }
+    fields
+}
+
+/// A window being paged. Call [`Pager::next_page`] until it returns `None`, then
+/// [`Pager::close`] (also after an error) to release the point in time or scroll.
+pub struct Pager<'a> {
+    cluster: &'a Cluster,
+    indices: String,
+    body: Value,
+    settings: PageSettings,
+    paging: Paging,
+    context: Option<Context>,
+    search_after: Option<Value>,
+    finished: bool,
+    /// Shards summed over the pages fetched.
+    pub shards: Shards,
+    /// Server time summed over the pages, in milliseconds.
+    pub took_ms: u64,
+    /// Pages fetched.
+    pub pages: u64,
+}
+
+/// The server-side search context a window is paged through.
+enum Context {
+    Pit(String),
+    Scroll(String),
+}
+
+impl<'a> Pager<'a> {
+    /// Prepares to page through `window` of `rule`.
+    pub fn new(
+        cluster: &'a Cluster,
+        rule: &Rule,
+        window: Window,
+        settings: PageSettings,
+    ) -> Pager<'a> {
+        Pager {
+            cluster,
+            indices: rule.source.index.join(","),
+            body: search_body(rule, window, &settings),
+            settings,
+            paging: cluster.info().paging(),
+            context: None,
+            search_after: None,
+            finished: false,
+            shards: Shards::default(),
+            took_ms: 0,
+            pages: 0,
+        }
+    }
+
+    /// The next page of hits, `None` once the window is exhausted.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Hit>>, WindowError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let request = match (&self.context, self.paging) {
+            (None, Paging::PointInTime { .. }) => {
+                self.context = Some(Context::Pit(self.open_pit().await?));
+                return Box::pin(self.next_page()).await;
+            }
+            (Some(Context::Pit(id)), _) => {
+                let mut body = self.body.clone();
+                body["pit"] = json!({"id": id, "keep_alive": self.settings.keep_alive.to_string()});
+                body["sort"] = self.sort();
+                if let Some(after) = &self.search_after {
+                    body["search_after"] = after.clone();
+                }
+                Request::post("/_search").json(&body)
+            }
+            (None, Paging::Scroll) => {
+                let mut body = self.body.clone();
+                body["sort"] = json!(["_doc"]);
+                Request::post(format!("/{}/_search", self.indices))
+                    .param("scroll", self.settings.keep_alive)
+                    .json(&body)
+            }
+            (Some(Context::Scroll(id)), _) => Request::post("/_search/scroll")
+                .json(&json!({"scroll": self.settings.keep_alive.to_string(), "scroll_id": id})),
+        };
+        let reply = self.cluster.execute(&request).await?;
+        let hits = self.accept(reply)?;
+        Ok((!hits.is_empty()).then_some(hits))
+    }
+
+    fn sort(&self) -> Value {
+        match self.paging {
+            Paging::PointInTime { shard_doc: true } => json!(["_shard_doc"]),
+            _ => json!([{"_id": "asc"}]),
+        }
+    }
+
+    async fn open_pit(&self) -> Result<String, WindowError> {
+        let (path, field) = match self.cluster.info().flavor {
+            Flavor::Elasticsearch => (format!("/{}/_pit", self.indices), "id"),
+            Flavor::OpenSearch => (format!("/{}/_search/point_in_time", self.indices), "pit_id"),
+        };
+        let what = "opening a point in time";
+        let reply = self
+            .cluster
+            .execute(&Request::post(path).param("keep_alive", self.settings.keep_alive))
+            .await?
+            .ok(what)?;
+        match reply.body[field].as_str() {
+            Some(id) => Ok(id.to_string()),
+            None => Err(EsError::protocol(what, format!("no `{field}` in {}", reply.body)).into()),
+        }
+    }
+
+    /// Checks a page for completeness, keeps the newest context id and the `search_after`
+    /// position, and returns the page's hits.
+    fn accept(&mut self, reply: crate::es::Reply) -> Result<Vec<Hit>, WindowError> {
+        if reply.status == 404 && is_missing_context(&reply.body) {
+            return Err(WindowError::Incomplete(
+                "the point in time or scroll expired".into(),
+            ));
+        }
+        let body = reply.ok("searching the window")?.body;
+        self.pages += 1;
+        self.took_ms += body["took"].as_u64().unwrap_or(0);
+        let shards = &body["_shards"];
+        let count = |k: &str| shards[k].as_u64().unwrap_or(0);
+        self.shards.total += count("total");
+        self.shards.successful += count("successful");
+        self.shards.skipped += count("skipped");
+        self.shards.failed += count("failed");
+        match &mut self.context {
+            Some(Context::Pit(id)) => {
+                if let Some(newest) = body["pit_id"].as_str() {
+                    *id = newest.to_string();
+                }
+            }
+            Some(Context::Scroll(id)) => {
+                if let Some(newest) = body["_scroll_id"].as_str() {
+                    *id = newest.to_string();
+                }
+            }
+            None => {
+                if let Some(scroll) = body["_scroll_id"].as_str() {
+                    self.context = Some(Context::Scroll(scroll.to_string()));
+                }
+            }
+        }
+        if body["timed_out"].as_bool() == Some(true) {
+            return Err(WindowError::Incomplete("a page timed out".into()));
+        }
+        if count("failed") > 0 {
+            let reason = shards["failures"]
+                .get(0)
+                .map_or_else(String::new, |f| f["reason"].to_string());
+            return Err(WindowError::Incomplete(format!(
+                "{} shard(s) failed: {reason}",
+                count("failed")
+            )));
+        }
+        let hits = body["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        self.finished = hits.len() < self.settings.size;
+        self.search_after = hits.last().map(|h| h["sort"].clone());
+        Ok(hits.into_iter().filter_map(hit).collect())
+    }
+
+    /// Releases the point in time or scroll (failures are logged: it expires by itself).
+    pub async fn close(self) {
+        let request = match (self.context, self.cluster.info().flavor) {
+            (None, _) => return,
+            (Some(Context::Pit(id)), Flavor::Elasticsearch) => {
+                Request::delete("/_pit").json(&json!({"id": id}))
+            }
+            (Some(Context::Pit(id)), Flavor::OpenSearch) => {
+                Request::delete("/_search/point_in_time").json(&json!({"pit_id": [id]}))
+            }
+            (Some(Context::Scroll(id)), _) => {
+                Request::delete("/_search/scroll").json(&json!({"scroll_id": [id]}))
+            }
+        };
+        match self.cluster.execute(&request).await {
+            Ok(reply) if reply.status < 300 || reply.status == 404 => {}
+            Ok(reply) => tracing::warn!(
+                status = reply.status,
+                path = request.path(),
+                "could not release the search context"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not release the search context"),
+        }
+    }
+}
+
+fn hit(value: Value) -> Option<Hit> {
+    let Value::Object(mut map) = value else {
+        return None;
+    };
+    Some(Hit {
+        index: map.get("_index")?.as_str()?.to_string(),
+        id: map.get("_id")?.as_str()?.to_string(),
+        source: map
+            .remove("_source")
+            .unwrap_or(Value::Object(Default::default())),
+    })
+}
+
+/// An expired point in time or scroll: `search_context_missing_exception` (possibly inside a
+/// `search_phase_execution_exception`).
+fn is_missing_context(body: &Value) -> bool {
+    let text = body.to_string();
+    text.contains("search_context_missing_exception") || text.contains("No search context found")
+}

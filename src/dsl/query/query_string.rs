@@ -1100,33 +1100,28 @@ mod simple {
         group(&toks, &mut pos, default_and)
     }
 
+    /// Lucene `SimpleQueryParser`: operators combine left to right; a run of the same
+    /// operator forms one group, a change of operator wraps what came before. A negated
+    /// clause is "everything except" it.
     fn group(toks: &[STok], pos: &mut usize, default_and: bool) -> Option<Qs> {
-        // OR-separated sequences of clauses joined by the default operator (or `+`).
-        let mut alternatives: Vec<Qs> = Vec::new();
-        let mut current: Vec<(Occur, Qs)> = Vec::new();
-        let default = if default_and {
-            Occur::Must
-        } else {
-            Occur::Should
-        };
+        let occur = |and: bool| if and { Occur::Must } else { Occur::Should };
+        let mut acc: Option<(Option<bool>, Qs)> = None;
+        let mut op: Option<bool> = None;
         let mut negate = false;
-        let mut and_next = false;
         while *pos < toks.len() {
             let t = toks[*pos].clone();
             *pos += 1;
             let q = match t {
                 STok::Pipe => {
-                    if let Some(g) = finish(std::mem::take(&mut current)) {
-                        alternatives.push(g);
-                    }
+                    op = Some(false);
                     continue;
                 }
                 STok::Plus => {
-                    and_next = true;
+                    op = Some(true);
                     continue;
                 }
                 STok::Minus => {
-                    negate = true;
+                    negate = !negate;
                     continue;
                 }
                 STok::RParen => break,
@@ -1140,37 +1135,27 @@ mod simple {
                     term: Term::Phrase { text, slop },
                 },
             };
-            let occur = if negate {
-                Occur::MustNot
-            } else if and_next {
-                Occur::Must
+            let q = if negate {
+                Qs::Group(vec![(Occur::MustNot, q)])
             } else {
-                default
+                q
             };
+            let this = op.unwrap_or(default_and);
+            acc = Some(match acc {
+                None => (None, q),
+                Some((Some(prev), Qs::Group(mut clauses))) if prev == this => {
+                    clauses.push((occur(this), q));
+                    (Some(this), Qs::Group(clauses))
+                }
+                Some((_, prev)) => (
+                    Some(this),
+                    Qs::Group(vec![(occur(this), prev), (occur(this), q)]),
+                ),
+            });
+            op = None;
             negate = false;
-            and_next = false;
-            current.push((occur, q));
         }
-        if let Some(g) = finish(current) {
-            alternatives.push(g);
-        }
-        match alternatives.len() {
-            0 => None,
-            1 => alternatives.pop(),
-            _ => Some(Qs::Group(
-                alternatives
-                    .into_iter()
-                    .map(|a| (Occur::Should, a))
-                    .collect(),
-            )),
-        }
-    }
-
-    fn finish(clauses: Vec<(Occur, Qs)>) -> Option<Qs> {
-        match clauses.len() {
-            0 => None,
-            _ => Some(Qs::Group(clauses)),
-        }
+        acc.map(|(_, q)| q)
     }
 
     fn word(w: &str) -> Qs {

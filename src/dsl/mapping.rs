@@ -861,6 +861,10 @@ impl Mapping {
     }
 
     fn learn(&mut self, path: &str, value: &Value) {
+        if path.split('.').any(|p| p.trim().is_empty()) {
+            // Elasticsearch rejects such field names.
+            return;
+        }
         if self.flattened_root(path).is_some() {
             return;
         }

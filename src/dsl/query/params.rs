@@ -56,6 +56,9 @@ pub(crate) fn single_field<'v>(
     found.ok_or_else(|| DslError::malformed(qt, format!("[{qt}] query requires a field name")))
 }
 
+/// The main value of a field-level query and its parameter object, if written in full.
+pub(crate) type FieldParams<'v> = (&'v Value, Option<&'v Map<String, Value>>);
+
 /// The parameters of a field-level query: `{"f": value}` (shorthand) or
 /// `{"f": {"<main_key>": value, ...}}`. Returns the main value and the parameter object.
 pub(crate) fn field_params<'v>(
@@ -63,7 +66,7 @@ pub(crate) fn field_params<'v>(
     value: &'v Value,
     main_keys: &[&str],
     allowed: &[&str],
-) -> Result<(&'v Value, Option<&'v Map<String, Value>>), DslError> {
+) -> Result<FieldParams<'v>, DslError> {
     let Value::Object(params) = value else {
         return Ok((value, None));
     };

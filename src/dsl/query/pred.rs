@@ -535,45 +535,48 @@ fn phrase_matches(toks: &[(u32, String)], terms: &[(u32, TokMatcher)], slop: u32
     if cands.iter().any(Vec::is_empty) {
         return false;
     }
-    let mut used: Vec<i64> = Vec::with_capacity(terms.len());
-    search_phrase(
-        &cands,
-        terms,
-        0,
-        i64::MAX,
-        i64::MIN,
-        i64::from(slop),
-        &mut used,
-    )
+    let offsets: Vec<i64> = terms.iter().map(|(q, _)| i64::from(*q)).collect();
+    sloppy_search(&cands, &offsets, i64::from(slop))
 }
 
-fn search_phrase(
-    cands: &[Vec<i64>],
-    terms: &[(u32, TokMatcher)],
-    k: usize,
-    lo: i64,
-    hi: i64,
-    slop: i64,
-    used: &mut Vec<i64>,
-) -> bool {
-    if k == cands.len() {
-        return true;
-    }
-    let q = i64::from(terms[k].0);
-    for &adj in &cands[k] {
-        let (nlo, nhi) = (lo.min(adj), hi.max(adj));
-        let pos = adj + q;
-        if nhi - nlo > slop || used.contains(&pos) {
-            continue;
-        }
-        used.push(pos);
-        let ok = search_phrase(cands, terms, k + 1, nlo, nhi, slop, used);
-        used.pop();
-        if ok {
+/// Backtracking search (iterative, so long phrases cannot exhaust the stack) for one candidate
+/// per term with distinct positions and a spread of at most `slop`.
+fn sloppy_search(cands: &[Vec<i64>], offsets: &[i64], slop: i64) -> bool {
+    let n = cands.len();
+    let mut next = vec![0usize; n];
+    let mut chosen: Vec<i64> = Vec::with_capacity(n);
+    let mut k = 0;
+    loop {
+        if k == n {
             return true;
         }
+        let mut advanced = false;
+        while next[k] < cands[k].len() {
+            let adj = cands[k][next[k]];
+            next[k] += 1;
+            let lo = chosen.iter().copied().fold(adj, i64::min);
+            let hi = chosen.iter().copied().fold(adj, i64::max);
+            let pos = adj + offsets[k];
+            let taken = chosen.iter().zip(offsets).any(|(c, q)| c + q == pos);
+            if hi - lo > slop || taken {
+                continue;
+            }
+            chosen.push(adj);
+            k += 1;
+            if k < n {
+                next[k] = 0;
+            }
+            advanced = true;
+            break;
+        }
+        if !advanced {
+            if k == 0 {
+                return false;
+            }
+            k -= 1;
+            chosen.pop();
+        }
     }
-    false
 }
 
 #[cfg(test)]

@@ -344,7 +344,12 @@ struct Parser<'q> {
     pos: usize,
     query: &'q str,
     default_and: bool,
+    /// Parenthesis nesting, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// The deepest parenthesis nesting accepted (deeper queries are refused, not overflowed).
+const MAX_DEPTH: usize = 128;
 
 impl Parser<'_> {
     fn peek(&self) -> Option<&Tok> {
@@ -455,7 +460,13 @@ impl Parser<'_> {
             .ok_or_else(|| parse_error(self.query, "unexpected end of query"))?;
         let term = match tok {
             Tok::LParen => {
-                let inner = self.query(field.as_deref())?;
+                if self.depth >= MAX_DEPTH {
+                    return Err(parse_error(self.query, "too many nested parentheses"));
+                }
+                self.depth += 1;
+                let inner = self.query(field.as_deref());
+                self.depth -= 1;
+                let inner = inner?;
                 if self.next() != Some(Tok::RParen) {
                     return Err(parse_error(self.query, "missing closing parenthesis"));
                 }
@@ -508,11 +519,10 @@ impl Parser<'_> {
         if !wild {
             return Term::Plain(text);
         }
-        let body = &escaped[..escaped.len() - 1];
-        let single_trailing_star =
-            escaped.ends_with('*') && !has_unescaped_wildcard(body) && !body.ends_with('\\');
-        if single_trailing_star && text != "*" {
-            return Term::Prefix(unescape(body));
+        if let Some(body) = escaped.strip_suffix('*') {
+            if !body.is_empty() && !has_unescaped_wildcard(body) && !ends_with_escape(body) {
+                return Term::Prefix(unescape(body));
+            }
         }
         Term::Wildcard { pattern: escaped }
     }
@@ -522,6 +532,11 @@ impl Parser<'_> {
             self.pos += 1;
         }
     }
+}
+
+/// Whether `s` ends with an unpaired `\` (so a following character would be escaped).
+fn ends_with_escape(s: &str) -> bool {
+    s.chars().rev().take_while(|&c| c == '\\').count() % 2 == 1
 }
 
 fn has_unescaped_wildcard(s: &str) -> bool {
@@ -559,6 +574,7 @@ fn parse(query: &str, default_and: bool) -> Result<Qs, DslError> {
         pos: 0,
         query,
         default_and,
+        depth: 0,
     };
     let q = p.query(None)?;
     if p.pos < p.toks.len() {
@@ -1097,13 +1113,13 @@ mod simple {
     pub(super) fn parse(q: &str, default_and: bool) -> Option<Qs> {
         let toks = lex(q);
         let mut pos = 0;
-        group(&toks, &mut pos, default_and)
+        group(&toks, &mut pos, default_and, 0)
     }
 
     /// Lucene `SimpleQueryParser`: operators combine left to right; a run of the same
     /// operator forms one group, a change of operator wraps what came before. A negated
     /// clause is "everything except" it.
-    fn group(toks: &[STok], pos: &mut usize, default_and: bool) -> Option<Qs> {
+    fn group(toks: &[STok], pos: &mut usize, default_and: bool, depth: usize) -> Option<Qs> {
         let occur = |and: bool| if and { Occur::Must } else { Occur::Should };
         let mut acc: Option<(Option<bool>, Qs)> = None;
         let mut op: Option<bool> = None;
@@ -1125,10 +1141,13 @@ mod simple {
                     continue;
                 }
                 STok::RParen => break,
-                STok::LParen => match group(toks, pos, default_and) {
-                    Some(g) => g,
-                    None => continue,
-                },
+                STok::LParen if depth < super::MAX_DEPTH => {
+                    match group(toks, pos, default_and, depth + 1) {
+                        Some(g) => g,
+                        None => continue,
+                    }
+                }
+                STok::LParen => continue,
                 STok::Word(w) => word(&w),
                 STok::Phrase(text, slop) => Qs::Term {
                     field: None,

@@ -19,7 +19,7 @@ use crate::dsl::datemath::DateMath;
 use crate::dsl::error::DslError;
 use crate::dsl::mapping::FieldMapping;
 use crate::dsl::query::field::{Access, Built};
-use crate::dsl::query::params::{field_params, get_bool, get_str, scalar_query_text, single_field};
+use crate::dsl::query::params::{get_bool, get_str, scalar_query_text, single_field};
 use crate::dsl::query::pred::{
     DateBound, DateRange, Domain, FloatRange, KwTest, Pred, TextTest, TokMatcher,
 };
@@ -102,7 +102,6 @@ pub(crate) fn compile_range(c: &mut Compiler<'_>, body: &Value) -> Result<Node, 
     if let Some(tz) = get_str("range", p, "time_zone")? {
         spec.offset = parse_time_zone(&tz, "range")?;
     }
-    let _ = field_params;
     c.leaf(field, Access::Search, &|fm, name| {
         range_built(fm, name, &spec, false)
     })
@@ -274,22 +273,35 @@ fn int_bound(
         (_, Num::Int(i)) => {
             return Ok(match (incl, lower) {
                 (true, _) => i,
-                (false, true) => i + 1,
-                (false, false) => i - 1,
+                (false, true) => i.saturating_add(1),
+                (false, false) => i.saturating_sub(1),
             });
         }
         (_, Num::Float(x)) => x,
     };
     let stepped = match (incl, lower) {
         (true, _) => x,
-        (false, true) => x.next_up(),
-        (false, false) => x.next_down(),
+        (false, true) => next_toward(x, true),
+        (false, false) => next_toward(x, false),
     };
     Ok(if lower {
         stepped.ceil() as i128
     } else {
         stepped.floor() as i128
     })
+}
+
+/// The adjacent representable `f64` above (`up`) or below `x` (Java's `Math.nextUp`/`nextDown`).
+fn next_toward(x: f64, up: bool) -> f64 {
+    if x.is_nan() || (up && x == f64::INFINITY) || (!up && x == f64::NEG_INFINITY) {
+        return x;
+    }
+    if x == 0.0 {
+        let tiny = f64::from_bits(1);
+        return if up { tiny } else { -tiny };
+    }
+    let bits = x.to_bits();
+    f64::from_bits(if (x > 0.0) == up { bits + 1 } else { bits - 1 })
 }
 
 /// The date range of a `range` spec on a date field.

@@ -11,6 +11,10 @@
 
 use serde_json::Value;
 
+/// Objects with at most this many keys are scanned key by key (cheaper than hashing every
+/// dotted prefix of the path); larger ones are probed by hash.
+const SCAN_LIMIT: usize = 12;
+
 /// Calls `f` with each value at dotted `path` below `root` (arrays flattened, `null` included).
 /// Stops and returns true as soon as `f` returns true. An empty `path` visits `root` itself.
 pub fn visit_values(root: &Value, path: &str, f: &mut dyn FnMut(&Value) -> bool) -> bool {
@@ -19,6 +23,16 @@ pub fn visit_values(root: &Value, path: &str, f: &mut dyn FnMut(&Value) -> bool)
     }
     match root {
         Value::Array(items) => items.iter().any(|item| visit_values(item, path, f)),
+        Value::Object(map) if map.len() <= SCAN_LIMIT => {
+            map.iter()
+                .any(|(k, child)| match path.strip_prefix(k.as_str()) {
+                    Some("") => visit_leaf(child, f),
+                    Some(rest) => rest
+                        .strip_prefix('.')
+                        .is_some_and(|rest| visit_values(child, rest, f)),
+                    None => false,
+                })
+        }
         Value::Object(map) => {
             if let Some(v) = map.get(path) {
                 if visit_leaf(v, f) {

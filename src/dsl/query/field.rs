@@ -20,7 +20,8 @@ use crate::dsl::query::pred::Pred;
 use crate::dsl::query::{Compiler, Ctx, Node};
 use crate::dsl::source::{visit_all_leaves, visit_paths, visit_values};
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Metadata fields eshunt cannot evaluate (a query on them is an error, not a silent miss).
 const UNSUPPORTED_META: [&str; 9] = [
@@ -371,7 +372,9 @@ impl Compiler<'_> {
                 patterns: set.patterns,
                 scope: self.nested.clone(),
                 mapping: self.shared_mapping(),
+                detector: Arc::new(self.mapping.detector()),
                 build,
+                cache: RwLock::new(HashMap::new()),
             })));
         }
         Ok(Node::any(nodes))
@@ -479,13 +482,19 @@ pub(crate) struct FieldSet {
 }
 
 /// Field patterns expanded at match time over a document's unmapped fields, each typed by
-/// dynamic mapping. Each value is tested on its own.
+/// dynamic mapping. Each value is tested on its own. The tests built for a (path, kind) pair are
+/// cached, so a field seen in many documents is compiled once.
 pub(crate) struct DynamicFields {
     patterns: Vec<Glob>,
     scope: Option<String>,
     mapping: Arc<Mapping>,
+    detector: Arc<Detector>,
     build: SharedBuilder,
+    cache: RwLock<HashMap<(String, &'static str), Arc<Vec<Pred>>>>,
 }
+
+/// Most (path, kind) pairs whose tests a [`DynamicFields`] node remembers.
+const DYNAMIC_CACHE_LIMIT: usize = 4096;
 
 impl std::fmt::Debug for DynamicFields {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -499,33 +508,60 @@ impl std::fmt::Debug for DynamicFields {
 impl DynamicFields {
     pub(crate) fn matches(&self, ctx: &Ctx<'_>) -> bool {
         visit_paths(ctx.root, &mut |rel, v| {
+            let Some(kind) = self.detector.kind(v) else {
+                return false;
+            };
             let full = match &self.scope {
                 Some(s) => format!("{s}.{rel}"),
                 None => rel.to_string(),
             };
-            self.test_unmapped(&full, v, ctx)
+            self.preds(full, kind)
+                .iter()
+                .any(|p| p.test_value(ctx.now, v))
         })
     }
 
-    fn test_unmapped(&self, full: &str, v: &Value, ctx: &Ctx<'_>) -> bool {
+    /// The tests for an unmapped field at `full` holding a value of `kind` (empty when the
+    /// field is mapped, hidden, or not matched by the patterns).
+    fn preds(&self, full: String, kind: &'static str) -> Arc<Vec<Pred>> {
+        let key = (full, kind);
+        if let Ok(cache) = self.cache.read() {
+            if let Some(p) = cache.get(&key) {
+                return p.clone();
+            }
+        }
+        let preds = Arc::new(self.build_preds(&key.0, kind));
+        if let Ok(mut cache) = self.cache.write() {
+            if cache.len() < DYNAMIC_CACHE_LIMIT {
+                cache.insert(key, preds.clone());
+            }
+        }
+        preds
+    }
+
+    fn build_preds(&self, full: &str, kind: &'static str) -> Vec<Pred> {
         let m = &self.mapping;
         if m.field(full).is_some()
             || m.flattened_root(full).is_some()
             || m.nested_scope(full) != self.scope.as_deref()
         {
-            return false;
+            return Vec::new();
         }
-        let Some(dm) = m.dynamic_mapping(full, v) else {
-            return false;
+        let Some(dm) = m.dynamic_mapping_for_kind(full, kind, None) else {
+            return Vec::new();
         };
-        let test = |fm: &FieldMapping, name: &str| -> bool {
-            self.patterns.iter().any(|p| p.matches(name))
-                && matches!((self.build)(fm, name), Ok(Built::Pred(p)) if p.test_value(ctx.now, v))
+        let mut out = Vec::new();
+        let mut add = |fm: &FieldMapping, name: &str| {
+            if self.patterns.iter().any(|p| p.matches(name)) {
+                if let Ok(Built::Pred(p)) = (self.build)(fm, name) {
+                    out.push(p);
+                }
+            }
         };
-        test(&dm, full)
-            || dm
-                .fields
-                .iter()
-                .any(|(sub, sfm)| test(sfm, &format!("{full}.{sub}")))
+        add(&dm, full);
+        for (sub, sfm) in &dm.fields {
+            add(sfm, &format!("{full}.{sub}"));
+        }
+        out
     }
 }

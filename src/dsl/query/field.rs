@@ -490,8 +490,11 @@ pub(crate) struct DynamicFields {
     mapping: Arc<Mapping>,
     detector: Arc<Detector>,
     build: SharedBuilder,
-    cache: RwLock<HashMap<(String, &'static str), Arc<Vec<Pred>>>>,
+    cache: RwLock<PredCache>,
 }
+
+/// Compiled tests per (field path, dynamic kind).
+type PredCache = HashMap<(String, &'static str), Arc<Vec<Pred>>>;
 
 /// Most (path, kind) pairs whose tests a [`DynamicFields`] node remembers.
 const DYNAMIC_CACHE_LIMIT: usize = 4096;

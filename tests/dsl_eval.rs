@@ -1070,3 +1070,109 @@ fn many_documents_sanity() {
     let hits = docs.iter().filter(|d| q.matches(d, now())).count();
     assert_eq!(hits, 1667);
 }
+
+#[test]
+fn kibana_kql_translations_compile_and_match() {
+    // Shapes from Kibana's own KQL unit tests (kbn-es-query), on a mapping like their stub
+    // data view.
+    let m = mapping(json!({
+        "bytes": {"type": "long"},
+        "ssl": {"type": "boolean"},
+        "@timestamp": {"type": "date"},
+        "extension": {"type": "text"},
+        "machine": {"properties": {"os": {"type": "text", "fields": {"raw": {"type": "keyword"}, "keyword": {"type": "keyword"}}}}},
+        "nestedField": {"type": "nested", "properties": {
+            "child": {"type": "keyword"},
+            "nestedChild": {"type": "nested", "properties": {"doublyNestedChild": {"type": "keyword"}}}
+        }}
+    }));
+    let doc = json!({
+        "bytes": 2000, "ssl": true, "@timestamp": "2018-04-03T19:04:17.250Z", "extension": "jpg",
+        "machine": {"os": "Win 7"},
+        "nestedField": [{"child": "foo", "nestedChild": [{"doublyNestedChild": "foo"}]}]
+    });
+    let cases = [
+        (json!({"match_all": {}}), true),
+        (
+            json!({"multi_match": {"query": 200, "type": "best_fields", "lenient": true}}),
+            false,
+        ),
+        (json!({"query_string": {"query": "jpg*"}}), true),
+        (
+            json!({"bool": {"should": [{"exists": {"field": "extension"}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"match": {"extension": "jpg"}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"match_phrase": {"extension": "jpg"}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"query_string": {"fields": ["extension"], "query": "jpg*"}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"wildcard": {"machine.os.keyword": {"value": "win*"}}}], "minimum_should_match": 1}}),
+            false,
+        ),
+        (
+            json!({"bool": {"should": [{"wildcard": {"machine.os.keyword": {"value": "win*", "case_insensitive": true}}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"term": {"machine.os.keyword": {"value": "Win 7"}}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"range": {"@timestamp": {"gte": "2018-04-03T19:04:17", "lte": "2018-04-03T19:04:17"}}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"range": {"bytes": {"gt": 1000}}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"bool": {"should": [{"range": {"@timestamp": {"gt": "1776338120239"}}}], "minimum_should_match": 1}}),
+            false,
+        ),
+        (
+            json!({"bool": {"should": [{"nested": {"path": "nestedField.nestedChild", "query": {"match": {"nestedField.nestedChild.doublyNestedChild": "foo"}}, "score_mode": "none", "ignore_unmapped": true}}], "minimum_should_match": 1}}),
+            true,
+        ),
+        (
+            json!({"nested": {"path": "nestedField", "query": {"bool": {"should": [{"match": {"nestedField.child": "foo"}}], "minimum_should_match": 1}}, "score_mode": "none"}}),
+            true,
+        ),
+        (
+            json!({"nested": {"path": "nestedField", "query": {"nested": {"path": "nestedField.nestedChild", "query": {"match": {"nestedField.nestedChild.doublyNestedChild": "foo"}}}}}}),
+            true,
+        ),
+        (
+            json!({"bool": {"must_not": {"bool": {"should": [{"match": {"extension": "jpg"}}], "minimum_should_match": 1}}}}),
+            false,
+        ),
+        (
+            json!({"bool": {"must": [], "filter": [], "should": [], "must_not": []}}),
+            true,
+        ),
+    ];
+    for (dsl, expected) in cases {
+        let q = compile(dsl.clone(), &m);
+        assert_eq!(q.matches(&doc, now()), expected, "{dsl}");
+    }
+}
+
+#[test]
+fn deeply_nested_query_strings_are_refused_not_overflowed() {
+    let deep = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(Query::compile(&json!({"query_string": {"query": deep}}), &test_mapping()).is_err());
+    let sqs = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(Query::compile(
+        &json!({"simple_query_string": {"query": sqs}}),
+        &test_mapping()
+    )
+    .is_ok());
+}

@@ -457,33 +457,32 @@ impl DynamicTemplate {
             && !any(&self.path_unmatches, &|p| simple_match(p, path))
     }
 
-    /// The template's mapping for a field, placeholders filled in.
+    /// The template's mapping for a field, placeholders filled in. `{dynamic_type}` is the
+    /// type dynamic mapping would pick (`text` for strings, `float` for floating point).
     fn instantiate(&self, name: &str, kind: &str) -> Value {
-        fn fill(v: &Value, name: &str, kind: &str) -> Value {
+        fn fill(v: &Value, name: &str, ty: &str) -> Value {
             match v {
                 Value::String(s) => {
-                    Value::String(s.replace("{name}", name).replace("{dynamic_type}", kind))
+                    Value::String(s.replace("{name}", name).replace("{dynamic_type}", ty))
                 }
-                Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, name, kind)).collect()),
+                Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, name, ty)).collect()),
                 Value::Object(o) => Value::Object(
                     o.iter()
-                        .map(|(k, x)| (k.clone(), fill(x, name, kind)))
+                        .map(|(k, x)| (k.clone(), fill(x, name, ty)))
                         .collect(),
                 ),
                 other => other.clone(),
             }
         }
-        let mut m = fill(&self.mapping, name, kind);
+        let ty = match kind {
+            "string" => "text",
+            "double" => "float",
+            other => other,
+        };
+        let mut m = fill(&self.mapping, name, ty);
         if let Value::Object(o) = &mut m {
-            if !o.contains_key("type") {
-                // A template without a type uses the detected type (`{dynamic_type}` rules).
-                let ty = match kind {
-                    "string" => "text",
-                    "double" => "float",
-                    other => other,
-                };
-                o.insert("type".to_string(), Value::String(ty.to_string()));
-            }
+            o.entry("type")
+                .or_insert_with(|| Value::String(ty.to_string()));
         }
         m
     }

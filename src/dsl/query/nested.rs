@@ -6,6 +6,8 @@
 //! nested object are only visible to a `nested` query on that path (unless the mapping sets
 //! `include_in_parent`/`include_in_root`). `path` must be mapped as `nested`; an unmapped path
 //! is an error unless `ignore_unmapped` is true, which makes the query match nothing.
+//! A path may skip levels (a query on `a.b` from the top level, where both `a` and `a.b` are
+//! nested, matches when any `a.b` object matches), as Lucene's block join allows.
 
 use crate::dsl::error::DslError;
 use crate::dsl::mapping::FieldType;
@@ -92,10 +94,6 @@ pub(crate) fn compile_nested(c: &mut Compiler<'_>, body: &Value) -> Result<Node,
             }
         },
     };
-    if c.mapping.nested_scope(path) != c.nested.as_deref() {
-        // A nested path below another nested object needs the outer nested query first.
-        return Ok(Node::None);
-    }
     c.fields.insert(path.to_string());
     let outer = c.nested.replace(path.to_string());
     let inner = c.compile(query);

@@ -1176,3 +1176,76 @@ fn deeply_nested_query_strings_are_refused_not_overflowed() {
     )
     .is_ok());
 }
+
+#[test]
+fn refuses_what_it_cannot_evaluate_faithfully() {
+    let m = mapping(json!({
+        "english": {"type": "text", "analyzer": "english"},
+        "custom_norm": {"type": "keyword", "normalizer": "my_normalizer"},
+        "plain": {"type": "text"}
+    }));
+    let e = |dsl: Value| Query::compile(&dsl, &m).unwrap_err();
+    assert!(matches!(
+        e(json!({"match": {"english": "running"}})),
+        DslError::UnsupportedFeature { .. }
+    ));
+    assert!(matches!(
+        e(json!({"term": {"custom_norm": "x"}})),
+        DslError::UnsupportedFeature { .. }
+    ));
+    assert!(matches!(
+        e(json!({"match": {"plain": {"query": "x", "analyzer": "french"}}})),
+        DslError::UnsupportedFeature { .. }
+    ));
+    // even when lenient: an analyzer problem is not a value problem
+    assert!(matches!(
+        e(json!({"multi_match": {"query": "x"}})),
+        DslError::UnsupportedFeature { .. }
+    ));
+    assert!(matches!(
+        e(json!({"query_string": {"query": "x", "type": "phrase"}})),
+        DslError::UnsupportedFeature { .. }
+    ));
+    assert!(matches!(
+        e(json!({"match": {"plain": {"query": "x", "cutoff_frequency": 0.1}}})),
+        DslError::Malformed { .. }
+    ));
+    // built-in analyzers are fine
+    assert!(Query::compile(
+        &json!({"match": {"plain": {"query": "x", "analyzer": "whitespace"}}}),
+        &m
+    )
+    .is_ok());
+}
+
+#[test]
+fn pure_negative_bool_and_quote_field_suffix() {
+    assert!(hit(
+        json!({"bool": {"must_not": {"term": {"kw": "x"}}}}),
+        json!({"kw": "a"})
+    ));
+    assert!(!hit(
+        json!({"bool": {"must_not": {"term": {"kw": "x"}}, "adjust_pure_negative": false}}),
+        json!({"kw": "a"})
+    ));
+    let doc = json!({"user": {"name": "Alice Smith"}});
+    assert!(hit(
+        json!({"query_string": {"query": "\"Alice Smith\"", "fields": ["user.name"], "quote_field_suffix": ".text"}}),
+        doc.clone()
+    ));
+    assert!(hit(
+        json!({"query_string": {"query": "\"alice smith\"", "fields": ["user.name"], "quote_field_suffix": ".text"}}),
+        doc.clone()
+    ));
+    assert!(!hit(
+        json!({"query_string": {"query": "\"alice smith\"", "fields": ["user.name"]}}),
+        doc
+    ));
+}
+
+#[test]
+fn compiled_queries_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Query>();
+    assert_send_sync::<Mapping>();
+}

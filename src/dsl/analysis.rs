@@ -16,8 +16,12 @@
 //! Lower-casing is per code point, like Java's `Character.toLowerCase`.
 //! Not modelled: emoji tokens, Thai/Lao dictionary segmentation, the Hebrew-letter rules.
 
+use crate::dsl::error::DslError;
+
 /// A built-in analyzer, selected by name in the mapping (`analyzer`/`search_analyzer`) or a
-/// query's `analyzer` parameter. Unknown (custom) analyzer names fall back to `standard`.
+/// query's `analyzer` parameter. Other analyzers (language analyzers, custom analyzers defined
+/// in index settings) are refused rather than approximated: a wrong analyzer could make a
+/// prefilter drop true positives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Analyzer {
     /// `standard`: UAX #29 words, lower-cased.
@@ -43,15 +47,26 @@ const ENGLISH_STOP_WORDS: [&str; 33] = [
 ];
 
 impl Analyzer {
-    /// The analyzer for a name; custom analyzers are approximated by `standard`.
-    pub fn from_name(name: &str) -> Analyzer {
+    /// The built-in analyzer of that name, if eshunt implements it.
+    pub fn from_name(name: &str) -> Option<Analyzer> {
         match name {
-            "simple" => Analyzer::Simple,
-            "stop" => Analyzer::Stop,
-            "whitespace" => Analyzer::Whitespace,
-            "keyword" => Analyzer::Keyword,
-            _ => Analyzer::Standard,
+            "standard" | "default" => Some(Analyzer::Standard),
+            "simple" => Some(Analyzer::Simple),
+            "stop" => Some(Analyzer::Stop),
+            "whitespace" => Some(Analyzer::Whitespace),
+            "keyword" => Some(Analyzer::Keyword),
+            _ => None,
         }
+    }
+
+    /// Like [`Analyzer::from_name`], with an error naming the unsupported analyzer.
+    pub(crate) fn named(name: &str) -> Result<Analyzer, DslError> {
+        Analyzer::from_name(name).ok_or_else(|| {
+            DslError::unsupported_feature(
+                "analyzer",
+                format!("analyzer [{name}] (only standard, simple, stop, whitespace and keyword are evaluated)"),
+            )
+        })
     }
 
     /// Whether the analyzer lower-cases its tokens (and so normalizes wildcard patterns).

@@ -10,7 +10,7 @@
 //! - each clause list may be a single query object or an array.
 
 use crate::dsl::error::DslError;
-use crate::dsl::query::params::{check_keys, expect_object, min_should_match};
+use crate::dsl::query::params::{check_keys, expect_object, get_bool, min_should_match};
 use crate::dsl::query::{Compiler, Ctx, Node};
 use serde_json::Value;
 
@@ -95,6 +95,12 @@ pub(crate) fn compile_bool(c: &mut Compiler<'_>, body: &Value) -> Result<Node, D
     let must_not = clauses(c, obj.get("must_not"))?;
     if required.is_empty() && should.is_empty() && must_not.is_empty() {
         return Ok(Node::All);
+    }
+    // A purely negative bool matches everything not excluded, unless adjust_pure_negative is
+    // false (then, like a bare Lucene BooleanQuery, it matches nothing).
+    let adjust = get_bool("bool", Some(obj), "adjust_pure_negative")?.unwrap_or(true);
+    if !adjust && required.is_empty() && should.is_empty() {
+        return Ok(Node::None);
     }
     let min_should = match obj.get("minimum_should_match") {
         Some(spec) if !spec.is_null() => min_should_match("bool", spec, should.len())?,

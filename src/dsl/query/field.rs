@@ -412,6 +412,16 @@ fn meta_target(name: &str) -> Result<Option<Target>, DslError> {
     }))
 }
 
+/// Whether an error comes from a value that does not fit a field's type (what `lenient`
+/// forgives, and what cannot happen for a dynamic field whose type follows the value). Other
+/// errors (an unsupported analyzer, a malformed regular expression) always surface.
+fn is_value_error(e: &DslError) -> bool {
+    matches!(
+        e,
+        DslError::InvalidValue { .. } | DslError::DateParse { .. }
+    )
+}
+
 /// Builds a leaf over resolved targets. Errors from mapped fields propagate unless `lenient`.
 fn leaf_from_targets(
     name: &str,
@@ -440,7 +450,7 @@ fn leaf_from_targets(
         }
         let built = match build(&t.fm, name) {
             Ok(b) => b,
-            Err(_) if t.dynamic || lenient => continue,
+            Err(e) if (t.dynamic || lenient) && is_value_error(&e) => continue,
             Err(e) => return Err(e),
         };
         match built {

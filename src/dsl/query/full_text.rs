@@ -69,7 +69,9 @@ impl MatchOpts {
                 .and_then(|p| p.get("minimum_should_match"))
                 .filter(|v| !v.is_null())
                 .cloned(),
-            analyzer: get_str(qt, p, "analyzer")?.map(|a| Analyzer::from_name(&a)),
+            analyzer: get_str(qt, p, "analyzer")?
+                .map(|a| Analyzer::named(&a))
+                .transpose()?,
             lenient: get_bool(qt, p, "lenient")?.unwrap_or(false),
             zero_terms_all,
             fuzziness: get_str(qt, p, "fuzziness")?,
@@ -87,9 +89,11 @@ impl MatchOpts {
         }
     }
 
-    fn search_analyzer(&self, fm: &FieldMapping) -> Analyzer {
-        self.analyzer
-            .unwrap_or_else(|| Analyzer::from_name(fm.search_analyzer_name()))
+    fn search_analyzer(&self, fm: &FieldMapping) -> Result<Analyzer, DslError> {
+        match self.analyzer {
+            Some(a) => Ok(a),
+            None => Analyzer::named(fm.search_analyzer_name()),
+        }
     }
 
     fn token_matcher(&self, tok: &str) -> Result<TokMatcher, DslError> {
@@ -129,7 +133,7 @@ pub(crate) fn match_built(fm: &FieldMapping, name: &str, o: &MatchOpts) -> Resul
     };
     match dom {
         Domain::Text(index_analyzer) => {
-            let tokens = o.search_analyzer(fm).tokens(&o.query);
+            let tokens = o.search_analyzer(fm)?.tokens(&o.query);
             if tokens.is_empty() {
                 return Ok(o.zero_terms());
             }
@@ -174,7 +178,7 @@ pub(crate) fn phrase_built(
     };
     match dom {
         Domain::Text(index_analyzer) => {
-            let toks = o.search_analyzer(fm).positioned_tokens(&o.query);
+            let toks = o.search_analyzer(fm)?.positioned_tokens(&o.query);
             let Some(&(first, _)) = toks.first() else {
                 return Ok(o.zero_terms());
             };
@@ -232,7 +236,7 @@ pub(crate) fn bool_prefix_built(
     };
     match dom {
         Domain::Text(index_analyzer) => {
-            let tokens = o.search_analyzer(fm).tokens(&o.query);
+            let tokens = o.search_analyzer(fm)?.tokens(&o.query);
             let n = tokens.len();
             if n == 0 {
                 return Ok(o.zero_terms());
@@ -287,7 +291,7 @@ fn read_field_query<'v>(
 }
 
 pub(crate) fn compile_match(c: &mut Compiler<'_>, body: &Value) -> Result<Node, DslError> {
-    let (field, o) = read_field_query("match", body, &["cutoff_frequency"])?;
+    let (field, o) = read_field_query("match", body, &[])?;
     c.leaf(field, Access::Search, &|fm, name| match_built(fm, name, &o))
 }
 
@@ -331,14 +335,7 @@ pub(crate) fn compile_multi_match(c: &mut Compiler<'_>, body: &Value) -> Result<
     let qt = "multi_match";
     let obj = expect_object(qt, body)?;
     let mut allowed: Vec<&str> = MATCH_PARAMS.to_vec();
-    allowed.extend_from_slice(&[
-        "query",
-        "fields",
-        "type",
-        "tie_breaker",
-        "slop",
-        "cutoff_frequency",
-    ]);
+    allowed.extend_from_slice(&["query", "fields", "type", "tie_breaker", "slop"]);
     check_keys(qt, obj, &allowed)?;
     let query = obj
         .get("query")

@@ -49,10 +49,10 @@ impl Domain {
             FieldType::Keyword
             | FieldType::ConstantKeyword
             | FieldType::Wildcard
-            | FieldType::Flattened => Domain::Keyword(KeywordDom::of(fm)),
-            FieldType::Text | FieldType::MatchOnlyText => Domain::Text(Analyzer::from_name(
+            | FieldType::Flattened => Domain::Keyword(KeywordDom::of(fm)?),
+            FieldType::Text | FieldType::MatchOnlyText => Domain::Text(Analyzer::named(
                 fm.analyzer.as_deref().unwrap_or("standard"),
-            )),
+            )?),
             FieldType::Long => int(IntKind::Long),
             FieldType::Integer => int(IntKind::Integer),
             FieldType::Short => int(IntKind::Short),

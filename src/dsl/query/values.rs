@@ -29,16 +29,28 @@ pub(crate) struct KeywordDom {
 }
 
 impl KeywordDom {
-    pub(crate) fn of(fm: &FieldMapping) -> KeywordDom {
-        KeywordDom {
+    /// The keyword reading of a field; custom normalizers (defined in index settings) are
+    /// refused, only the built-in `lowercase` is evaluated.
+    pub(crate) fn of(fm: &FieldMapping) -> Result<KeywordDom, DslError> {
+        let lowercase = match fm.normalizer.as_deref() {
+            None => false,
+            Some("lowercase") => true,
+            Some(other) => {
+                return Err(DslError::unsupported_feature(
+                    "normalizer",
+                    format!("normalizer [{other}] (only the built-in lowercase normalizer is evaluated)"),
+                ));
+            }
+        };
+        Ok(KeywordDom {
             ignore_above: fm.ignore_above,
-            lowercase: fm.normalizer.as_deref() == Some("lowercase"),
+            lowercase,
             null_value: fm
                 .null_value
                 .as_ref()
                 .and_then(scalar_text)
                 .map(Cow::into_owned),
-        }
+        })
     }
 
     /// The indexed keyword for a `_source` value.

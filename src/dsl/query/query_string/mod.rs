@@ -65,6 +65,8 @@ struct QsOpts {
     fuzziness: String,
     fuzzy_prefix_length: usize,
     fuzzy_transpositions: bool,
+    /// `quote_field_suffix`: phrases use `<field><suffix>` where that field is mapped.
+    quote_field_suffix: Option<String>,
 }
 
 pub(crate) fn compile_query_string(c: &mut Compiler<'_>, body: &Value) -> Result<Node, DslError> {
@@ -116,6 +118,11 @@ pub(crate) fn compile_query_string(c: &mut Compiler<'_>, body: &Value) -> Result
         },
     };
     let all_fields = fields.iter().all(|f| f == "*");
+    if let Some(ty) = get_str(qt, p, "type")? {
+        if ty != "best_fields" && ty != "most_fields" {
+            return Err(DslError::unsupported_feature(qt, format!("type [{ty}]")));
+        }
+    }
     let opts = QsOpts {
         default_and: match get_str(qt, p, "default_operator")? {
             Some(op) if op.eq_ignore_ascii_case("and") => true,
@@ -124,7 +131,9 @@ pub(crate) fn compile_query_string(c: &mut Compiler<'_>, body: &Value) -> Result
             None => false,
         },
         lenient: get_bool(qt, p, "lenient")?.unwrap_or(all_fields),
-        analyzer: get_str(qt, p, "analyzer")?.map(|a| Analyzer::from_name(&a)),
+        analyzer: get_str(qt, p, "analyzer")?
+            .map(|a| Analyzer::named(&a))
+            .transpose()?,
         analyze_wildcard: get_bool(qt, p, "analyze_wildcard")?.unwrap_or(false),
         allow_leading_wildcard: get_bool(qt, p, "allow_leading_wildcard")?.unwrap_or(true),
         phrase_slop: u32::try_from(get_usize(qt, p, "phrase_slop")?.unwrap_or(0))
@@ -137,6 +146,7 @@ pub(crate) fn compile_query_string(c: &mut Compiler<'_>, body: &Value) -> Result
         fuzzy_prefix_length: get_usize(qt, p, "fuzzy_prefix_length")?.unwrap_or(0),
         fuzzy_transpositions: get_bool(qt, p, "fuzzy_transpositions")?.unwrap_or(true),
         default_fields: fields,
+        quote_field_suffix: get_str(qt, p, "quote_field_suffix")?,
     };
     if query.trim().is_empty() {
         return Ok(Node::None);
@@ -215,10 +225,18 @@ fn compile_term(
         let set = c.field_set(&[name])?;
         return c.multi_leaf(set, Access::Exists, Arc::new(exists_built), true);
     }
-    let fields: Vec<String> = match field {
+    let mut fields: Vec<String> = match field {
         Some(f) => vec![f.to_string()],
         None => o.default_fields.clone(),
     };
+    if let (Term::Phrase { .. }, Some(suffix)) = (term, &o.quote_field_suffix) {
+        for f in &mut fields {
+            let quoted = format!("{f}{suffix}");
+            if c.mapping.field(&quoted).is_some() {
+                *f = quoted;
+            }
+        }
+    }
     let all = fields.iter().all(|f| f == "*");
     if let Term::Wildcard { pattern } = term {
         if pattern == "*" {
@@ -301,7 +319,7 @@ fn term_builder(term: &Term, o: &QsOpts, explicit_field: bool) -> Result<SharedB
             let value = match domain_for(fm, name)? {
                 Some(Domain::Text(_)) => o
                     .analyzer
-                    .unwrap_or_else(|| Analyzer::from_name(fm.search_analyzer_name()))
+                    .map_or_else(|| Analyzer::named(fm.search_analyzer_name()), Ok)?
                     .normalize(&text),
                 _ => text.clone(),
             };
@@ -379,7 +397,7 @@ fn prefix_built(fm: &FieldMapping, name: &str, text: &str, o: &QsOpts) -> Result
             },
         ))),
         Domain::Text(index_analyzer) => {
-            let analyzer = o.analyzer.unwrap_or_else(|| Analyzer::from_name(fm.search_analyzer_name()));
+            let analyzer = o.analyzer.map_or_else(|| Analyzer::named(fm.search_analyzer_name()), Ok)?;
             let matchers = if o.analyze_wildcard {
                 let toks = analyzer.tokens(text);
                 let n = toks.len();
@@ -423,7 +441,7 @@ fn wildcard_built(
             Ok(Built::Pred(Pred::Keyword(d, KwTest::Glob(g))))
         }
         Domain::Text(index_analyzer) => {
-            let analyzer = o.analyzer.unwrap_or_else(|| Analyzer::from_name(fm.search_analyzer_name()));
+            let analyzer = o.analyzer.map_or_else(|| Analyzer::named(fm.search_analyzer_name()), Ok)?;
             let g = Glob::new(&analyzer.normalize(pattern), true, false);
             Ok(Built::Pred(Pred::Text {
                 analyzer: index_analyzer,
@@ -481,7 +499,9 @@ pub(crate) fn compile_simple_query_string(
         default_fields: fields,
         default_and,
         lenient: get_bool(qt, p, "lenient")?.unwrap_or(all_fields),
-        analyzer: get_str(qt, p, "analyzer")?.map(|a| Analyzer::from_name(&a)),
+        analyzer: get_str(qt, p, "analyzer")?
+            .map(|a| Analyzer::named(&a))
+            .transpose()?,
         analyze_wildcard: get_bool(qt, p, "analyze_wildcard")?.unwrap_or(false),
         allow_leading_wildcard: true,
         phrase_slop: 0,
@@ -489,6 +509,7 @@ pub(crate) fn compile_simple_query_string(
         fuzziness: "AUTO".to_string(),
         fuzzy_prefix_length: get_usize(qt, p, "fuzzy_prefix_length")?.unwrap_or(0),
         fuzzy_transpositions: get_bool(qt, p, "fuzzy_transpositions")?.unwrap_or(true),
+        quote_field_suffix: get_str(qt, p, "quote_field_suffix")?,
     };
     let parsed = simple::parse(&query, default_and);
     match parsed {

@@ -407,7 +407,7 @@ fn cross_fields(c: &mut Compiler<'_>, fields: &[String], o: &MatchOpts) -> Resul
         (Some(spec), false) => min_should_match("multi_match", spec, n)?.max(1),
         (None, false) => 1,
     };
-    Ok(if min >= n {
+    Ok(if min == n {
         Node::all(per_token)
     } else {
         Node::at_least(per_token, min)

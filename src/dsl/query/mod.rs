@@ -147,6 +147,20 @@ impl Node {
         }
     }
 
+    /// Matches when `node` does not.
+    pub(crate) fn not(node: Node) -> Node {
+        match node {
+            Node::All => Node::None,
+            Node::None => Node::All,
+            other => Node::Bool(Box::new(bool::BoolNode::new(
+                Vec::new(),
+                Vec::new(),
+                vec![other],
+                0,
+            ))),
+        }
+    }
+
     /// Matches when at least `min` of `nodes` match.
     pub(crate) fn at_least(nodes: Vec<Node>, min: usize) -> Node {
         match min {

@@ -411,17 +411,6 @@ impl DateRange {
     }
 }
 
-impl DateDom {
-    /// A bound truncated to the field's resolution (no range check, unlike values).
-    pub(crate) fn truncate_bound(&self, n: Nanos) -> Nanos {
-        if self.nanos {
-            n
-        } else {
-            n.div_euclid(crate::dsl::date::NANOS_PER_MILLI) * crate::dsl::date::NANOS_PER_MILLI
-        }
-    }
-}
-
 /// A compiled leaf test over the values of one field.
 #[derive(Debug, Clone)]
 pub(crate) enum Pred {

@@ -11,6 +11,7 @@
 //!   rounded interval, e.g. a day for `2024-01-01`; an ip term may be a CIDR block);
 //!   `prefix`, `wildcard`, `regexp` and `fuzzy` are errors on those types.
 
+use crate::dsl::analysis::lowercase;
 use crate::dsl::error::DslError;
 use crate::dsl::mapping::FieldMapping;
 use crate::dsl::pattern::{lucene_regex, Glob, RegexFlags};
@@ -21,7 +22,7 @@ use crate::dsl::query::params::{
 };
 use crate::dsl::query::pred::{Domain, FloatRange, Fuzzy, KwTest, Pred, TextTest, TokMatcher};
 use crate::dsl::query::range::date_term_range;
-use crate::dsl::query::values::{parse_ip_or_cidr, parse_number_text, IntKind};
+use crate::dsl::query::values::{parse_ip_or_cidr, parse_number_text, IntKind, Num};
 use crate::dsl::query::{Compiler, Node};
 use serde_json::Value;
 use std::ops::Bound;
@@ -49,11 +50,7 @@ pub(crate) fn terms_built(
         Domain::Keyword(d) => {
             let ts: Vec<String> = values.iter().map(|v| d.normalize(v)).collect();
             let test = if ci {
-                KwTest::TermsCi(
-                    ts.iter()
-                        .map(|t| crate::dsl::analysis::lowercase(t))
-                        .collect(),
-                )
+                KwTest::TermsCi(ts.iter().map(|t| lowercase(t)).collect())
             } else {
                 KwTest::terms(ts)
             };
@@ -64,7 +61,7 @@ pub(crate) fn terms_built(
                 .iter()
                 .map(|v| {
                     if ci {
-                        TokMatcher::ExactCi(crate::dsl::analysis::lowercase(v))
+                        TokMatcher::ExactCi(lowercase(v))
                     } else {
                         TokMatcher::Exact(v.clone())
                     }
@@ -147,8 +144,8 @@ fn int_term(kind: IntKind, name: &str, v: &str) -> Result<Option<i128>, DslError
         return Ok(None);
     }
     let n = match num {
-        crate::dsl::query::values::Num::Int(i) => i,
-        crate::dsl::query::values::Num::Float(f) => f as i128,
+        Num::Int(i) => i,
+        Num::Float(f) => f as i128,
     };
     let (lo, hi) = kind.bounds();
     if n < lo || n > hi {
@@ -209,7 +206,7 @@ pub(crate) fn pattern_built(
         Domain::Keyword(d) => {
             let norm = |s: &str| {
                 if ci {
-                    crate::dsl::analysis::lowercase(s)
+                    lowercase(s)
                 } else {
                     d.normalize(s)
                 }
@@ -258,7 +255,7 @@ pub(crate) fn pattern_built(
 /// A pattern as a token matcher (no normalization: term-level queries are not analysed).
 pub(crate) fn token_pattern(pat: &Pattern, ci: bool) -> Result<TokMatcher, DslError> {
     Ok(match pat {
-        Pattern::Prefix(p) if ci => TokMatcher::PrefixCi(crate::dsl::analysis::lowercase(p)),
+        Pattern::Prefix(p) if ci => TokMatcher::PrefixCi(lowercase(p)),
         Pattern::Prefix(p) => TokMatcher::Prefix(p.clone()),
         Pattern::Wildcard(w) => TokMatcher::Glob(Glob::new(w, true, ci)),
         Pattern::Regexp(r, flags) => TokMatcher::Regex(lucene_regex(r, *flags, ci)?),

@@ -322,6 +322,15 @@ impl DateDom {
         }
     }
 
+    /// A query bound truncated to the field's resolution (no range check, unlike values).
+    pub(crate) fn truncate_bound(&self, n: Nanos) -> Nanos {
+        if self.nanos {
+            n
+        } else {
+            n.div_euclid(NANOS_PER_MILLI) * NANOS_PER_MILLI
+        }
+    }
+
     /// The smallest step between two indexed values.
     pub(crate) fn resolution(&self) -> Nanos {
         if self.nanos {

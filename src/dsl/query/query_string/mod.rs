@@ -24,7 +24,7 @@ mod simple;
 use crate::dsl::analysis::Analyzer;
 use crate::dsl::date::parse_time_zone;
 use crate::dsl::error::DslError;
-use crate::dsl::mapping::FieldMapping;
+use crate::dsl::mapping::{FieldMapping, FieldType};
 use crate::dsl::pattern::{Glob, RegexFlags};
 use crate::dsl::query::field::{Access, Built, SharedBuilder};
 use crate::dsl::query::full_text::{match_built, phrase_built, MatchOpts};
@@ -185,16 +185,7 @@ fn compile_qs(
             }
             let not_any = Node::any(must_not);
             let mut required = must;
-            if !matches!(not_any, Node::None) {
-                required.push(Node::Bool(Box::new(
-                    crate::dsl::query::bool::BoolNode::new(
-                        Vec::new(),
-                        Vec::new(),
-                        vec![not_any],
-                        0,
-                    ),
-                )));
-            }
+            required.push(Node::not(not_any));
             if min == 0 {
                 return Ok(Node::all(required));
             }
@@ -283,13 +274,7 @@ fn term_builder(term: &Term, o: &QsOpts, explicit_field: bool) -> Result<SharedB
             let m = match_opts(&text, 0);
             let offset = o.offset;
             Arc::new(move |fm: &FieldMapping, name: &str| {
-                if offset != 0
-                    && matches!(
-                        fm.ty,
-                        crate::dsl::mapping::FieldType::Date
-                            | crate::dsl::mapping::FieldType::DateNanos
-                    )
-                {
+                if offset != 0 && matches!(fm.ty, FieldType::Date | FieldType::DateNanos) {
                     let spec = RangeSpec {
                         lo: Some((m.query.clone(), true)),
                         hi: Some((m.query.clone(), true)),

@@ -10,7 +10,7 @@
 //! - rounding *up* (used for `gt` and `lte` bounds) moves to the last millisecond of the unit:
 //!   `now/d` rounded up is `23:59:59.999` of today;
 //! - a date written without `||` is parsed with the field's format; when rounding up, missing
-//!   time parts are filled with their maximum (see [`crate::dsl::date`]);
+//!   time parts are filled with their maximum (`23:59:59.999…`);
 //! - rounding happens in the query's `time_zone` (UTC by default).
 
 use crate::dsl::date::{naive_to_nanos, nanos_to_naive, DateFormat, Nanos, NANOS_PER_MILLI};

@@ -1249,3 +1249,23 @@ fn compiled_queries_can_be_shared_between_threads() {
     assert_send_sync::<Query>();
     assert_send_sync::<Mapping>();
 }
+
+#[test]
+fn error_messages_read_like_elasticsearch() {
+    assert_eq!(
+        err(json!({"term": {"kw": "a", "n": 1}})).to_string(),
+        "[term] query doesn't support multiple fields, found [kw] and [n]"
+    );
+    assert_eq!(
+        err(json!({"exists": {}})).to_string(),
+        "[exists] must be provided with a [field]"
+    );
+    assert_eq!(
+        err(json!({"term": {"n": "abc"}})).to_string(),
+        "failed to create query: For input string: \"abc\""
+    );
+    assert_eq!(
+        err(json!({"match": {"hidden": "x"}})).to_string(),
+        "failed to create query: Cannot search on field [hidden] since it is not indexed nor has doc values."
+    );
+}

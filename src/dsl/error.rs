@@ -61,10 +61,18 @@ pub enum DslError {
 
 impl DslError {
     /// `[query_type] reason`.
+    /// A reason already written as `[query_type] …` (Elasticsearch's own wording) is not
+    /// prefixed twice.
     pub(crate) fn malformed(query_type: &str, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let prefix = format!("[{query_type}] ");
+        let reason = match reason.strip_prefix(&prefix) {
+            Some(rest) => rest.to_string(),
+            None => reason,
+        };
         DslError::Malformed {
             query_type: query_type.to_string(),
-            reason: reason.into(),
+            reason,
         }
     }
 

@@ -436,7 +436,7 @@ fn leaf_from_targets(
             match (access, t.dynamic || lenient) {
                 (Access::Exists, _) | (_, true) => continue,
                 (Access::Search, false) => {
-                    let why = if t.fm.ty.is_text() || !t.fm.doc_values {
+                    let why = if t.fm.ty.is_text() {
                         "is not indexed"
                     } else {
                         "is not indexed nor has doc values"

@@ -1269,3 +1269,21 @@ fn error_messages_read_like_elasticsearch() {
         "failed to create query: Cannot search on field [hidden] since it is not indexed nor has doc values."
     );
 }
+
+#[test]
+fn regressions_found_by_proptest() {
+    // A wildcard term ending in a multi-byte character (once sliced mid-character).
+    assert!(hit(
+        json!({"query_string": {"fields": ["kw"], "query": "a*é"}}),
+        json!({"kw": "abcé"})
+    ));
+    assert!(hit(
+        json!({"query_string": {"fields": ["kw"], "query": "é*"}}),
+        json!({"kw": "éa"})
+    ));
+    // Documents with field names Elasticsearch rejects (empty parts) do not break mapping learning.
+    let mut m = Mapping::new();
+    m.update_dynamic(&json!({"kw": {".": false}, "ok": 1}));
+    assert!(Mapping::from_json(&m.to_json()).is_ok());
+    assert!(m.field("ok").is_some());
+}

@@ -65,6 +65,8 @@
 //! - [`pattern`]: wildcard globs and Lucene regular expressions.
 //! - `query` (private): compiling and evaluating queries ([`Query`]).
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 mod date;
 pub mod datemath;

@@ -1,0 +1,1 @@
+//! An Elasticsearch/OpenSearch-compatible test server.

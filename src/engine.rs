@@ -2,11 +2,12 @@
 //!
 //! Per record: literal needles decide which rules could match (most records: none, and they are
 //! never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
-//! filtered by time, and evaluated; matches become [`Alert`]s.
+//! filtered by time, and evaluated — condition, then the prefilter on the event's ECS view
+//! (unless the cluster already applied it); matches become [`Alert`]s.
 
 use crate::alert::{self, Alert};
 use crate::event::{Event, Origin};
-use crate::rule::Rule;
+use crate::rule::{PrefilterCheck, Rule};
 use crate::source::files::{invalid_json, RawRecord, Skipped};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -48,6 +49,9 @@ pub struct Tally {
     pub alerts: BTreeMap<String, u64>,
     /// `rule id → field → events` where a field the rule needed was unreadable.
     pub unavailable: BTreeMap<String, BTreeMap<String, Occurrences>>,
+    /// `rule id → reason` for rules whose prefilter cannot be evaluated locally (their verdicts
+    /// on files rest on the condition alone).
+    pub unchecked_prefilters: BTreeMap<String, String>,
 }
 
 impl Tally {
@@ -83,6 +87,7 @@ impl Tally {
         for (rule, n) in other.alerts {
             *self.alerts.entry(rule).or_default() += n;
         }
+        self.unchecked_prefilters.extend(other.unchecked_prefilters);
         for (rule, fields) in other.unavailable {
             let mine = self.unavailable.entry(rule).or_default();
             for (field, occ) in fields {
@@ -125,6 +130,7 @@ pub struct Engine<'r> {
     rules: Vec<&'r Rule>,
     range: TimeRange,
     parse_all: bool,
+    prefilter: PrefilterCheck,
 }
 
 impl<'r> Engine<'r> {
@@ -134,7 +140,14 @@ impl<'r> Engine<'r> {
             rules: rules.into_iter().collect(),
             range,
             parse_all: false,
+            prefilter: PrefilterCheck::Local,
         }
+    }
+
+    /// For search hits: the cluster already applied each rule's prefilter.
+    pub fn prefilter_done_by_cluster(mut self) -> Self {
+        self.prefilter = PrefilterCheck::DoneByCluster;
+        self
     }
 
     /// Parse every record, even those no rule can match, so malformed input is always reported
@@ -229,7 +242,7 @@ impl<'r> Engine<'r> {
             }
         }
         for rule in self.rules.iter().filter(|r| candidate(r)) {
-            let verdict = rule.evaluate(event);
+            let verdict = rule.evaluate(event, self.prefilter);
             for field in &verdict.unavailable {
                 tally
                     .unavailable

@@ -120,7 +120,7 @@ pub async fn hunt_window(
     now: DateTime<Utc>,
 ) -> Result<WindowReport, WindowError> {
     let started = Instant::now();
-    let engine = Engine::new([rule], TimeRange::ALL);
+    let engine = Engine::new([rule], TimeRange::ALL).prefilter_done_by_cluster();
     let mut tally = engine.new_tally();
     let mut written = WriteReport::default();
     let mut lateness = Lateness::default();

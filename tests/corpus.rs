@@ -5,7 +5,7 @@
 
 use eshunt::engine::{Engine, TimeRange};
 use eshunt::event::{Event, Origin};
-use eshunt::rule::{load_dir, Rule};
+use eshunt::rule::{load_dir, PrefilterCheck, Rule};
 use flate2::read::GzDecoder;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -142,14 +142,14 @@ fn every_raw_record_is_read_and_verdicts_match_the_reference_rules() {
             let here = format!("{}:{}", file.display(), i + 1);
             let expected = panther_reference(&record);
             assert_eq!(
-                panther.evaluate(&event).matched,
+                panther.evaluate(&event, PrefilterCheck::Local).matched,
                 expected,
                 "Panther rule verdict at {here}"
             );
             panther_hits += expected as usize;
             let expected = elastic_reference(&record);
             assert_eq!(
-                elastic.evaluate(&event).matched,
+                elastic.evaluate(&event, PrefilterCheck::Local).matched,
                 expected,
                 "Elastic rule verdict at {here}"
             );
@@ -213,8 +213,8 @@ fn ecs_documents_give_the_same_verdict_with_and_without_event_original() {
             let without = Event::from_document(stripped, Origin::Inline("without".into()));
             for rule in &rules {
                 assert_eq!(
-                    rule.evaluate(&with).matched,
-                    rule.evaluate(&without).matched,
+                    rule.evaluate(&with, PrefilterCheck::Local).matched,
+                    rule.evaluate(&without, PrefilterCheck::Local).matched,
                     "{} on {line}",
                     rule.meta.id
                 );

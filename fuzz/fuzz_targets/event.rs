@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = (event.event_id(), event.time(), event.ingested());
     for rule in rules() {
         let _ = rule.needles.may_match(data);
-        let _ = rule.evaluate(&event);
+        let _ = rule.evaluate(&event, eshunt::rule::PrefilterCheck::Local);
         let _ = eshunt::alert::build(rule, &event, chrono::DateTime::UNIX_EPOCH);
     }
 });

@@ -149,6 +149,9 @@ fn print_summary(report: &ScanReport) {
             report.duplicates
         );
     }
+    for (rule, reason) in &t.unchecked_prefilters {
+        eprintln!("note: rule {rule}'s prefilter cannot be evaluated on files ({reason}); its verdicts rest on the condition alone");
+    }
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {
             eprintln!(

@@ -366,6 +366,20 @@ fn overlaps(a: &str, b: &str) -> bool {
         && (long.len() == short.len() || long.as_bytes()[short.len()] == b'.')
 }
 
+/// True when the ECS field holds a CloudTrail string value unchanged (a verbatim row, or a leaf
+/// under a flattened copy of a subtree), so the value also appears in the raw record's text.
+pub fn is_verbatim_ecs_field(ecs_path: &str) -> bool {
+    FIELDS.iter().any(|f| match f.storage {
+        Verbatim => f.ecs.contains(&ecs_path),
+        Subtree(_) => f.ecs.iter().any(|root| {
+            ecs_path
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('.'))
+        }),
+        Converted => false,
+    })
+}
+
 /// How the CloudTrail field at `path` is stored in ECS, `None` when Elastic's integration does
 /// not keep it (then a rule needing it can only be served by `event.original`).
 pub fn storage_of(path: &str) -> Option<Storage> {
@@ -470,6 +484,21 @@ mod tests {
         ] {
             assert!(fields.iter().any(|x| x == f), "missing {f} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn verbatim_ecs_fields() {
+        assert!(is_verbatim_ecs_field("event.provider"));
+        assert!(is_verbatim_ecs_field("user.name"));
+        assert!(is_verbatim_ecs_field(
+            "aws.cloudtrail.flattened.response_elements.layers.arn"
+        ));
+        assert!(!is_verbatim_ecs_field(
+            "aws.cloudtrail.flattened.response_elements"
+        ));
+        assert!(!is_verbatim_ecs_field("event.outcome"));
+        assert!(!is_verbatim_ecs_field("data_stream.dataset"));
+        assert!(!is_verbatim_ecs_field("@timestamp"));
     }
 
     #[test]

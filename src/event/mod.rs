@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use path::FieldPath;
 use serde_json::Value;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Where an event came from, for messages and for the alert's link back to its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,7 @@ pub enum Shape {
 pub struct Event {
     record: Value,
     ecs: Option<Value>,
+    mapped: OnceLock<Value>,
     shape: Shape,
     unavailable: Vec<&'static str>,
     origin: Origin,
@@ -92,6 +93,7 @@ impl Event {
         Event {
             record,
             ecs: None,
+            mapped: OnceLock::new(),
             shape: Shape::CloudTrail,
             unavailable: Vec::new(),
             origin,
@@ -115,6 +117,7 @@ impl Event {
         Event {
             record,
             ecs: Some(doc),
+            mapped: OnceLock::new(),
             shape,
             unavailable,
             origin,
@@ -129,6 +132,17 @@ impl Event {
     /// The ECS document, when the event came as one.
     pub fn ecs_document(&self) -> Option<&Value> {
         self.ecs.as_ref()
+    }
+
+    /// The event as an ECS document: the document itself, or — for a raw record — the document
+    /// Elastic's AWS integration would index (mapped once, on first use).
+    pub fn ecs_view(&self) -> &Value {
+        match &self.ecs {
+            Some(doc) => doc,
+            None => self
+                .mapped
+                .get_or_init(|| to_ecs::to_ecs(&self.record, &to_ecs::ToEcsOptions::default())),
+        }
     }
 
     /// How the record was obtained.

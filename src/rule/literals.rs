@@ -2,15 +2,20 @@
 //! derived from the rule at load. A scan checks them with `memchr`'s substring search and skips
 //! parsing records that lack them — most records, for most rules.
 //!
-//! Soundness: a needle is only taken from a case-sensitive string predicate (`eq`, `in`,
-//! `starts_with`, `ends_with`, `contains`) on a field whose value reaches every supported input
-//! form unchanged (raw record, `event.original`, ECS field), and only when it contains no
-//! character JSON must escape. A line containing `\u` or `\/` may spell a needle with escapes,
-//! so such lines are never skipped.
+//! Needles come from the condition and from the prefilter's query DSL (both must hold for a
+//! rule to fire on a file). Soundness: a needle is only taken from a case-sensitive string
+//! predicate — condition `eq`, `in`, `starts_with`, `ends_with`, `contains`; DSL `match`,
+//! `match_phrase`, `term(s)`, `prefix`, and the literal head of a `query_string` wildcard — on a
+//! field whose value reaches every supported input form unchanged (raw record,
+//! `event.original`, ECS keyword field), and only when it contains no character JSON must
+//! escape. A line containing `\u` or `\/` may spell a needle with escapes, so such lines are
+//! never skipped.
 
 use super::condition::{Expr, Field, Op, Scalar};
-use crate::event::from_ecs::{storage_of, Storage};
+use crate::dsl::{FieldType, Mapping};
+use crate::event::from_ecs::{is_verbatim_ecs_field, storage_of, Storage};
 use memchr::memmem::Finder;
+use serde_json::Value;
 
 /// A conjunction of disjunctions of literal strings (`all of (any of …)`).
 #[derive(Debug, Clone, Default)]
@@ -21,14 +26,12 @@ pub struct Needles {
 impl Needles {
     /// Derives the needles of a condition.
     pub fn from_condition(expr: &Expr) -> Needles {
-        let mut clauses = cnf(expr);
-        clauses.iter_mut().for_each(|c| {
-            c.sort();
-            c.dedup();
-        });
-        clauses.sort();
-        clauses.dedup();
-        Needles::from_clauses(clauses)
+        Needles::from_clauses(normalize(cnf(expr)))
+    }
+
+    /// Derives the needles of a prefilter's query DSL, given the field types it runs against.
+    pub fn from_dsl(dsl: &Value, mapping: &Mapping) -> Needles {
+        Needles::from_clauses(normalize(dsl_cnf(dsl, mapping)))
     }
 
     /// Builds needles from explicit clauses (each a list of alternatives).
@@ -46,10 +49,9 @@ impl Needles {
         }
     }
 
-    /// Adds the clauses of `other` (both must hold).
-    pub fn and(mut self, other: Needles) -> Needles {
-        self.clauses.extend(other.clauses);
-        self
+    /// Both sets must hold.
+    pub fn and(self, other: Needles) -> Needles {
+        Needles::from_clauses(normalize([self.describe(), other.describe()].concat()))
     }
 
     /// True when nothing is required (every record must be parsed).
@@ -85,19 +87,36 @@ pub fn escapes_may_hide_literals(text: &[u8]) -> bool {
     memchr::memmem::find(text, b"\\u").is_some() || memchr::memmem::find(text, b"\\/").is_some()
 }
 
+fn normalize(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    clauses.iter_mut().for_each(|c| {
+        c.sort();
+        c.dedup();
+    });
+    clauses.sort();
+    clauses.dedup();
+    clauses
+}
+
+/// The OR of one clause per branch, or nothing if some branch requires nothing.
+fn any_of(branches: impl IntoIterator<Item = Vec<Vec<String>>>) -> Vec<Vec<String>> {
+    let mut union = Vec::new();
+    for branch in branches {
+        match best_clause(branch) {
+            Some(clause) => union.extend(clause),
+            None => return Vec::new(),
+        }
+    }
+    if union.is_empty() {
+        Vec::new()
+    } else {
+        vec![union]
+    }
+}
+
 fn cnf(expr: &Expr) -> Vec<Vec<String>> {
     match expr {
         Expr::All(items) => items.iter().flat_map(cnf).collect(),
-        Expr::Any(items) => {
-            let mut union = Vec::new();
-            for item in items {
-                match best_clause(cnf(item)) {
-                    Some(clause) => union.extend(clause),
-                    None => return Vec::new(),
-                }
-            }
-            vec![union]
-        }
+        Expr::Any(items) => any_of(items.iter().map(cnf)),
         Expr::Not(_) => Vec::new(),
         Expr::Pred(p) => predicate_literals(&p.field, &p.op).into_iter().collect(),
     }
@@ -132,6 +151,114 @@ fn predicate_literals(field: &Field, op: &Op) -> Option<Vec<String>> {
         _ => return None,
     };
     literals.iter().all(|s| is_plain(s)).then_some(literals)
+}
+
+fn dsl_cnf(query: &Value, mapping: &Mapping) -> Vec<Vec<String>> {
+    let Some((kind, body)) = query
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+    else {
+        return Vec::new();
+    };
+    match kind.as_str() {
+        "bool" => bool_cnf(body, mapping),
+        "constant_score" => dsl_cnf(&body["filter"], mapping),
+        "match" | "match_phrase" | "term" | "prefix" => field_value(body)
+            .filter(|(field, _)| is_plain_keyword(field, mapping))
+            .filter(|(_, v)| !v.get("case_insensitive").is_some_and(|c| c == true))
+            .and_then(|(_, v)| scalar_text(v))
+            .map(|text| vec![vec![text]])
+            .unwrap_or_default(),
+        "terms" => field_value(body)
+            .filter(|(field, _)| is_plain_keyword(field, mapping))
+            .and_then(|(_, v)| {
+                v.as_array()?
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .map(|all: Vec<String>| vec![all])
+            .unwrap_or_default(),
+        "query_string" => query_string_head(body, mapping)
+            .map(|h| vec![vec![h]])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|clause| !clause.is_empty() && clause.iter().all(|s| is_plain(s)))
+    .collect()
+}
+
+fn bool_cnf(body: &Value, mapping: &Mapping) -> Vec<Vec<String>> {
+    let list = |key: &str| match &body[key] {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        single => vec![single.clone()],
+    };
+    let required: Vec<Value> = [list("filter"), list("must")].concat();
+    let mut out: Vec<Vec<String>> = required.iter().flat_map(|q| dsl_cnf(q, mapping)).collect();
+    let should = list("should");
+    let at_least_one = match &body["minimum_should_match"] {
+        Value::Null => required.is_empty(),
+        Value::Number(n) => n.as_i64().unwrap_or(0) >= 1,
+        Value::String(s) => s.trim().parse::<i64>().is_ok_and(|n| n >= 1),
+        _ => false,
+    };
+    if !should.is_empty() && at_least_one {
+        out.extend(any_of(should.iter().map(|q| dsl_cnf(q, mapping))));
+    }
+    out
+}
+
+/// `{field: value}` or `{field: {query|value: value, …}}`.
+fn field_value(body: &Value) -> Option<(&str, &Value)> {
+    let (field, value) = body.as_object().filter(|o| o.len() == 1)?.iter().next()?;
+    Some((field.as_str(), value))
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o
+            .get("query")
+            .or_else(|| o.get("value"))?
+            .as_str()
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+/// A keyword field (or a flattened leaf) holding a CloudTrail value unchanged.
+fn is_plain_keyword(field: &str, mapping: &Mapping) -> bool {
+    let keyword = match mapping.field(field) {
+        Some(f) => f.ty == FieldType::Keyword,
+        None => field.contains(".flattened."),
+    };
+    keyword && is_verbatim_ecs_field(field)
+}
+
+/// The literal text before the first wildcard of a one-field `query_string` holding a single
+/// term (`PublishLayerVersion*` → `PublishLayerVersion`), with Kibana's escapes removed.
+fn query_string_head(body: &Value, mapping: &Mapping) -> Option<String> {
+    let fields = body["fields"].as_array()?;
+    let [field] = fields.as_slice() else {
+        return None;
+    };
+    if !is_plain_keyword(field.as_str()?, mapping) {
+        return None;
+    }
+    let mut head = String::new();
+    let mut chars = body["query"].as_str()?.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => head.push(chars.next()?),
+            '*' | '?' => break,
+            c if c.is_whitespace() || "()\"~^:[]{}/!+-&|<>=".contains(c) => return None,
+            c => head.push(c),
+        }
+    }
+    (head.chars().count() >= 3).then_some(head)
 }
 
 /// Non-empty and free of characters JSON escapes (quotes, backslashes, control characters).
@@ -175,6 +302,57 @@ mod tests {
         assert!(needles(r#"eventTime starts_with "2024""#).is_empty());
         assert!(needles(r#"a eq "has\"quote""#).is_empty());
         assert!(needles("a eq 5").is_empty());
+    }
+
+    fn dsl_needles(kql: &str) -> Vec<Vec<String>> {
+        let dsl = crate::kql::translate(kql).unwrap();
+        Needles::from_dsl(&dsl, &Mapping::cloudtrail()).describe()
+    }
+
+    #[test]
+    fn needles_from_the_elastic_seed_prefilter() {
+        let kql = "data_stream.dataset: aws.cloudtrail and event.provider: lambda.amazonaws.com \
+            and event.outcome: success and event.action: (PublishLayerVersion* or UpdateFunctionConfiguration*)";
+        assert_eq!(
+            dsl_needles(kql),
+            vec![
+                vec![
+                    "PublishLayerVersion".to_string(),
+                    "UpdateFunctionConfiguration".to_string()
+                ],
+                vec!["lambda.amazonaws.com".to_string()],
+            ]
+        );
+    }
+
+    #[test]
+    fn dsl_needles_only_from_verbatim_keywords() {
+        assert!(
+            dsl_needles("event.outcome: success").is_empty(),
+            "computed by the pipeline"
+        );
+        assert!(
+            dsl_needles("user.name.text: bob").is_empty(),
+            "analyzed text"
+        );
+        assert!(dsl_needles("not event.action: X1").is_empty());
+        assert!(dsl_needles("event.action: X1 or message: y").is_empty());
+        assert!(
+            dsl_needles("event.action: *Layer").is_empty(),
+            "leading wildcard"
+        );
+        assert_eq!(
+            dsl_needles("event.action: Update\\*x"),
+            vec![vec!["Update*x".to_string()]]
+        );
+        assert_eq!(
+            dsl_needles("event.action: Upd\\*x*"),
+            vec![vec!["Upd*x".to_string()]]
+        );
+        assert_eq!(
+            dsl_needles("aws.cloudtrail.flattened.request_parameters.layerName: shim"),
+            vec![vec!["shim".to_string()]]
+        );
     }
 
     #[test]

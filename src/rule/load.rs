@@ -10,6 +10,7 @@ use super::{
     AlertSpec, AttackRef, ContextField, Every, Metadata, Prefilter, Rule, RuleOrigin, RuleTest,
     Schedule, Severity, SourceSpec, Technique, Threat,
 };
+use crate::dsl::{Mapping, Query};
 use crate::event::path::FieldPath;
 use crate::event::udm::UdmField;
 use crate::time::Span;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use toml::Spanned;
 
 /// The outcome of loading a directory of rules: the valid rules and every error found.
@@ -176,7 +178,8 @@ impl Builder<'_> {
         let needles = condition
             .as_ref()
             .map(|c| Needles::from_condition(c.expr()))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .and(Needles::from_dsl(&prefilter.dsl, cloudtrail_mapping()));
         Ok(Rule {
             meta: Metadata {
                 id,
@@ -303,9 +306,13 @@ impl Builder<'_> {
             },
             (None, None) => unreachable!("checked above"),
         };
+        let local = Query::compile(&dsl, cloudtrail_mapping())
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
         Some(Prefilter {
             kql: d.kql.as_ref().map(|k| k.get_ref().clone()),
             dsl,
+            local,
         })
     }
 
@@ -489,6 +496,12 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// The field types of Elastic's CloudTrail data stream, which prefilters are evaluated with.
+fn cloudtrail_mapping() -> &'static Mapping {
+    static MAPPING: OnceLock<Mapping> = OnceLock::new();
+    MAPPING.get_or_init(Mapping::cloudtrail)
 }
 
 fn origin(o: OriginFile) -> RuleOrigin {

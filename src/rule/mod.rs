@@ -11,13 +11,16 @@ pub mod load;
 pub mod template;
 pub mod testing;
 
+use crate::dsl::Query;
+use crate::event::path::FieldPath;
 use crate::event::Event;
 use crate::time::Span;
-use condition::{Condition, Evaluation, Field};
+use condition::{Condition, Field};
 use literals::Needles;
 use serde_json::Value;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use template::Template;
 
 pub use load::{load_dir, load_file, LoadReport};
@@ -201,12 +204,36 @@ impl fmt::Display for Schedule {
 }
 
 /// The coarse query Elasticsearch evaluates before the condition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Prefilter {
     /// The KQL text, when given as KQL.
     pub kql: Option<String>,
     /// The query DSL Elasticsearch runs: the KQL translated as Kibana does, or the DSL given.
     pub dsl: Value,
+    /// The DSL compiled for local evaluation on ECS documents, with the field types of Elastic's
+    /// CloudTrail data stream — or why it cannot be evaluated locally.
+    pub local: Result<Arc<Query>, String>,
+}
+
+/// Whether a verdict must check the prefilter itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefilterCheck {
+    /// Evaluate the prefilter locally on the event's ECS view (files, rule tests).
+    Local,
+    /// The cluster already applied it (search hits).
+    DoneByCluster,
+}
+
+/// A rule's verdict on one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict<'r> {
+    /// Whether the rule fires.
+    pub matched: bool,
+    /// The local prefilter's answer: `None` when it was not evaluated (done by the cluster,
+    /// not evaluable offline, or the condition already said no).
+    pub prefilter: Option<bool>,
+    /// Fields the condition needed that the event holds only in unreadable form.
+    pub unavailable: Vec<&'r FieldPath>,
 }
 
 /// One named alert context field.
@@ -274,15 +301,27 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule fires on an event: its condition holds (a rule without a condition
-    /// fires on everything its prefilter lets through).
-    pub fn evaluate(&self, event: &Event) -> Evaluation<'_> {
-        match &self.condition {
-            Some(c) => c.evaluate(event),
-            None => Evaluation {
-                matched: true,
-                unavailable: Vec::new(),
-            },
+    /// Whether the rule fires on an event: the prefilter lets it through (checked here when
+    /// `check` is [`PrefilterCheck::Local`]) and the condition holds (a rule without a
+    /// condition fires on everything its prefilter lets through).
+    pub fn evaluate(&self, event: &Event, check: PrefilterCheck) -> Verdict<'_> {
+        let (condition, unavailable) = match &self.condition {
+            Some(c) => {
+                let e = c.evaluate(event);
+                (e.matched, e.unavailable)
+            }
+            None => (true, Vec::new()),
+        };
+        let prefilter = match (check, &self.prefilter.local) {
+            (PrefilterCheck::Local, Ok(query)) if condition => {
+                Some(query.matches(event.ecs_view(), chrono::Utc::now()))
+            }
+            _ => None,
+        };
+        Verdict {
+            matched: condition && prefilter != Some(false),
+            prefilter,
+            unavailable,
         }
     }
 

@@ -1,12 +1,17 @@
 //! Running a rule's own tests: each test event must get the expected verdict (and title and
 //! context, when given), and no positive test may be skipped by the rule's literal needles.
 //!
+//! The verdict includes the rule's prefilter, evaluated on the event's ECS view with the field
+//! types of Elastic's CloudTrail data stream: a prefilter that rejects a positive test fails it,
+//! since the cluster would never return that event.
+//!
 //! A raw CloudTrail test event is also turned into the ECS document Elastic's AWS integration
 //! would index — without `event.original`, by the current and the legacy pipeline — and must
-//! get the same verdict and title there (opt out per test with `ecs = false`, e.g. for records
-//! the integration cannot map).
+//! get the same verdict and title there. `ecs = false` on a test opts out of both the ECS
+//! variants and the prefilter, for records the integration cannot map (then only the condition
+//! is tested).
 
-use super::{Rule, RuleTest};
+use super::{PrefilterCheck, Rule, RuleTest};
 use crate::alert;
 use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};
 use crate::event::{is_ecs_document, Event, Origin};
@@ -41,6 +46,11 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
     let location = format!("{}:{}", rule.file.display(), test.line);
     let event = Event::from_document(test.log.clone(), Origin::Inline(location.as_str().into()));
     let mut failures = Vec::new();
+    if let (Err(reason), true) = (&rule.prefilter.local, test.ecs) {
+        failures.push(format!(
+            "the prefilter cannot be evaluated offline: {reason}"
+        ));
+    }
     check_event(rule, test, &event, Variant::AsWritten, &mut failures);
     if test.ecs && !is_ecs_document(&test.log) {
         for generation in [PipelineGeneration::Current, PipelineGeneration::Legacy] {
@@ -97,7 +107,12 @@ fn check_event(
     failures: &mut Vec<String>,
 ) {
     let prefix = variant.prefix();
-    let verdict = rule.evaluate(event);
+    let check = if test.ecs {
+        PrefilterCheck::Local
+    } else {
+        PrefilterCheck::DoneByCluster
+    };
+    let verdict = rule.evaluate(event, check);
     if !verdict.unavailable.is_empty() {
         let fields: Vec<_> = verdict.unavailable.iter().map(|p| p.as_str()).collect();
         failures.push(format!(
@@ -106,8 +121,13 @@ fn check_event(
         ));
     }
     if verdict.matched != test.expect {
+        let why = if verdict.prefilter == Some(false) {
+            " (the prefilter rejects it: the cluster would never return this event)"
+        } else {
+            ""
+        };
         failures.push(format!(
-            "{prefix}expected {}, got {}",
+            "{prefix}expected {}, got {}{why}",
             describe(test.expect),
             describe(verdict.matched)
         ));

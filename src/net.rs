@@ -63,6 +63,12 @@ impl Cidr {
     }
 }
 
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
 fn masked(bits: u128, prefix: u8, width: u32) -> u128 {
     if prefix == 0 {
         return 0;

@@ -1,10 +1,12 @@
 //! Command-line definition, dispatch and exit codes.
 
 mod cluster;
+mod explain;
 mod hunt;
 mod kql;
 mod rules;
 mod scan;
+mod setup;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -70,8 +72,12 @@ enum Command {
     Scan(scan::Args),
     /// List rules with their id, severity and schedule.
     Rules(rules::Args),
+    /// Install the alert templates (idempotent) and check the configured user's privileges.
+    Setup(setup::Args),
     /// One pass of the rules over a window of the cluster: search, evaluate, write alerts.
     Hunt(hunt::Args),
+    /// Why a rule does or does not fire on one document (from a file, or --index/--id).
+    Explain(explain::Args),
     /// Translate KQL to Elasticsearch query DSL exactly as Kibana does (exit 1 on invalid KQL).
     Kql(kql::Args),
 }
@@ -109,6 +115,8 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Kql(args) => kql::run(args),
         Command::Hunt(args) => hunt::run(args),
+        Command::Setup(args) => setup::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     ExitCode::from(code)
 }

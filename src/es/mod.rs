@@ -9,6 +9,7 @@
 
 pub mod flavor;
 pub mod retry;
+pub mod setup;
 
 use crate::config::{Auth, Config, ConfigError, Env};
 use elasticsearch::auth::Credentials;

@@ -27,6 +27,8 @@ pub struct Trace {
     pub field: String,
     /// The operator as written.
     pub op: String,
+    /// The operand, as it would be written.
+    pub operand: String,
     /// The values the field had (empty when absent).
     pub values: Vec<Value>,
     /// Whether the predicate held.
@@ -51,6 +53,7 @@ impl Condition {
             .map(|p| Trace {
                 field: p.field.name(),
                 op: p.op_name.clone(),
+                operand: p.op.operand_text(),
                 values: field_values(&p.field, event),
                 verdict: predicate(p, event, &mut Vec::new()),
             })

@@ -61,6 +61,7 @@ impl fmt::Display for Pos {
 #[derive(Debug, Clone)]
 pub struct Condition {
     expr: Expr,
+    text: String,
 }
 
 impl Condition {
@@ -68,7 +69,15 @@ impl Condition {
     pub fn parse(text: &str) -> Result<Condition, ConditionError> {
         let tokens = lexer::tokenize(text)?;
         let expr = parser::parse(&tokens)?;
-        Ok(Condition { expr })
+        Ok(Condition {
+            expr,
+            text: text.to_string(),
+        })
+    }
+
+    /// The condition as written.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The compiled expression tree.

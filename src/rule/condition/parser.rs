@@ -114,6 +114,43 @@ pub enum Op {
     IsNotNull,
 }
 
+impl Op {
+    /// The operand as it would be written in a condition (empty for null checks).
+    pub fn operand_text(&self) -> String {
+        let quote = |s: &String| format!("{s:?}");
+        let list = |items: Vec<String>| {
+            if items.len() == 1 {
+                items.into_iter().next().unwrap_or_default()
+            } else {
+                format!("[{}]", items.join(", "))
+            }
+        };
+        match self {
+            Op::Eq(s) | Op::Ne(s) => scalar_text(s),
+            Op::In(set) | Op::NotIn(set) => format!(
+                "[{}]",
+                set.iter().map(scalar_text).collect::<Vec<_>>().join(", ")
+            ),
+            Op::IEq(set, _)
+            | Op::StartsWith(set, _)
+            | Op::EndsWith(set, _)
+            | Op::Contains(set, _) => list(set.iter().map(quote).collect()),
+            Op::Matches(re) => format!("{:?}", re.as_str()),
+            Op::Cmp(_, n) => n.to_string(),
+            Op::Cidr(blocks) => list(blocks.iter().map(|b| format!("\"{b}\"")).collect()),
+            Op::IsNull | Op::IsNotNull => String::new(),
+        }
+    }
+}
+
+fn scalar_text(s: &Scalar) -> String {
+    match s {
+        Scalar::Str(s) => format!("{s:?}"),
+        Scalar::Num(n) => n.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+    }
+}
+
 /// One `field operator operand` clause.
 #[derive(Debug, Clone)]
 pub struct Predicate {

@@ -131,6 +131,10 @@ pub struct ScheduleConfig {
     /// Searches in flight at once across all rules.
     #[serde(default = "default_concurrent_searches")]
     pub max_concurrent_searches: usize,
+    /// On SIGINT/SIGTERM, in-flight windows get this long to finish before they are cancelled
+    /// (a cancelled window's checkpoint does not advance; it is redone on the next start).
+    #[serde(default = "default_grace")]
+    pub shutdown_grace: Span,
 }
 
 fn yes() -> bool {
@@ -192,6 +196,9 @@ fn default_lease() -> Span {
 }
 fn default_concurrent_searches() -> usize {
     2
+}
+fn default_grace() -> Span {
+    span("20s")
 }
 
 macro_rules! defaults_from_empty_table {

@@ -12,6 +12,7 @@ use crate::source::elasticsearch::{PageSettings, Pager, Shards, Window, WindowEr
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -110,7 +111,8 @@ pub struct WindowReport {
 }
 
 /// Runs `rule` over `window` once. Alerts are delivered page by page; the window is complete
-/// only if every page was.
+/// only if every page was. When `cancel` is set, the window stops at the next page boundary
+/// (releasing its point in time) and is reported incomplete.
 pub async fn hunt_window(
     cluster: &Cluster,
     rule: &Rule,
@@ -118,6 +120,7 @@ pub async fn hunt_window(
     settings: PageSettings,
     delivery: &Delivery<'_>,
     now: DateTime<Utc>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<WindowReport, WindowError> {
     let started = Instant::now();
     let engine = Engine::new([rule], TimeRange::ALL).prefilter_done_by_cluster();
@@ -127,6 +130,9 @@ pub async fn hunt_window(
     let mut pager = Pager::new(cluster, rule, window, settings);
     let result: Result<(), WindowError> = async {
         while let Some(hits) = pager.next_page().await? {
+            if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                return Err(WindowError::Incomplete("cancelled by shutdown".into()));
+            }
             let mut alerts = Vec::new();
             for hit in hits {
                 let origin = Origin::Document {
@@ -182,7 +188,7 @@ pub async fn hunt_window_with_retries(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match hunt_window(cluster, rule, window, settings, delivery, Utc::now()).await {
+        match hunt_window(cluster, rule, window, settings, delivery, Utc::now(), None).await {
             Ok(mut report) => {
                 report.attempts = attempt;
                 return Ok(report);

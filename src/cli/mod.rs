@@ -5,6 +5,7 @@ mod explain;
 mod hunt;
 mod kql;
 mod rules;
+mod run;
 mod scan;
 mod setup;
 mod test;
@@ -72,6 +73,8 @@ enum Command {
     Scan(scan::Args),
     /// List rules with their id, severity and schedule.
     Rules(rules::Args),
+    /// The daemon: every enabled rule on its own schedule, gap-free, until SIGINT/SIGTERM.
+    Run(run::Args),
     /// Install the alert templates (idempotent) and check the configured user's privileges.
     Setup(setup::Args),
     /// One pass of the rules over a window of the cluster: search, evaluate, write alerts.
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
         Command::Kql(args) => kql::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Setup(args) => setup::run(args),
+        Command::Run(args) => run::run(args),
         Command::Explain(args) => explain::run(args),
     };
     ExitCode::from(code)

@@ -3,6 +3,7 @@
 use super::cluster::{self, ConfigArg};
 use super::exit;
 use eshunt::es::setup::{check_privileges, install_alert_templates, PrivilegeReport};
+use eshunt::state::StateStore;
 
 /// Arguments of `eshunt setup`.
 #[derive(Debug, clap::Args)]
@@ -42,6 +43,15 @@ pub fn run(args: Args) -> u8 {
         println!("cluster: {}", cluster.info());
         match install_alert_templates(&cluster, &config.alerts.target).await {
             Ok(done) => done.iter().for_each(|line| println!("{line}")),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILURE;
+            }
+        }
+        let store = StateStore::new(cluster.clone(), &config.schedule.state_index);
+        match store.install().await {
+            Ok(true) => println!("state index {}: created", store.index()),
+            Ok(false) => println!("state index {}: already exists", store.index()),
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::FAILURE;

@@ -1,0 +1,145 @@
+//! `eshunt run`: the daemon — every enabled rule on its own schedule until SIGINT/SIGTERM.
+
+use super::cluster::{self, ConfigArg};
+use super::exit;
+use eshunt::config::Config;
+use eshunt::es::Cluster;
+use eshunt::metrics::Metrics;
+use eshunt::schedule::lease::Leases;
+use eshunt::schedule::runner::{self, Runtime};
+use eshunt::state::StateStore;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Arguments of `eshunt run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Only the rule with this id (repeatable). Without it, every enabled rule runs.
+    #[arg(long = "rule", value_name = "ID")]
+    rule_ids: Vec<String>,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// This process's name in leases and run records (default: host name and process id). A
+    /// restarted process with the same name takes its leases back at once.
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
+}
+
+/// Runs `eshunt run`.
+pub fn run(args: Args) -> u8 {
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let (rules, _) = match cluster::select_rules(&config, &args.rule_ids) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let instance = args.instance.clone().unwrap_or_else(default_instance);
+    cluster::runtime().block_on(async move {
+        let cluster = match cluster::connect(&config).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILURE;
+            }
+        };
+        let runtime = match build_runtime(&config, cluster, &instance).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILURE;
+            }
+        };
+        if let Some(addr) = args.metrics_addr {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    tracing::info!(%addr, "serving Prometheus metrics");
+                    tokio::spawn(eshunt::metrics::serve(listener, runtime.metrics.clone()));
+                }
+                Err(e) => {
+                    eprintln!("error: cannot listen on {addr}: {e}");
+                    return exit::FAILURE;
+                }
+            }
+        }
+        tracing::info!(%instance, rules = rules.len(), "running");
+        let rules = rules.into_iter().map(Arc::new).collect();
+        runner::run(
+            runtime,
+            rules,
+            shutdown_signal(),
+            config.schedule.shutdown_grace.std(),
+        )
+        .await;
+        exit::OK
+    })
+}
+
+async fn build_runtime(
+    config: &Config,
+    cluster: Cluster,
+    instance: &str,
+) -> Result<Arc<Runtime>, String> {
+    let store = StateStore::new(cluster.clone(), &config.schedule.state_index);
+    if store.install().await.map_err(|e| e.to_string())? {
+        tracing::info!(index = store.index(), "created the state index");
+    }
+    let mut backoff = cluster::retry_policy(config);
+    backoff.max_delay = std::time::Duration::from_secs(300);
+    Ok(Arc::new(Runtime {
+        writer: cluster::writer(config, &cluster),
+        leases: Leases::new(store.clone(), instance, config.schedule.lease_ttl.delta()),
+        store,
+        cluster,
+        pages: cluster::page_settings(config),
+        config: config.schedule.clone(),
+        backoff,
+        searches: tokio::sync::Semaphore::new(config.schedule.max_concurrent_searches),
+        metrics: Arc::new(Metrics::default()),
+        stopping: AtomicBool::new(false),
+        cancel: AtomicBool::new(false),
+    }))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+fn default_instance() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "eshunt".into());
+    format!("{host}-{}", std::process::id())
+}

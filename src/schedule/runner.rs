@@ -1,0 +1,472 @@
+//! The daemon (`eshunt run`): every enabled rule on its own schedule, gap-free.
+//!
+//! Per rule, a task waits for the rule's next due time, takes (or renews) the rule's lease, and
+//! *ticks*: plans windows from the rule's checkpoint, runs each until it is complete (retrying
+//! with backoff, never skipping), and advances the checkpoint — with a conditional write —
+//! only after the window's alerts are written. A crash at any point leaves the checkpoint at the
+//! last complete window, so the next start redoes the unfinished one; alert ids make that
+//! harmless. A background task renews the lease while a tick runs; a lost lease stops the tick.
+
+use super::lease::{Holding, Leases};
+use super::plan::{plan, PlanSettings};
+use crate::config::ScheduleConfig;
+use crate::es::retry::{Jitter, RetryPolicy};
+use crate::es::{Cluster, EsError};
+use crate::hunt::{hunt_window, Delivery, WindowReport};
+use crate::metrics::Metrics;
+use crate::rule::{Every, Rule};
+use crate::sink::elasticsearch::BulkWriter;
+use crate::source::elasticsearch::{PageSettings, Window};
+use crate::state::records::{Checkpoint, Gap, RunRecord};
+use crate::state::{StateStore, Version, Versioned};
+use chrono::{DateTime, TimeDelta, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// What the rule tasks of one process share.
+pub struct Runtime {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// Checkpoints, leases, run records, gaps.
+    pub store: StateStore,
+    /// This process's leases.
+    pub leases: Leases,
+    /// Alert writer.
+    pub writer: BulkWriter,
+    /// Search paging.
+    pub pages: PageSettings,
+    /// `[schedule]`.
+    pub config: ScheduleConfig,
+    /// Backoff between attempts of a failing window (attempts are unbounded).
+    pub backoff: RetryPolicy,
+    /// Global cap on windows searched at once.
+    pub searches: Semaphore,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Set on shutdown: start no new window.
+    pub stopping: AtomicBool,
+    /// Set when the shutdown grace is over: stop in-flight windows at the next page.
+    pub cancel: AtomicBool,
+}
+
+/// What one tick of one rule did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickReport {
+    /// Time recorded as a gap.
+    pub gap: Option<Window>,
+    /// Completed windows, in order.
+    pub windows: Vec<WindowReport>,
+    /// The checkpoint after the tick.
+    pub checkpoint: Option<DateTime<Utc>>,
+    /// The tick stopped early: shutdown, or the lease or checkpoint was taken over.
+    pub interrupted: bool,
+}
+
+impl Runtime {
+    /// Planning settings for a rule: its look-back, the configured overlap (default: look-back
+    /// minus interval, as Elastic's `from`/`interval`), settle delay and limits.
+    pub fn plan_settings(&self, rule: &Rule) -> PlanSettings {
+        let lookback = rule.schedule.lookback.delta();
+        let overlap = match (&self.config.overlap, &rule.schedule.every) {
+            (Some(o), _) => o.delta(),
+            (None, Every::Interval(i)) => (lookback - i.delta()).max(TimeDelta::zero()),
+            (None, Every::Cron { .. }) => TimeDelta::minutes(1).min(lookback),
+        };
+        PlanSettings {
+            lookback,
+            overlap,
+            settle: self.config.settle_delay.delta(),
+            max_window: self.config.max_window.delta(),
+            max_catch_up: self.config.max_catch_up.delta(),
+        }
+    }
+
+    /// One tick of `rule` at `now`: record a gap if the downtime exceeds the catch-up limit,
+    /// then run the planned windows in order, advancing the checkpoint after each. `holding`
+    /// says whether this process still holds the rule's lease.
+    pub async fn tick(
+        &self,
+        rule: &Rule,
+        now: DateTime<Utc>,
+        holding: &(dyn Fn() -> bool + Sync),
+    ) -> Result<TickReport, EsError> {
+        let id = Checkpoint::id(&rule.meta.id);
+        let mut checkpoint: Option<Versioned<Checkpoint>> = self.store.get(&id).await?;
+        let planned = plan(
+            checkpoint.as_ref().map(|c| c.value.checkpoint),
+            now,
+            &self.plan_settings(rule),
+        );
+        let mut report = TickReport {
+            gap: planned.gap,
+            checkpoint: checkpoint.as_ref().map(|c| c.value.checkpoint),
+            ..TickReport::default()
+        };
+        if let Some(gap) = planned.gap {
+            self.record_gap(rule, gap, now).await?;
+        }
+        for window in planned.windows {
+            if self.stopping.load(Ordering::SeqCst) || !holding() {
+                report.interrupted = true;
+                break;
+            }
+            let Some(done) = self.run_until_complete(rule, window).await else {
+                report.interrupted = true;
+                break;
+            };
+            let end = window.end.max(report.checkpoint.unwrap_or(window.end));
+            match self
+                .advance(rule, end, checkpoint.as_ref().map(|c| c.version))
+                .await?
+            {
+                Some(version) => {
+                    checkpoint = Some(Versioned {
+                        value: self.checkpoint_doc(rule, end),
+                        version,
+                    });
+                    report.checkpoint = Some(end);
+                    self.metrics.window_done(&done, end);
+                    self.record_run(rule, &done, None).await;
+                    report.windows.push(done);
+                }
+                None => {
+                    tracing::warn!(rule = %rule.meta.id, "checkpoint advanced by another process; stopping this tick");
+                    report.interrupted = true;
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs a window until it is complete, with backoff between attempts. `None` when shutdown
+    /// interrupted it.
+    async fn run_until_complete(&self, rule: &Rule, window: Window) -> Option<WindowReport> {
+        let mut jitter = Jitter::new();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = {
+                let _permit = self.searches.acquire().await.ok()?;
+                let delivery = Delivery::Bulk(&self.writer);
+                hunt_window(
+                    &self.cluster,
+                    rule,
+                    window,
+                    self.pages,
+                    &delivery,
+                    Utc::now(),
+                    Some(&self.cancel),
+                )
+                .await
+            };
+            match result {
+                Ok(mut done) => {
+                    done.attempts = attempt;
+                    return Some(done);
+                }
+                Err(e) => {
+                    self.metrics.window_failed(&rule.meta.id);
+                    let error = e.to_string();
+                    tracing::warn!(rule = %rule.meta.id, %window, %error, attempt, "window failed; it will be retried");
+                    self.record_failure(rule, window, attempt, &error).await;
+                    let delay = self.backoff.delay(attempt.min(16), &mut jitter);
+                    if !self.pause(delay).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sleeps, waking early (and returning false) when shutdown starts.
+    async fn pause(&self, delay: Duration) -> bool {
+        let step = Duration::from_millis(100);
+        let mut left = delay;
+        while !left.is_zero() {
+            if self.stopping.load(Ordering::SeqCst) {
+                return false;
+            }
+            let nap = left.min(step);
+            tokio::time::sleep(nap).await;
+            left = left.saturating_sub(nap);
+        }
+        !self.stopping.load(Ordering::SeqCst)
+    }
+
+    fn checkpoint_doc(&self, rule: &Rule, end: DateTime<Utc>) -> Checkpoint {
+        Checkpoint {
+            kind: "checkpoint".into(),
+            rule_id: rule.meta.id.clone(),
+            checkpoint: end,
+            updated_at: Utc::now(),
+            instance: self.leases.instance().to_string(),
+        }
+    }
+
+    /// Moves the checkpoint to `end` if it is still at `expected`; `None` on a conflict.
+    async fn advance(
+        &self,
+        rule: &Rule,
+        end: DateTime<Utc>,
+        expected: Option<Version>,
+    ) -> Result<Option<Version>, EsError> {
+        let id = Checkpoint::id(&rule.meta.id);
+        let doc = self.checkpoint_doc(rule, end);
+        let written = match expected {
+            None => self.store.create(&id, &doc).await?,
+            Some(v) => self.store.update(&id, &doc, v).await?,
+        };
+        Ok(written.ok())
+    }
+
+    async fn record_gap(
+        &self,
+        rule: &Rule,
+        gap: Window,
+        now: DateTime<Utc>,
+    ) -> Result<(), EsError> {
+        let seconds = (gap.end - gap.start).num_seconds() as f64;
+        tracing::error!(rule = %rule.meta.id, %gap, "downtime beyond [schedule] max_catch_up: this time is recorded as a gap and not hunted (backfill it)");
+        self.metrics.gap(&rule.meta.id, seconds);
+        let doc = Gap {
+            kind: "gap".into(),
+            rule_id: rule.meta.id.clone(),
+            gap_start: gap.start,
+            gap_end: gap.end,
+            recorded_at: now,
+            reason: format!(
+                "no complete window since {} (beyond max_catch_up {})",
+                crate::time::format(gap.start),
+                self.config.max_catch_up
+            ),
+            instance: self.leases.instance().to_string(),
+        };
+        self.store.put(&doc.id(), &doc).await
+    }
+
+    async fn record_run(&self, rule: &Rule, done: &WindowReport, error: Option<&str>) {
+        let record = RunRecord {
+            kind: "run".into(),
+            rule_id: rule.meta.id.clone(),
+            mode: "live".into(),
+            window_start: done.window.start,
+            window_end: done.window.end,
+            finished_at: Utc::now(),
+            status: if error.is_some() {
+                "failed"
+            } else {
+                "complete"
+            }
+            .into(),
+            error: error.map(str::to_string),
+            took_ms: done.elapsed.as_millis() as u64,
+            hits: done.hits,
+            matched: done.matched,
+            alerts_created: done.written.created,
+            alerts_existing: done.written.existing,
+            alerts_dead_lettered: done.written.dead_lettered,
+            attempts: done.attempts,
+            lateness_mean_ms: done.lateness.mean_ms(),
+            lateness_max_ms: done.lateness.max_ms,
+            instance: self.leases.instance().to_string(),
+        };
+        if let Err(e) = self.store.put(&record.id(), &record).await {
+            tracing::warn!(rule = %rule.meta.id, error = %e, "could not write the run record");
+        }
+    }
+
+    async fn record_failure(&self, rule: &Rule, window: Window, attempt: u32, error: &str) {
+        let failed = WindowReport {
+            rule_id: rule.meta.id.clone(),
+            window,
+            hits: 0,
+            matched: 0,
+            written: Default::default(),
+            pages: 0,
+            took_ms: 0,
+            shards: Default::default(),
+            unavailable: Default::default(),
+            lateness: Default::default(),
+            attempts: attempt,
+            elapsed: Duration::ZERO,
+        };
+        self.record_run(rule, &failed, Some(error)).await;
+    }
+
+    /// The scheduling loop of one rule, until shutdown.
+    pub async fn run_rule(self: Arc<Self>, rule: Arc<Rule>) {
+        let ttl = self.config.lease_ttl.delta();
+        let mut held: Option<Version> = None;
+        let mut due = Utc::now();
+        loop {
+            let wait = (due - Utc::now()).to_std().unwrap_or_default();
+            if !self.pause(wait).await {
+                break;
+            }
+            let now = Utc::now();
+            match self.leases.hold(&rule.meta.id, held, now).await {
+                Ok(Holding::Held { version, .. }) => held = Some(version),
+                Ok(Holding::Elsewhere {
+                    instance,
+                    expires_at,
+                }) => {
+                    held = None;
+                    tracing::debug!(rule = %rule.meta.id, %instance, %expires_at, "rule held by another process");
+                    due = now + (ttl / 3).max(TimeDelta::seconds(1));
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(rule = %rule.meta.id, error = %e, "could not take the rule's lease");
+                    due = now + (ttl / 3).max(TimeDelta::seconds(1));
+                    continue;
+                }
+            }
+            let renewal = Renewal::start(
+                self.clone(),
+                rule.meta.id.clone(),
+                held.expect("just taken"),
+            );
+            let lost = renewal.lost.clone();
+            let outcome = self
+                .tick(&rule, now, &|| !lost.load(Ordering::SeqCst))
+                .await;
+            held = renewal.stop().await;
+            match outcome {
+                Ok(report) => tracing::info!(
+                    rule = %rule.meta.id,
+                    windows = report.windows.len(),
+                    hits = report.windows.iter().map(|w| w.hits).sum::<u64>(),
+                    alerts = report.windows.iter().map(|w| w.written.created).sum::<u64>(),
+                    checkpoint = ?report.checkpoint,
+                    "tick done"
+                ),
+                Err(e) => {
+                    tracing::warn!(rule = %rule.meta.id, error = %e, "tick failed; it will run again")
+                }
+            }
+            due = next_due(&rule, due, Utc::now());
+        }
+        if let Some(version) = held {
+            if let Err(e) = self
+                .leases
+                .release(&rule.meta.id, version, Utc::now())
+                .await
+            {
+                tracing::warn!(rule = %rule.meta.id, error = %e, "could not release the lease");
+            }
+        }
+    }
+}
+
+/// When a rule runs next: a fixed rate for intervals (immediately when behind), the next cron
+/// time otherwise.
+pub fn next_due(rule: &Rule, previous: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    match &rule.schedule.every {
+        Every::Interval(span) => (previous + span.delta()).max(now),
+        Every::Cron { schedule, .. } => schedule
+            .after(&now)
+            .next()
+            .unwrap_or(now + TimeDelta::hours(1)),
+    }
+}
+
+/// Renews a rule's lease in the background while a tick runs.
+struct Renewal {
+    version: Arc<Mutex<Option<Version>>>,
+    lost: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Renewal {
+    fn start(runtime: Arc<Runtime>, rule_id: String, held: Version) -> Renewal {
+        let version = Arc::new(Mutex::new(Some(held)));
+        let lost = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let period = (runtime.config.lease_ttl.std() / 3).max(Duration::from_millis(200));
+        let task = {
+            let (version, lost, done) = (version.clone(), lost.clone(), done.clone());
+            tokio::spawn(async move {
+                let step = Duration::from_millis(50);
+                let mut waited = Duration::ZERO;
+                while !done.load(Ordering::SeqCst) {
+                    tokio::time::sleep(step).await;
+                    waited += step;
+                    if waited < period {
+                        continue;
+                    }
+                    waited = Duration::ZERO;
+                    let current = *version.lock().unwrap_or_else(|p| p.into_inner());
+                    match runtime.leases.hold(&rule_id, current, Utc::now()).await {
+                        Ok(Holding::Held { version: v, .. }) => {
+                            *version.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+                        }
+                        Ok(Holding::Elsewhere { instance, .. }) => {
+                            tracing::warn!(rule = %rule_id, %instance, "lease taken over; stopping this rule's tick");
+                            *version.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                            lost.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(rule = %rule_id, error = %e, "could not renew the lease")
+                        }
+                    }
+                }
+            })
+        };
+        Renewal {
+            version,
+            lost,
+            done,
+            task,
+        }
+    }
+
+    /// Stops renewing; the lease's latest version (`None` if it was lost).
+    async fn stop(self) -> Option<Version> {
+        self.done.store(true, Ordering::SeqCst);
+        let _ = self.task.await;
+        let v = *self.version.lock().unwrap_or_else(|p| p.into_inner());
+        v
+    }
+}
+
+/// Runs every rule until `shutdown` resolves; then stops starting windows, lets in-flight
+/// windows finish within `grace`, cancels what is left at the next page boundary, and releases
+/// the leases.
+pub async fn run(
+    runtime: Arc<Runtime>,
+    rules: Vec<Arc<Rule>>,
+    shutdown: impl std::future::Future<Output = ()>,
+    grace: Duration,
+) {
+    let tasks: Vec<_> = rules
+        .into_iter()
+        .map(|rule| tokio::spawn(runtime.clone().run_rule(rule)))
+        .collect();
+    shutdown.await;
+    tracing::info!(
+        ?grace,
+        "shutting down: no new windows; waiting for in-flight ones"
+    );
+    runtime.stopping.store(true, Ordering::SeqCst);
+    let all = join_all(tasks);
+    tokio::pin!(all);
+    if tokio::time::timeout(grace, &mut all).await.is_err() {
+        tracing::warn!(
+            "grace period over: cancelling in-flight windows (their checkpoints do not advance)"
+        );
+        runtime.cancel.store(true, Ordering::SeqCst);
+        all.await;
+    }
+    tracing::info!("stopped");
+}
+
+async fn join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}

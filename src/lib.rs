@@ -10,6 +10,7 @@
 //!   mapped field types (used to test prefilters offline).
 
 pub mod alert;
+pub mod backfill;
 pub mod config;
 pub mod dsl;
 pub mod engine;
@@ -19,6 +20,7 @@ pub mod hunt;
 pub mod kql;
 pub mod metrics;
 pub mod net;
+pub mod progress;
 pub mod rule;
 pub mod scan;
 pub mod schedule;

@@ -1,4 +1,5 @@
-//! `eshunt scan`: hunting CloudTrail files — discover, read, evaluate, write alerts.
+//! Hunting CloudTrail files — discover, read, evaluate, write each alert once. Used by
+//! `eshunt scan` ([`scan`]) and, file by file, by file backfills ([`Scanner`]).
 
 use crate::alert::Alert;
 use crate::engine::{Engine, Tally};
@@ -6,7 +7,7 @@ use crate::event::Origin;
 use crate::source::files::{self, Item, Skipped};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What a scan did.
@@ -27,6 +28,71 @@ pub struct ScanReport {
     pub elapsed: Duration,
 }
 
+/// Scans files one at a time, writing each alert id at most once.
+pub struct Scanner<'e, 'r> {
+    engine: &'e Engine<'r>,
+    now: DateTime<Utc>,
+    written: HashSet<String>,
+    /// What has been done so far.
+    pub report: ScanReport,
+}
+
+impl<'e, 'r> Scanner<'e, 'r> {
+    /// A scanner; `already_written` are alert ids written by an earlier run (never written again).
+    pub fn new(
+        engine: &'e Engine<'r>,
+        now: DateTime<Utc>,
+        already_written: HashSet<String>,
+    ) -> Self {
+        Scanner {
+            engine,
+            now,
+            written: already_written,
+            report: ScanReport {
+                tally: engine.new_tally(),
+                written: engine
+                    .rules()
+                    .iter()
+                    .map(|r| (r.meta.id.clone(), 0))
+                    .collect(),
+                ..ScanReport::default()
+            },
+        }
+    }
+
+    /// Scans one file, handing new alerts to `out`. An `out` error stops and is returned; an
+    /// unreadable file is counted as skipped.
+    pub fn scan_file(
+        &mut self,
+        path: &Path,
+        out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let (engine, now) = (self.engine, self.now);
+        let report = &mut self.report;
+        let written = &mut self.written;
+        let mut sink_error = None;
+        report.files += 1;
+        let result = files::read_file(path, &mut |item| match item {
+            Item::Record(record) => engine.process(record, now, &mut report.tally, &mut |alert| {
+                if !written.insert(alert.id.clone()) {
+                    report.duplicates += 1;
+                } else if sink_error.is_none() {
+                    *report.written.entry(alert.rule_id.clone()).or_default() += 1;
+                    sink_error = out(alert).err();
+                }
+            }),
+            Item::Skipped(skipped) => report.tally.skip(skipped),
+        });
+        if let Some(e) = sink_error {
+            return Err(e);
+        }
+        if let Err(e) = result {
+            report.tally.skip(unreadable(path, e.to_string()));
+        }
+        Ok(())
+    }
+}
+
 /// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made, once per
 /// alert id. An alert sink error stops the scan and is returned.
 pub fn scan(
@@ -37,49 +103,20 @@ pub fn scan(
 ) -> std::io::Result<ScanReport> {
     let started = Instant::now();
     let found = files::discover(paths);
-    let mut report = ScanReport {
-        files: found.files.len(),
-        ignored_files: found.ignored,
-        tally: engine.new_tally(),
-        written: engine
-            .rules()
-            .iter()
-            .map(|r| (r.meta.id.clone(), 0))
-            .collect(),
-        ..ScanReport::default()
-    };
+    let mut scanner = Scanner::new(engine, now, HashSet::new());
+    scanner.report.ignored_files = found.ignored;
     for (path, error) in found.errors {
-        report.tally.skip(unreadable(&path, error));
+        scanner.report.tally.skip(unreadable(&path, error));
     }
-    let mut sink_error = None;
-    let mut written = HashSet::new();
     for path in &found.files {
-        let tally = &mut report.tally;
-        let duplicates = &mut report.duplicates;
-        let per_rule = &mut report.written;
-        let result = files::read_file(path, &mut |item| match item {
-            Item::Record(record) => engine.process(record, now, tally, &mut |alert| {
-                if !written.insert(alert.id.clone()) {
-                    *duplicates += 1;
-                } else if sink_error.is_none() {
-                    *per_rule.entry(alert.rule_id.clone()).or_default() += 1;
-                    sink_error = out(alert).err();
-                }
-            }),
-            Item::Skipped(skipped) => tally.skip(skipped),
-        });
-        if let Some(e) = sink_error.take() {
-            return Err(e);
-        }
-        if let Err(e) = result {
-            report.tally.skip(unreadable(path, e.to_string()));
-        }
+        scanner.scan_file(path, out)?;
     }
-    report.elapsed = started.elapsed();
-    Ok(report)
+    scanner.report.elapsed = started.elapsed();
+    Ok(scanner.report)
 }
 
-fn unreadable(path: &std::path::Path, error: String) -> Skipped {
+/// A skipped-input entry for a file that could not be read.
+pub fn unreadable(path: &Path, error: String) -> Skipped {
     Skipped {
         origin: Origin::Inline(path.display().to_string().into()),
         reason: "unreadable file",

@@ -1,5 +1,6 @@
 //! Command-line definition, dispatch and exit codes.
 
+mod backfill;
 mod cluster;
 mod explain;
 mod hunt;
@@ -8,6 +9,7 @@ mod rules;
 mod run;
 mod scan;
 mod setup;
+mod status;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +59,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -75,6 +78,10 @@ enum Command {
     Rules(rules::Args),
     /// The daemon: every enabled rule on its own schedule, gap-free, until SIGINT/SIGTERM.
     Run(run::Args),
+    /// The rules over a date range of the cluster (chunked, resumable) or of files (--source).
+    Backfill(backfill::Args),
+    /// Per rule: checkpoint, lag, last run, failures, gaps, lease; per backfill: progress.
+    Status(status::Args),
     /// Install the alert templates (idempotent) and check the configured user's privileges.
     Setup(setup::Args),
     /// One pass of the rules over a window of the cluster: search, evaluate, write alerts.
@@ -120,6 +127,8 @@ pub fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Setup(args) => setup::run(args),
         Command::Run(args) => run::run(args),
+        Command::Backfill(args) => backfill::run(args),
+        Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
     };
     ExitCode::from(code)

@@ -1,7 +1,8 @@
 //! Alerts as JSON lines: one ECS alert document per line (its id is `eshunt.alert_id`).
 
 use crate::alert::Alert;
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 
 /// Writes alerts as JSON lines to any writer.
 pub struct NdjsonSink<W: Write> {
@@ -32,5 +33,13 @@ impl<W: Write> NdjsonSink<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+impl NdjsonSink<BufWriter<File>> {
+    /// Flushes and syncs the file to disk, so what was written survives a crash.
+    pub fn flush_and_sync(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().sync_data()
     }
 }

@@ -1,0 +1,141 @@
+//! Backfill over CloudTrail files (no cluster): the rules over a date range of files, file by
+//! file, resumable. Alerts are appended to the output file; after each file the output is
+//! synced and the file is recorded in `<output>.progress`. An interrupted backfill run again
+//! skips the recorded files, and never writes an alert id the output already holds (a file
+//! interrupted halfway is redone without duplicates).
+
+use crate::engine::Engine;
+use crate::progress::Progress;
+use crate::scan::{ScanReport, Scanner};
+use crate::sink::ndjson::NdjsonSink;
+use crate::source::files;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// One finished file, as recorded in the progress file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct Done {
+    file: String,
+    bytes: u64,
+    modified: i64,
+}
+
+impl Done {
+    fn of(path: &Path) -> io::Result<Done> {
+        let meta = std::fs::metadata(path)?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(Done {
+            file: path.display().to_string(),
+            bytes: meta.len(),
+            modified,
+        })
+    }
+}
+
+/// What a file backfill did.
+#[derive(Debug, Default)]
+pub struct FileBackfillReport {
+    /// Files skipped because an earlier run finished them.
+    pub resumed: usize,
+    /// The scan of the remaining files.
+    pub scan: ScanReport,
+}
+
+/// The progress file of an output file.
+pub fn progress_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".progress");
+    PathBuf::from(name)
+}
+
+/// Runs (or resumes) a backfill of `paths` into `output`.
+pub fn run(
+    paths: &[PathBuf],
+    engine: &Engine<'_>,
+    output: &Path,
+    now: DateTime<Utc>,
+) -> io::Result<FileBackfillReport> {
+    let progress_file = progress_path(output);
+    let done = read_done(&progress_file)?;
+    let found = files::discover(paths);
+    let mut todo = Vec::new();
+    let mut resumed = 0;
+    for path in &found.files {
+        if done.contains(&Done::of(path)?) {
+            resumed += 1;
+        } else {
+            todo.push(path.clone());
+        }
+    }
+    let mut scanner = Scanner::new(engine, now, alert_ids(output)?);
+    scanner.report.ignored_files = found.ignored;
+    for (path, error) in found.errors {
+        scanner
+            .report
+            .tally
+            .skip(crate::scan::unreadable(&path, error));
+    }
+    let bar = Progress::new("backfill", found.files.len() as u64, resumed as u64);
+    let mut sink = NdjsonSink::new(BufWriter::new(
+        OpenOptions::new().create(true).append(true).open(output)?,
+    ));
+    let mut record = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&progress_file)?;
+    let started = std::time::Instant::now();
+    for path in &todo {
+        let (events_before, written_before) = (scanner.report.tally.events, sink.written());
+        scanner.scan_file(path, &mut |alert| sink.write(&alert))?;
+        sink.flush_and_sync()?;
+        writeln!(record, "{}", serde_json::to_string(&Done::of(path)?)?)?;
+        record.sync_data()?;
+        bar.add(
+            scanner.report.tally.events - events_before,
+            sink.written() - written_before,
+        );
+    }
+    bar.finish();
+    sink.finish()?;
+    scanner.report.elapsed = started.elapsed();
+    Ok(FileBackfillReport {
+        resumed,
+        scan: scanner.report,
+    })
+}
+
+fn read_done(path: &Path) -> io::Result<HashSet<Done>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect())
+}
+
+/// The alert ids already in an output file (a torn last line is ignored).
+fn alert_ids(output: &Path) -> io::Result<HashSet<String>> {
+    let file = match File::open(output) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v["eshunt"]["alert_id"].as_str().map(str::to_string))
+        .collect())
+}

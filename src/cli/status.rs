@@ -1,0 +1,210 @@
+//! `eshunt status`: per rule — checkpoint, lag behind now, last run, recent failures, gaps,
+//! lease holder; per backfill — progress. Read from the state index.
+
+use super::cluster::{self, ConfigArg};
+use super::{exit, load_rules};
+use chrono::{DateTime, Utc};
+use eshunt::es::EsError;
+use eshunt::state::records::{Backfill, BackfillChunk, Checkpoint, Gap, Lease, RunRecord};
+use eshunt::state::StateStore;
+use eshunt::time::format;
+use serde_json::{json, Value};
+
+/// Arguments of `eshunt status`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Run records looked at per rule for the failure count.
+    #[arg(long, default_value_t = 50)]
+    runs: usize,
+}
+
+/// Runs `eshunt status`.
+pub fn run(args: Args) -> u8 {
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let rules = load_rules(&config.rules.dir).rules;
+    cluster::runtime().block_on(async {
+        let cluster = match cluster::connect(&config).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILURE;
+            }
+        };
+        let store = StateStore::new(cluster, &config.schedule.state_index);
+        let now = Utc::now();
+        let mut report = json!({"rules": [], "backfills": []});
+        for rule in rules.iter().filter(|r| r.meta.enabled) {
+            match rule_status(&store, &rule.meta.id, now, args.runs).await {
+                Ok(status) => report["rules"].as_array_mut().expect("array").push(status),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::FAILURE;
+                }
+            }
+        }
+        match backfills(&store).await {
+            Ok(b) => report["backfills"] = b,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILURE;
+            }
+        }
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        } else {
+            print_text(&report);
+        }
+        let troubled = report["rules"].as_array().into_iter().flatten().any(|r| {
+            r["gaps"].as_array().is_some_and(|g| !g.is_empty()) || r["failures"].as_u64() > Some(0)
+        });
+        if troubled {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        }
+    })
+}
+
+async fn rule_status(
+    store: &StateStore,
+    rule_id: &str,
+    now: DateTime<Utc>,
+    runs: usize,
+) -> Result<Value, EsError> {
+    let checkpoint = store.get::<Checkpoint>(&Checkpoint::id(rule_id)).await?;
+    let lease = store.get::<Lease>(&Lease::id(rule_id)).await?;
+    let records: Vec<RunRecord> = store
+        .search(&[("rule_id", rule_id)], "finished_at", runs)
+        .await?;
+    let gaps: Vec<Gap> = store
+        .search(&[("rule_id", rule_id)], "gap_start", 100)
+        .await?;
+    let last = records.iter().find(|r| r.status == "complete");
+    let failures = records.iter().filter(|r| r.status == "failed").count();
+    Ok(json!({
+        "rule_id": rule_id,
+        "checkpoint": checkpoint.as_ref().map(|c| format(c.value.checkpoint)),
+        "lag_seconds": checkpoint.as_ref().map(|c| (now - c.value.checkpoint).num_seconds()),
+        "last_run": last.map(|r| json!({
+            "window": [format(r.window_start), format(r.window_end)],
+            "finished_at": format(r.finished_at),
+            "took_ms": r.took_ms,
+            "hits": r.hits,
+            "matched": r.matched,
+            "alerts_created": r.alerts_created,
+            "alerts_existing": r.alerts_existing,
+            "lateness_max_ms": r.lateness_max_ms,
+        })),
+        "failures": failures,
+        "last_failure": records.iter().find(|r| r.status == "failed").and_then(|r| r.error.clone()),
+        "gaps": gaps.iter().map(|g| json!([format(g.gap_start), format(g.gap_end)])).collect::<Vec<_>>(),
+        "lease": lease.map(|l| json!({
+            "instance": l.value.instance,
+            "expires_in_seconds": (l.value.expires_at - now).num_seconds(),
+        })),
+    }))
+}
+
+async fn backfills(store: &StateStore) -> Result<Value, EsError> {
+    let all: Vec<Backfill> = store.search(&[], "started_at", 20).await?;
+    let mut out = Vec::new();
+    for b in all {
+        let chunks: Vec<BackfillChunk> = store
+            .search(&[("backfill_id", &b.backfill_id)], "finished_at", 10_000)
+            .await?;
+        out.push(json!({
+            "id": b.backfill_id,
+            "rules": b.rule_ids,
+            "range": [format(b.range_start), format(b.range_end)],
+            "chunk": b.chunk,
+            "done": chunks.len(),
+            "total": b.chunks_total,
+            "hits": chunks.iter().map(|c| c.hits).sum::<u64>(),
+            "alerts_created": chunks.iter().map(|c| c.alerts_created).sum::<u64>(),
+            "finished_at": b.finished_at.map(format),
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+fn print_text(report: &Value) {
+    for r in report["rules"].as_array().into_iter().flatten() {
+        println!("{}", r["rule_id"].as_str().unwrap_or("?"));
+        match r["checkpoint"].as_str() {
+            Some(cp) => println!("  checkpoint  {cp} (lag {}s)", r["lag_seconds"]),
+            None => println!("  checkpoint  none yet (never completed a window)"),
+        }
+        match &r["last_run"] {
+            Value::Null => println!("  last run    none"),
+            l => println!(
+                "  last run    [{}, {}) took {} ms: {} hits, {} matched, {} alerts written, {} already present, max lateness {} ms",
+                l["window"][0].as_str().unwrap_or(""),
+                l["window"][1].as_str().unwrap_or(""),
+                l["took_ms"],
+                l["hits"],
+                l["matched"],
+                l["alerts_created"],
+                l["alerts_existing"],
+                l["lateness_max_ms"]
+            ),
+        }
+        println!(
+            "  failures    {} in the recent runs{}",
+            r["failures"],
+            r["last_failure"]
+                .as_str()
+                .map(|e| format!(" (last: {e})"))
+                .unwrap_or_default()
+        );
+        let gaps = r["gaps"].as_array().cloned().unwrap_or_default();
+        if gaps.is_empty() {
+            println!("  gaps        none");
+        }
+        for g in gaps {
+            let (start, end) = (g[0].as_str().unwrap_or(""), g[1].as_str().unwrap_or(""));
+            println!(
+                "  gap         [{start}, {end}) — fill it with: eshunt backfill --from {start} --to {end} --rule {}",
+                r["rule_id"].as_str().unwrap_or("")
+            );
+        }
+        match &r["lease"] {
+            Value::Null => println!("  lease       none"),
+            l => println!(
+                "  lease       {} (expires in {}s)",
+                l["instance"].as_str().unwrap_or("?"),
+                l["expires_in_seconds"]
+            ),
+        }
+    }
+    for b in report["backfills"].as_array().into_iter().flatten() {
+        println!(
+            "backfill {}: {}/{} chunks, {} hits, {} alerts, range [{}, {}){}",
+            b["id"].as_str().unwrap_or("?"),
+            b["done"],
+            b["total"],
+            b["hits"],
+            b["alerts_created"],
+            b["range"][0].as_str().unwrap_or(""),
+            b["range"][1].as_str().unwrap_or(""),
+            if b["finished_at"].is_null() {
+                " — unfinished (eshunt backfill --resume)"
+            } else {
+                " — finished"
+            }
+        );
+    }
+}

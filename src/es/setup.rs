@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 /// Name of the component template holding the alert mappings.
 pub const ALERT_COMPONENT: &str = "eshunt-alerts@mappings";
-/// Name of the index template for the alert target.
+/// Name of the index template for the default alert target (`logs-eshunt.alerts-*`).
 pub const ALERT_TEMPLATE: &str = "eshunt-alerts";
 /// Version stamped into the templates' `_meta`, bumped when the mappings change.
 pub const TEMPLATE_VERSION: u64 = 1;
@@ -28,6 +28,27 @@ fn data_stream_parts(target: &str) -> Option<(&str, &str, &str)> {
     let (dataset, namespace) = rest.rsplit_once('-')?;
     let known = matches!(kind, "logs" | "metrics" | "traces" | "synthetics");
     (known && !dataset.is_empty() && !namespace.is_empty()).then_some((kind, dataset, namespace))
+}
+
+/// The index template's name: [`ALERT_TEMPLATE`] for the default target's pattern, else
+/// derived from the pattern, so differently named targets get their own templates.
+pub fn template_name(target: &str) -> String {
+    let pattern = target_pattern(target);
+    if pattern == "logs-eshunt.alerts-*" {
+        return ALERT_TEMPLATE.to_string();
+    }
+    let safe: String = pattern
+        .chars()
+        .filter(|c| *c != '*')
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{ALERT_TEMPLATE}-{}", safe.trim_matches('-'))
 }
 
 /// True when the target is a data stream (named `type-dataset-namespace`).
@@ -145,7 +166,7 @@ pub async fn install_alert_templates(
         .await?
         .ok("installing the alert component template")?;
     cluster
-        .execute(&Request::put(format!("/_index_template/{ALERT_TEMPLATE}")).json(&index))
+        .execute(&Request::put(format!("/_index_template/{}", template_name(target))).json(&index))
         .await?
         .ok("installing the alert index template")?;
     let kind = if is_data_stream(target) {
@@ -155,7 +176,7 @@ pub async fn install_alert_templates(
     };
     Ok(vec![
         format!("component template {ALERT_COMPONENT}: installed (alert field mappings, version {TEMPLATE_VERSION})"),
-        format!("index template {ALERT_TEMPLATE}: installed for {} ({kind} {target})", target_pattern(target)),
+        format!("index template {}: installed for {} ({kind} {target})", template_name(target), target_pattern(target)),
     ])
 }
 
@@ -327,6 +348,15 @@ mod tests {
         assert!(is_data_stream("logs-eshunt.alerts-prod"));
         assert!(!is_data_stream("eshunt-alerts"));
         assert_eq!(target_pattern("eshunt-alerts"), "eshunt-alerts");
+        assert_eq!(template_name("logs-eshunt.alerts-default"), "eshunt-alerts");
+        assert_eq!(
+            template_name("eshunt-1a-7-alerts"),
+            "eshunt-alerts-eshunt-1a-7-alerts"
+        );
+        assert_eq!(
+            template_name("logs-acme.alerts-prod"),
+            "eshunt-alerts-logs-acme.alerts"
+        );
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl<'a> Pager<'a> {
                 "the point in time or scroll expired".into(),
             ));
         }
-        let body = reply.ok("searching the window")?.body;
+        let mut body = reply.ok("searching the window")?.body;
         self.pages += 1;
         self.took_ms += body["took"].as_u64().unwrap_or(0);
         let shards = &body["_shards"];
@@ -298,7 +298,10 @@ impl<'a> Pager<'a> {
                 count("failed")
             )));
         }
-        let hits = body["hits"]["hits"].as_array().cloned().unwrap_or_default();
+        let hits = match body["hits"]["hits"].take() {
+            Value::Array(hits) => hits,
+            _ => Vec::new(),
+        };
         self.finished = hits.len() < self.settings.size;
         self.search_after = hits.last().map(|h| h["sort"].clone());
         Ok(hits.into_iter().filter_map(hit).collect())

@@ -1,0 +1,224 @@
+//! `_source` filtering: `true`/`false`, include and exclude patterns with `*`, in the body or as
+//! `_source`, `_source_includes` and `_source_excludes` parameters.
+//!
+//! A pattern matches a full dotted path (`event.action`, whether written as nested objects or
+//! dotted keys) and everything under it; objects left empty by the includes are dropped.
+//! Without a filter the stored text is returned byte for byte, as ES does.
+
+use crate::error::EsError;
+use eshunt::dsl::pattern::simple_match;
+use serde_json::{Map, Value};
+
+/// What part of `_source` a hit returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SourceFilter {
+    /// `_source: false`.
+    pub disabled: bool,
+    pub includes: Vec<String>,
+    pub excludes: Vec<String>,
+}
+
+impl SourceFilter {
+    /// Reads the body's `_source` value.
+    pub fn from_body(v: &Value) -> Result<SourceFilter, EsError> {
+        let list = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        match v {
+            Value::Bool(b) => Ok(SourceFilter {
+                disabled: !b,
+                ..SourceFilter::default()
+            }),
+            Value::String(_) | Value::Array(_) => Ok(SourceFilter {
+                includes: list(v),
+                ..SourceFilter::default()
+            }),
+            Value::Object(o) => {
+                let mut f = SourceFilter::default();
+                for (k, v) in o {
+                    match k.as_str() {
+                        "includes" | "include" => f.includes = list(v),
+                        "excludes" | "exclude" => f.excludes = list(v),
+                        other => {
+                            return Err(EsError::parsing(format!(
+                                "Unknown key for a {} in [{other}].",
+                                token_name(v)
+                            )))
+                        }
+                    }
+                }
+                Ok(f)
+            }
+            _ => Err(EsError::parsing(
+                "Expected one of [VALUE_BOOLEAN, START_OBJECT] but found [VALUE_NUMBER]",
+            )),
+        }
+    }
+
+    /// Applies the URL parameters over the body's filter.
+    pub fn with_params(
+        mut self,
+        source: Option<&str>,
+        includes: Option<&str>,
+        excludes: Option<&str>,
+    ) -> SourceFilter {
+        let split = |s: &str| {
+            s.split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        match source {
+            Some("false") => self.disabled = true,
+            Some("true") | Some("") => self.disabled = false,
+            Some(list) => self.includes = split(list),
+            None => {}
+        }
+        if let Some(i) = includes {
+            self.includes = split(i);
+        }
+        if let Some(e) = excludes {
+            self.excludes = split(e);
+        }
+        self
+    }
+
+    /// Whether the stored text can be returned as is.
+    pub fn is_identity(&self) -> bool {
+        !self.disabled && self.includes.is_empty() && self.excludes.is_empty()
+    }
+
+    /// The filtered source.
+    pub fn apply(&self, source: &Value) -> Value {
+        match source {
+            Value::Object(map) => Value::Object(self.filter_map(map, "", self.includes.is_empty())),
+            other => other.clone(),
+        }
+    }
+
+    fn filter_map(
+        &self,
+        map: &Map<String, Value>,
+        prefix: &str,
+        included: bool,
+    ) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (key, value) in map {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if self.excludes.iter().any(|p| simple_match(p, &path)) {
+                continue;
+            }
+            let now_included = included || self.includes.iter().any(|p| simple_match(p, &path));
+            if let Some(kept) = self.filter_value(value, &path, now_included) {
+                out.insert(key.clone(), kept);
+            }
+        }
+        out
+    }
+
+    fn filter_value(&self, value: &Value, path: &str, included: bool) -> Option<Value> {
+        match value {
+            Value::Object(map) => {
+                if !included && !self.may_include_below(path) {
+                    return None;
+                }
+                let kept = self.filter_map(map, path, included);
+                (included || !kept.is_empty()).then_some(Value::Object(kept))
+            }
+            Value::Array(items) => {
+                let kept: Vec<Value> = items
+                    .iter()
+                    .filter_map(|item| self.filter_value(item, path, included))
+                    .collect();
+                (included || !kept.is_empty()).then_some(Value::Array(kept))
+            }
+            scalar => included.then(|| scalar.clone()),
+        }
+    }
+
+    /// Whether some include pattern can match a path below `path`.
+    fn may_include_below(&self, path: &str) -> bool {
+        let below = format!("{path}.");
+        self.includes.iter().any(|p| {
+            let literal = p.split('*').next().unwrap_or("");
+            if p.contains('*') {
+                literal.starts_with(&below) || below.starts_with(literal)
+            } else {
+                p.starts_with(&below)
+            }
+        })
+    }
+}
+
+fn token_name(v: &Value) -> &'static str {
+    match v {
+        Value::Object(_) => "START_OBJECT",
+        Value::Array(_) => "START_ARRAY",
+        Value::String(_) => "VALUE_STRING",
+        Value::Number(_) => "VALUE_NUMBER",
+        Value::Bool(_) => "VALUE_BOOLEAN",
+        Value::Null => "VALUE_NULL",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> Value {
+        json!({
+            "@timestamp": "t",
+            "event": {"action": "A", "provider": "P", "id": "1"},
+            "user.name": "u",
+            "aws": {"cloudtrail": {"flattened": {"x": 1}, "user_identity": {"type": "IAMUser"}}},
+            "list": [{"a": 1, "b": 2}, {"a": 3}]
+        })
+    }
+
+    fn filter(v: Value) -> SourceFilter {
+        SourceFilter::from_body(&v).unwrap()
+    }
+
+    #[test]
+    fn includes_paths_in_any_spelling() {
+        let f = filter(json!(["event.action", "user.name", "list.a"]));
+        assert_eq!(
+            f.apply(&doc()),
+            json!({"event": {"action": "A"}, "user.name": "u", "list": [{"a": 1}, {"a": 3}]})
+        );
+    }
+
+    #[test]
+    fn wildcards_and_excludes() {
+        let f = filter(
+            json!({"includes": ["aws.*", "event"], "excludes": ["*.flattened", "event.id"]}),
+        );
+        assert_eq!(
+            f.apply(&doc()),
+            json!({"event": {"action": "A", "provider": "P"}, "aws": {"cloudtrail": {"user_identity": {"type": "IAMUser"}}}})
+        );
+    }
+
+    #[test]
+    fn unmatched_objects_disappear() {
+        let f = filter(json!("nothing.here"));
+        assert_eq!(f.apply(&doc()), json!({}));
+        assert!(filter(json!(false)).disabled);
+        assert!(filter(json!(true)).is_identity());
+        let p = SourceFilter::default().with_params(Some("event.action"), None, Some("x"));
+        assert_eq!(p.includes, vec!["event.action"]);
+    }
+}

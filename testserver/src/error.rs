@@ -11,8 +11,15 @@ pub(crate) struct EsError {
     pub status: u16,
     pub kind: String,
     pub reason: String,
+    /// Kept out of line so results carrying an error stay small.
+    more: Box<Details>,
+}
+
+/// The less common parts of an error.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Details {
     extra: Map<String, Value>,
-    caused_by: Option<Box<EsError>>,
+    caused_by: Option<EsError>,
     /// Overrides the computed `root_cause` list (search phase failures list their shards').
     root_causes: Option<Vec<Value>>,
 }
@@ -24,21 +31,19 @@ impl EsError {
             status,
             kind: kind.to_string(),
             reason: reason.into(),
-            extra: Map::new(),
-            caused_by: None,
-            root_causes: None,
+            more: Box::default(),
         }
     }
 
     /// Adds a field beside `type` and `reason` (e.g. `index`, `resource.id`).
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> EsError {
-        self.extra.insert(key.to_string(), value.into());
+        self.more.extra.insert(key.to_string(), value.into());
         self
     }
 
     /// Sets the cause.
     pub fn caused_by(mut self, cause: EsError) -> EsError {
-        self.caused_by = Some(Box::new(cause));
+        self.more.caused_by = Some(cause);
         self
     }
 
@@ -117,8 +122,8 @@ impl EsError {
         .with("phase", "query")
         .with("grouped", true)
         .with("failed_shards", json!([shard]));
-        e.root_causes = Some(vec![inner.cause_json()]);
-        e.caused_by = Some(Box::new(inner));
+        e.more.root_causes = Some(vec![inner.cause_json()]);
+        e.more.caused_by = Some(inner);
         e
     }
 
@@ -128,21 +133,21 @@ impl EsError {
         let mut obj = Map::new();
         obj.insert("type".into(), json!(self.kind));
         obj.insert("reason".into(), json!(self.reason));
-        for (k, v) in &self.extra {
+        for (k, v) in &self.more.extra {
             obj.insert(k.clone(), v.clone());
         }
-        if let Some(cause) = &self.caused_by {
+        if let Some(cause) = &self.more.caused_by {
             obj.insert("caused_by".into(), cause.cause_json());
         }
         Value::Object(obj)
     }
 
     fn root_cause_list(&self) -> Vec<Value> {
-        if let Some(list) = &self.root_causes {
+        if let Some(list) = &self.more.root_causes {
             return list.clone();
         }
         let mut deepest = self;
-        while let Some(cause) = &deepest.caused_by {
+        while let Some(cause) = &deepest.more.caused_by {
             deepest = cause;
         }
         let mut root = deepest.cause_json();

@@ -492,18 +492,9 @@ pub(crate) fn context_id_of(req: &Req) -> Option<String> {
         return Some(id.to_string());
     }
     let body: Value = serde_json::from_slice(&req.body).ok()?;
-    let candidates = [
-        body.pointer("/pit/id"),
-        body.get("scroll_id"),
-        body.get("id"),
-        body.pointer("/pit_id/0"),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .find_map(Value::as_str)
-        .map(str::to_string);
-    found
+    ["/pit/id", "/scroll_id", "/id", "/pit_id/0"]
+        .iter()
+        .find_map(|p| body.pointer(p).and_then(Value::as_str).map(str::to_string))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A 22-character uuid-looking string derived from `n` (ES index uuids are url-safe base64).
 pub(crate) fn uuid_like(n: u64) -> String {
-    let a = mix(n ^ 0x5EED_0F_1D);
+    let a = mix(n ^ 0x5EED_0F1D);
     let b = mix(a ^ n.rotate_left(17));
     let mut bytes = a.to_le_bytes().to_vec();
     bytes.extend_from_slice(&b.to_le_bytes()[..8]);

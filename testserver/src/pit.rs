@@ -211,7 +211,7 @@ impl Contexts {
         if self
             .policy
             .rotate_pit_id_every
-            .is_some_and(|every| every > 0 && n % every == 0)
+            .is_some_and(|every| every > 0 && n.is_multiple_of(every))
         {
             pit.generation.fetch_add(1, Ordering::SeqCst);
         }
@@ -271,7 +271,7 @@ impl Contexts {
         keep_alive: Option<Duration>,
     ) -> Result<Arc<Scroll>, EsError> {
         let Some((number, _)) = parse_context_id("scroll", id) else {
-            return Err(EsError::illegal_argument(format!("Cannot parse scroll id")));
+            return Err(EsError::illegal_argument("Cannot parse scroll id"));
         };
         let mut reg = self.registry.lock();
         Self::sweep(&mut reg);

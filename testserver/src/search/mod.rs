@@ -22,7 +22,7 @@ use eshunt::dsl::{DocMeta, DslError, Mapping, Query};
 use request::TrackTotal;
 use serde_json::{json, Value};
 use sort::{ResolvedSort, SortSpec, SortValue, ValueKind};
-use source_filter::SourceFilter;
+use source_filter::{CompiledFilter, SourceFilter};
 use std::sync::Arc;
 
 /// One matching document.
@@ -369,17 +369,26 @@ pub(crate) fn render(
         json!(m.score).to_string()
     };
     out.push_str(&format!("\"max_score\":{score},\"hits\":["));
+    let filter = p.source.compile();
     for (i, hit) in page.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        render_hit(&mut out, m, hit, p, if sorted { "null" } else { &score });
+        let score = if sorted { "null" } else { &score };
+        render_hit(&mut out, m, hit, p, &filter, score);
     }
     out.push_str("]}}");
     out
 }
 
-fn render_hit(out: &mut String, m: &Matches, hit: &Hit, p: &Presentation, score: &str) {
+fn render_hit(
+    out: &mut String,
+    m: &Matches,
+    hit: &Hit,
+    p: &Presentation,
+    filter: &CompiledFilter,
+    score: &str,
+) {
     out.push_str("{\"_index\":");
     push_str_json(out, &m.indices[hit.shard as usize]);
     out.push_str(",\"_id\":");
@@ -401,7 +410,7 @@ fn render_hit(out: &mut String, m: &Matches, hit: &Hit, p: &Presentation, score:
             out.push_str(&hit.doc.source);
         } else {
             let v: Value = serde_json::from_str(&hit.doc.source).unwrap_or(Value::Null);
-            out.push_str(&p.source.apply(&v).to_string());
+            out.push_str(&filter.apply(&v).to_string());
         }
     }
     if !m.specs.is_empty() {

@@ -6,7 +6,7 @@
 //! Without a filter the stored text is returned byte for byte, as ES does.
 
 use crate::error::EsError;
-use eshunt::dsl::pattern::simple_match;
+use eshunt::dsl::pattern::Glob;
 use serde_json::{Map, Value};
 
 /// What part of `_source` a hit returns.
@@ -96,10 +96,48 @@ impl SourceFilter {
         !self.disabled && self.includes.is_empty() && self.excludes.is_empty()
     }
 
+    /// The patterns compiled, to filter many documents.
+    pub fn compile(&self) -> CompiledFilter {
+        let globs = |list: &[String]| list.iter().map(|p| Glob::new(p, false, false)).collect();
+        CompiledFilter {
+            includes: globs(&self.includes),
+            excludes: globs(&self.excludes),
+            literals: self
+                .includes
+                .iter()
+                .map(|p| {
+                    (
+                        p.split('*').next().unwrap_or("").to_string(),
+                        p.contains('*'),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The filtered source (compiles the patterns: use [`SourceFilter::compile`] for many).
+    pub fn apply(&self, source: &Value) -> Value {
+        self.compile().apply(source)
+    }
+}
+
+/// A [`SourceFilter`] with compiled patterns.
+#[derive(Debug)]
+pub(crate) struct CompiledFilter {
+    includes: Vec<Glob>,
+    excludes: Vec<Glob>,
+    /// Per include: its text before the first `*`, and whether it has one.
+    literals: Vec<(String, bool)>,
+}
+
+impl CompiledFilter {
     /// The filtered source.
     pub fn apply(&self, source: &Value) -> Value {
         match source {
-            Value::Object(map) => Value::Object(self.filter_map(map, "", self.includes.is_empty())),
+            Value::Object(map) => {
+                let mut path = String::new();
+                Value::Object(self.filter_map(map, &mut path, self.includes.is_empty()))
+            }
             other => other.clone(),
         }
     }
@@ -107,28 +145,30 @@ impl SourceFilter {
     fn filter_map(
         &self,
         map: &Map<String, Value>,
-        prefix: &str,
+        path: &mut String,
         included: bool,
     ) -> Map<String, Value> {
         let mut out = Map::new();
+        let base = path.len();
         for (key, value) in map {
-            let path = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}.{key}")
-            };
-            if self.excludes.iter().any(|p| simple_match(p, &path)) {
+            path.truncate(base);
+            if base > 0 {
+                path.push('.');
+            }
+            path.push_str(key);
+            if self.excludes.iter().any(|g| g.matches(path)) {
                 continue;
             }
-            let now_included = included || self.includes.iter().any(|p| simple_match(p, &path));
-            if let Some(kept) = self.filter_value(value, &path, now_included) {
+            let now_included = included || self.includes.iter().any(|g| g.matches(path));
+            if let Some(kept) = self.filter_value(value, path, now_included) {
                 out.insert(key.clone(), kept);
             }
         }
+        path.truncate(base);
         out
     }
 
-    fn filter_value(&self, value: &Value, path: &str, included: bool) -> Option<Value> {
+    fn filter_value(&self, value: &Value, path: &mut String, included: bool) -> Option<Value> {
         match value {
             Value::Object(map) => {
                 if !included && !self.may_include_below(path) {
@@ -150,14 +190,14 @@ impl SourceFilter {
 
     /// Whether some include pattern can match a path below `path`.
     fn may_include_below(&self, path: &str) -> bool {
-        let below = format!("{path}.");
-        self.includes.iter().any(|p| {
-            let literal = p.split('*').next().unwrap_or("");
-            if p.contains('*') {
-                literal.starts_with(&below) || below.starts_with(literal)
-            } else {
-                p.starts_with(&below)
-            }
+        let below = |s: &str| {
+            s.len() > path.len() && s.starts_with(path) && s.as_bytes()[path.len()] == b'.'
+        };
+        self.literals.iter().any(|(literal, wildcard)| {
+            below(literal)
+                || (*wildcard
+                    && (path.starts_with(literal.as_str())
+                        || format!("{path}.").starts_with(literal.as_str())))
         })
     }
 }

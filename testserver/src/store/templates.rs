@@ -201,7 +201,7 @@ impl Templates {
             return Err(EsError::new(
                 404,
                 "resource_not_found_exception",
-                format!("{names}"),
+                names.to_string(),
             ));
         }
         let users: Vec<&str> = self

@@ -94,14 +94,7 @@ impl TestCluster {
     /// data stream template of `{prefix}logs-aws.cloudtrail-*`, adapted to OpenSearch when the
     /// cluster is one. Returns the data stream name `{prefix}logs-aws.cloudtrail-default`.
     pub async fn install_cloudtrail_template(&self) -> Result<String, String> {
-        let mapping = adapt_mapping(eshunt::dsl::Mapping::cloudtrail().to_json(), self.info());
-        let body = json!({
-            "index_patterns": [self.name("logs-aws.cloudtrail-*")],
-            "priority": 200,
-            "data_stream": {},
-            "template": {"mappings": mapping},
-            "_meta": {"created_by": "eshunt-testserver TestCluster"},
-        });
+        let body = cloudtrail_template(&self.name("logs-aws.cloudtrail-*"), self.info());
         let path = format!("/_index_template/{}", self.name("cloudtrail"));
         let (status, answer) = self.request("PUT", &path, Some(&body)).await?;
         if status != 200 {
@@ -243,6 +236,20 @@ fn unique_prefix() -> String {
         std::process::id(),
         nanos & 0xfffff
     )
+}
+
+/// An index template body putting `eshunt::dsl::Mapping::cloudtrail()` on data streams
+/// matching `pattern` (priority 200, above Elasticsearch's built-in `logs` template), adapted
+/// to OpenSearch when `info` says so.
+pub fn cloudtrail_template(pattern: &str, info: &ClusterInfo) -> Value {
+    let mapping = adapt_mapping(eshunt::dsl::Mapping::cloudtrail().to_json(), info);
+    json!({
+        "index_patterns": [pattern],
+        "priority": 200,
+        "data_stream": {},
+        "template": {"mappings": mapping},
+        "_meta": {"created_by": "eshunt-testserver"},
+    })
 }
 
 /// The mapping as OpenSearch accepts it: no `flattened` (→ `flat_object` from 2.7, else a

@@ -56,7 +56,7 @@ mod store;
 pub use api::security::SecurityConfig;
 pub use eshunt::es::flavor::{ClusterInfo, Flavor, Version};
 pub use faults::{Action, Fault, FaultId, Faults, ItemFault, ItemTarget};
-pub use harness::TestCluster;
+pub use harness::{cloudtrail_template, TestCluster};
 pub use pit::ContextPolicy;
 pub use proxy::ProxyConfig;
 pub use record::{RecordedRequest, Requests};

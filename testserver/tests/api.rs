@@ -203,7 +203,7 @@ async fn templates_data_streams_and_rollover() {
         .await;
     assert_eq!(s, 200, "{r}");
     let (s, r) = c
-        .req("PUT", "/_index_template/t", Some(json!({"index_patterns": ["logs-x-*"], "composed_of": ["ct"], "priority": 10, "data_stream": {}})))
+        .req("PUT", "/_index_template/t", Some(json!({"index_patterns": ["logs-x-*"], "composed_of": ["ct"], "priority": 200, "data_stream": {}})))
         .await;
     assert_eq!(s, 200, "{r}");
     let (s, _) = c.req("GET", "/_index_template/t", None).await;
@@ -212,7 +212,7 @@ async fn templates_data_streams_and_rollover() {
         .req(
             "PUT",
             "/_index_template/t2",
-            Some(json!({"index_patterns": ["logs-x-a*"], "priority": 10})),
+            Some(json!({"index_patterns": ["logs-x-a*"], "priority": 200})),
         )
         .await;
     assert_eq!(s, 400, "{r}");

@@ -120,12 +120,7 @@ fn serve(args: Args) -> Result<(), String> {
 }
 
 fn install_cloudtrail(server: &TestServer) -> Result<(), String> {
-    let body = serde_json::json!({
-        "index_patterns": ["logs-aws.cloudtrail-*"],
-        "priority": 200,
-        "data_stream": {},
-        "template": {"mappings": eshunt::dsl::Mapping::cloudtrail().to_json()},
-    });
+    let body = eshunt_testserver::cloudtrail_template("logs-aws.cloudtrail-*", server.info());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

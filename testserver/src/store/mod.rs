@@ -59,11 +59,19 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// An empty cluster.
+    /// An empty cluster (Elasticsearch has its built-in `logs` data stream template).
     pub fn new(node: Node) -> Store {
+        let mut catalog = Catalog::default();
+        if !node.is_opensearch() {
+            let installed =
+                catalog
+                    .templates
+                    .put_index("logs", builtin_logs_template(), false, &[]);
+            debug_assert!(installed.is_ok(), "{installed:?}");
+        }
         Store {
             node,
-            catalog: RwLock::new(Catalog::default()),
+            catalog: RwLock::new(catalog),
             uuids: AtomicU64::new(1),
         }
     }
@@ -445,6 +453,36 @@ fn describe_data_stream(cat: &Catalog, ds: &DataStream) -> Value {
         "rollover_on_write": false,
         "next_generation_managed_by": "Unmanaged",
         "prefer_ilm": true,
+    })
+}
+
+/// Elasticsearch's built-in `logs` template (`logs-*-*`, priority 100, a data stream), reduced
+/// to its mapping essentials: strings map to `keyword` as with `ecs@mappings`. Its default
+/// ingest pipeline (which fills a missing `@timestamp`) is not emulated.
+fn builtin_logs_template() -> Value {
+    json!({
+        "index_patterns": ["logs-*-*"],
+        "priority": 100,
+        "data_stream": {},
+        "composed_of": [],
+        "template": {
+            "settings": {"index": {"lifecycle": {"name": "logs"}}},
+            "mappings": {
+                "dynamic_templates": [
+                    {"strings_as_keyword": {"match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 1024}}}
+                ],
+                "properties": {
+                    "@timestamp": {"type": "date"},
+                    "data_stream": {"properties": {
+                        "type": {"type": "constant_keyword"},
+                        "dataset": {"type": "constant_keyword"},
+                        "namespace": {"type": "constant_keyword"},
+                    }},
+                },
+            },
+        },
+        "_meta": {"description": "default logs template installed by x-pack", "managed": true},
+        "version": 1,
     })
 }
 

@@ -409,8 +409,7 @@ fn render_hit(
         if p.source.is_identity() {
             out.push_str(&hit.doc.source);
         } else {
-            let v: Value = serde_json::from_str(&hit.doc.source).unwrap_or(Value::Null);
-            out.push_str(&filter.apply(&v).to_string());
+            filter.write_raw(&hit.doc.source, out);
         }
     }
     if !m.specs.is_empty() {

@@ -7,6 +7,8 @@
 
 use crate::error::EsError;
 use eshunt::dsl::pattern::Glob;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// What part of `_source` a hit returns.
@@ -188,6 +190,105 @@ impl CompiledFilter {
         }
     }
 
+    /// Writes the filtered `source` JSON text to `out`, copying included parts as they were sent
+    /// (objects are only split where the patterns need it).
+    pub fn write_raw(&self, source: &str, out: &mut String) {
+        let mut path = String::new();
+        let top_included = self.includes.is_empty();
+        if !self.write_object(source, &mut path, top_included, out) && !top_included {
+            out.push_str("{}");
+        }
+    }
+
+    /// Writes an object; false (and nothing written) when nothing of it is kept.
+    fn write_object(&self, raw: &str, path: &mut String, included: bool, out: &mut String) -> bool {
+        let Ok(Entries(entries)) = serde_json::from_str::<Entries<'_>>(raw) else {
+            return false;
+        };
+        let start = out.len();
+        let base = path.len();
+        out.push('{');
+        let mut empty = true;
+        for (key, value) in entries {
+            path.truncate(base);
+            if base > 0 {
+                path.push('.');
+            }
+            path.push_str(&key);
+            if self.excludes.iter().any(|g| g.matches(path)) {
+                continue;
+            }
+            let now_included = included || self.includes.iter().any(|g| g.matches(path));
+            let mark = out.len();
+            if !empty {
+                out.push(',');
+            }
+            out.push_str(&Value::String(key).to_string());
+            out.push(':');
+            if self.write_value(value.get(), path, now_included, out) {
+                empty = false;
+            } else {
+                out.truncate(mark);
+            }
+        }
+        path.truncate(base);
+        out.push('}');
+        if empty && !included {
+            out.truncate(start);
+            return false;
+        }
+        true
+    }
+
+    fn write_value(&self, raw: &str, path: &mut String, included: bool, out: &mut String) -> bool {
+        match raw.trim_start().as_bytes().first() {
+            Some(b'{') if included && self.excludes.is_empty() => {
+                out.push_str(raw);
+                true
+            }
+            Some(b'{') => {
+                (included || self.may_include_below(path))
+                    && self.write_object(raw, path, included, out)
+            }
+            Some(b'[') => self.write_array(raw, path, included, out),
+            _ if included => {
+                out.push_str(raw);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn write_array(&self, raw: &str, path: &mut String, included: bool, out: &mut String) -> bool {
+        if included && self.excludes.is_empty() {
+            out.push_str(raw);
+            return true;
+        }
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw) else {
+            return false;
+        };
+        let start = out.len();
+        out.push('[');
+        let mut empty = true;
+        for item in items {
+            let mark = out.len();
+            if !empty {
+                out.push(',');
+            }
+            if self.write_value(item.get(), path, included, out) {
+                empty = false;
+            } else {
+                out.truncate(mark);
+            }
+        }
+        out.push(']');
+        if empty && !included {
+            out.truncate(start);
+            return false;
+        }
+        true
+    }
+
     /// Whether some include pattern can match a path below `path`.
     fn may_include_below(&self, path: &str) -> bool {
         let below = |s: &str| {
@@ -199,6 +300,29 @@ impl CompiledFilter {
                     && (path.starts_with(literal.as_str())
                         || format!("{path}.").starts_with(literal.as_str())))
         })
+    }
+}
+
+/// The entries of a JSON object in source order, values left as raw JSON text.
+struct Entries<'de>(Vec<(String, &'de RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 
@@ -250,6 +374,25 @@ mod tests {
             f.apply(&doc()),
             json!({"event": {"action": "A", "provider": "P"}, "aws": {"cloudtrail": {"user_identity": {"type": "IAMUser"}}}})
         );
+    }
+
+    #[test]
+    fn raw_filtering_agrees_with_value_filtering() {
+        let filters = [
+            json!(["event.action", "user.name", "list.a"]),
+            json!({"includes": ["aws.*", "event"], "excludes": ["*.flattened", "event.id"]}),
+            json!("nothing.here"),
+            json!({"excludes": ["list"]}),
+            json!(["aws"]),
+        ];
+        let text = doc().to_string();
+        for f in filters {
+            let f = filter(f);
+            let mut out = String::new();
+            f.compile().write_raw(&text, &mut out);
+            let raw: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+            assert_eq!(raw, f.apply(&doc()), "{f:?}");
+        }
     }
 
     #[test]

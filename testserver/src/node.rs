@@ -1,0 +1,115 @@
+//! Who the emulated node says it is: flavour, version and names, and what depends on them.
+
+use eshunt::es::flavor::{Flavor, Version};
+use serde_json::{json, Value};
+
+/// The emulated cluster's identity.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub flavor: Flavor,
+    pub version: Version,
+    pub cluster_name: String,
+    pub cluster_uuid: String,
+    pub node_name: String,
+}
+
+impl Node {
+    /// A node of `flavor` and `version`.
+    pub fn new(flavor: Flavor, version: Version) -> Node {
+        Node {
+            flavor,
+            version,
+            cluster_name: "eshunt-testserver".to_string(),
+            cluster_uuid: crate::ids::uuid_like(0),
+            node_name: "eshunt-testserver-0".to_string(),
+        }
+    }
+
+    /// OpenSearch rather than Elasticsearch.
+    pub fn is_opensearch(&self) -> bool {
+        self.flavor == Flavor::OpenSearch
+    }
+
+    fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.version.major, self.version.minor) >= (major, minor)
+    }
+
+    /// The error type of a document that does not fit its mapping.
+    pub fn parse_error_kind(&self) -> &'static str {
+        if !self.is_opensearch() && self.at_least(8, 8) {
+            "document_parsing_exception"
+        } else {
+            "mapper_parsing_exception"
+        }
+    }
+
+    /// Whether `_shard_doc` can be sorted on (Elasticsearch 7.12+, OpenSearch 3.3+).
+    pub fn has_shard_doc(&self) -> bool {
+        if self.is_opensearch() {
+            self.at_least(3, 3)
+        } else {
+            self.at_least(7, 12)
+        }
+    }
+
+    /// Whether sorting on `_id` is refused (Elasticsearch 8+: no fielddata on `_id`).
+    pub fn id_fielddata_disabled(&self) -> bool {
+        !self.is_opensearch() && self.version.major >= 8
+    }
+
+    /// Whether destructive operations need explicit names (Elasticsearch 8+).
+    pub fn destructive_requires_name(&self) -> bool {
+        !self.is_opensearch() && self.version.major >= 8
+    }
+
+    /// Whether the point-in-time API of this flavour exists (ES 7.10+, OpenSearch 2.4+).
+    pub fn has_pit(&self) -> bool {
+        if self.is_opensearch() {
+            self.at_least(2, 4)
+        } else {
+            self.at_least(7, 10)
+        }
+    }
+
+    /// The `GET /` answer.
+    pub fn root(&self) -> Value {
+        let number = self.version.to_string();
+        if self.is_opensearch() {
+            json!({
+                "name": self.node_name,
+                "cluster_name": self.cluster_name,
+                "cluster_uuid": self.cluster_uuid,
+                "version": {
+                    "distribution": "opensearch",
+                    "number": number,
+                    "build_type": "tar",
+                    "build_hash": "eshunt-testserver",
+                    "build_date": "2024-01-01T00:00:00.000000Z",
+                    "build_snapshot": false,
+                    "lucene_version": "9.7.0",
+                    "minimum_wire_compatibility_version": "7.10.0",
+                    "minimum_index_compatibility_version": "7.0.0",
+                },
+                "tagline": "The OpenSearch Project: https://opensearch.org/",
+            })
+        } else {
+            json!({
+                "name": self.node_name,
+                "cluster_name": self.cluster_name,
+                "cluster_uuid": self.cluster_uuid,
+                "version": {
+                    "number": number,
+                    "build_flavor": "default",
+                    "build_type": "tar",
+                    "build_hash": "eshunt-testserver",
+                    "build_date": "2024-01-01T00:00:00.000000000Z",
+                    "build_snapshot": false,
+                    "lucene_version": "9.11.1",
+                    "minimum_wire_compatibility_version": "7.17.0",
+                    "minimum_index_compatibility_version": "7.0.0",
+                },
+                "tagline": "You Know, for Search",
+            })
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Hunting in a cluster end to end (ECS documents in, alerts out, exactly once, through
+//! faults), against the in-process test server — or, with `ESHUNT_TEST_ES_URL`, against a real
+//! cluster behind the fault-injecting proxy.
+
+mod support;
+
+use chrono::TimeDelta;
+use eshunt::es::retry::RetryPolicy;
+use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery};
+use eshunt::sink::dead_letter::DeadLetter;
+use eshunt::sink::elasticsearch::BulkWriter;
+use eshunt::source::elasticsearch::{PageSettings, Window};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+use support::*;
+
+const START: &str = "2026-03-14T10:00:00Z";
+
+fn retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 5,
+        initial: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    }
+}
+
+fn pages(size: usize) -> PageSettings {
+    PageSettings {
+        size,
+        keep_alive: eshunt::time::Span::parse("1m").unwrap(),
+        timeout: eshunt::time::Span::parse("30s").unwrap(),
+    }
+}
+
+fn day() -> Window {
+    Window {
+        start: t("2026-03-14T00:00:00Z"),
+        end: t("2026-03-15T00:00:00Z"),
+    }
+}
+
+async fn writer(env: &Env) -> BulkWriter {
+    BulkWriter::new(
+        env.connect().await,
+        &env.target,
+        4,
+        retry(),
+        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
+    )
+}
+
+async fn exactly_once_through_faults(flavor: Flavor, version: &str) {
+    let env = Env::start(flavor, version).await;
+    let docs = ecs_docs(
+        "evt-",
+        t(START),
+        40,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(90),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let expected = expected(&rules, &docs);
+    assert!(expected[PANTHER].len() >= 6 && expected[ELASTIC].len() > expected[PANTHER].len());
+
+    let faults = env.cluster.faults();
+    faults.add(
+        Fault::on("POST", "^/_search$")
+            .first(2)
+            .then(Action::too_many_requests()),
+    );
+    faults.add(
+        Fault::on("POST", "^/_search$")
+            .nth(4)
+            .then(Action::shard_failure()),
+    );
+    faults.add(
+        Fault::on("POST", "^/_search$")
+            .nth(7)
+            .then(Action::drop_connection()),
+    );
+    faults.add(
+        Fault::on("POST", "^/_bulk$")
+            .nth(1)
+            .then(Action::unavailable()),
+    );
+    faults.add(
+        Fault::on("POST", "^/_bulk$")
+            .nth(3)
+            .then(Action::fail_items(vec![ItemFault::position(0, 429)])),
+    );
+
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    for rule in &rules {
+        let report = hunt_window_with_retries(
+            &cluster,
+            rule,
+            day(),
+            pages(3),
+            &Delivery::Bulk(&writer),
+            retry(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            report.matched as usize,
+            expected[&rule.meta.id].len(),
+            "{}",
+            rule.meta.id
+        );
+        // Alerts written by an attempt that failed later are found existing by the retry.
+        assert_eq!(
+            report.written.created + report.written.existing,
+            report.matched
+        );
+        assert!(report.attempts > 1 || rule.meta.id != rules[0].meta.id);
+    }
+    let alerts = env.alerts().await;
+    let ids: BTreeSet<String> = alerts.keys().cloned().collect();
+    assert_eq!(
+        ids,
+        all_ids(&expected),
+        "exactly the expected alerts, each once"
+    );
+
+    // Running again adds nothing: every alert is found existing.
+    faults.clear();
+    for rule in &rules {
+        let again = hunt_window(
+            &cluster,
+            rule,
+            day(),
+            pages(3),
+            &Delivery::Bulk(&writer),
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.written.created, 0);
+        assert_eq!(
+            again.written.existing as usize,
+            expected[&rule.meta.id].len()
+        );
+    }
+    assert_eq!(env.alerts().await.len(), ids.len());
+
+    // Every point in time was closed; no page used a stale point-in-time id.
+    let searches = env.cluster.requests().matching("POST", "^/_search$");
+    assert!(searches
+        .iter()
+        .filter(|r| !r.faulted)
+        .all(|r| r.status == 200));
+    let (open, close) = match flavor {
+        Flavor::Elasticsearch => ("/_pit$", "^/_pit$"),
+        Flavor::OpenSearch => ("/_search/point_in_time$", "^/_search/point_in_time$"),
+    };
+    let opened = env.cluster.requests().matching("POST", open).len();
+    let closed = env.cluster.requests().matching("DELETE", close).len();
+    assert!(opened > 0);
+    assert_eq!(
+        opened, closed,
+        "every point in time is closed, also after failures"
+    );
+}
+
+#[tokio::test]
+async fn elasticsearch_8_exactly_once_through_faults() {
+    exactly_once_through_faults(Flavor::Elasticsearch, "8.15.0").await;
+}
+
+#[tokio::test]
+async fn elasticsearch_9_exactly_once_through_faults() {
+    exactly_once_through_faults(Flavor::Elasticsearch, "9.1.0").await;
+}
+
+#[tokio::test]
+async fn opensearch_2_exactly_once_through_faults() {
+    exactly_once_through_faults(Flavor::OpenSearch, "2.11.0").await;
+}
+
+#[tokio::test]
+async fn opensearch_1_pages_with_scroll() {
+    let env = Env::start(Flavor::OpenSearch, "1.3.0").await;
+    if env.cluster.server().is_proxy() {
+        return;
+    }
+    let docs = ecs_docs(
+        "s-",
+        t(START),
+        20,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    for rule in &rules {
+        hunt_window(
+            &cluster,
+            rule,
+            day(),
+            pages(2),
+            &Delivery::Bulk(&writer),
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let ids: BTreeSet<String> = env.alerts().await.keys().cloned().collect();
+    assert_eq!(ids, all_ids(&expected(&rules, &docs)));
+    assert!(!env
+        .cluster
+        .requests()
+        .matching("POST", "^/_search/scroll$")
+        .is_empty());
+    assert!(!env
+        .cluster
+        .requests()
+        .matching("DELETE", "^/_search/scroll$")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn windows_are_on_event_ingested_with_timestamp_fallback() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let window = Window {
+        start: t("2026-03-14T10:00:00Z"),
+        end: t("2026-03-14T10:10:00Z"),
+    };
+    let mk = |id: &str, at: &str, ingested: Option<&str>| {
+        let raw = raw_event(id, "publish", t(at));
+        let options = eshunt::event::to_ecs::ToEcsOptions {
+            ingested: ingested.map(t),
+            ..Default::default()
+        };
+        eshunt::event::to_ecs::to_ecs(&raw, &options)
+    };
+    let docs = vec![
+        mk(
+            "late-but-ingested-inside",
+            "2026-03-14T09:40:00Z",
+            Some("2026-03-14T10:05:00Z"),
+        ),
+        mk(
+            "inside-but-ingested-after",
+            "2026-03-14T10:05:00Z",
+            Some("2026-03-14T10:12:00Z"),
+        ),
+        mk("no-ingested-inside", "2026-03-14T10:01:00Z", None),
+        mk("no-ingested-outside", "2026-03-14T09:59:59Z", None),
+        mk(
+            "ingested-at-end-is-excluded",
+            "2026-03-14T10:09:00Z",
+            Some("2026-03-14T10:10:00Z"),
+        ),
+        mk(
+            "ingested-at-start-is-included",
+            "2026-03-14T09:59:00Z",
+            Some("2026-03-14T10:00:00Z"),
+        ),
+    ];
+    env.load(&docs).await;
+    let elastic = env
+        .rules()
+        .into_iter()
+        .find(|r| r.meta.id == ELASTIC)
+        .unwrap();
+    let out: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::sink()));
+    let report = hunt_window(
+        &env.connect().await,
+        &elastic,
+        window,
+        pages(10),
+        &Delivery::Print(&out),
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.hits, 3, "{report:?}");
+    assert_eq!(
+        report.lateness.max_ms,
+        25 * 60 * 1000,
+        "lateness of the late document"
+    );
+}
+
+#[tokio::test]
+async fn a_window_beyond_ten_thousand_hits_is_paged_to_its_end() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let start = t(START);
+    let docs: Vec<Value> = (0..12_345)
+        .map(|i| {
+            let raw = raw_event(
+                &format!("big-{i}"),
+                "publish",
+                start + TimeDelta::milliseconds(i * 10),
+            );
+            eshunt::event::to_ecs::to_ecs(
+                &raw,
+                &eshunt::event::to_ecs::ToEcsOptions {
+                    ingested: Some(start),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    env.load(&docs).await;
+    let elastic = env
+        .rules()
+        .into_iter()
+        .find(|r| r.meta.id == ELASTIC)
+        .unwrap();
+    let out: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::sink()));
+    let report = hunt_window(
+        &env.connect().await,
+        &elastic,
+        day(),
+        pages(1000),
+        &Delivery::Print(&out),
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.hits, 12_345);
+    assert_eq!(report.matched, 12_345);
+    assert_eq!(report.pages, 13);
+    let searches = env.cluster.requests().matching("POST", "^/_search$");
+    assert!(
+        searches
+            .iter()
+            .all(|r| r.json().is_none_or(|b| b.get("from").is_none())),
+        "paging is search_after, never from"
+    );
+}
+
+#[tokio::test]
+async fn incomplete_pages_make_the_window_fail_until_it_succeeds() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let docs = ecs_docs(
+        "i-",
+        t(START),
+        14,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(5),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    for (i, action) in [
+        Action::shard_failure(),
+        Action::timed_out(),
+        Action::expire_context(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        env.cluster.faults().clear();
+        env.cluster
+            .faults()
+            .add(Fault::on("POST", "^/_search$").nth(2).then(action));
+        let once = hunt_window(
+            &cluster,
+            elastic,
+            day(),
+            pages(2),
+            &Delivery::Bulk(&writer),
+            chrono::Utc::now(),
+            None,
+        )
+        .await;
+        assert!(
+            once.is_err(),
+            "fault {i}: a partial page must not complete the window"
+        );
+        env.cluster.faults().clear();
+        env.cluster.faults().add(
+            Fault::on("POST", "^/_search$")
+                .nth(2)
+                .then(Action::shard_failure()),
+        );
+        let retried = hunt_window_with_retries(
+            &cluster,
+            elastic,
+            day(),
+            pages(2),
+            &Delivery::Bulk(&writer),
+            retry(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(retried.attempts, 2);
+    }
+    let ids: BTreeSet<String> = env.alerts().await.keys().cloned().collect();
+    assert_eq!(ids, expected(&rules, &docs)[ELASTIC]);
+}
+
+#[tokio::test]
+async fn refused_alerts_go_to_the_dead_letter_file() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let docs = ecs_docs(
+        "d-",
+        t(START),
+        7,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(5),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    env.cluster.faults().add(
+        Fault::on("POST", "^/_bulk$")
+            .nth(1)
+            .then(Action::fail_items(vec![ItemFault::position(1, 400)])),
+    );
+    let writer = writer(&env).await;
+    let report = hunt_window(
+        &env.connect().await,
+        elastic,
+        day(),
+        pages(50),
+        &Delivery::Bulk(&writer),
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.written.dead_lettered, 1);
+    assert_eq!(report.written.created + 1, report.matched);
+    let dead = std::fs::read_to_string(env.dir.path().join("dead-letter.ndjson")).unwrap();
+    let line: Value = serde_json::from_str(dead.lines().next().unwrap()).unwrap();
+    assert_eq!(line["status"], 400);
+    assert_eq!(line["alert"]["eshunt"]["alert_id"], line["alert_id"]);
+    let in_cluster = env.alerts().await;
+    assert!(!in_cluster.contains_key(line["alert_id"].as_str().unwrap()));
+    assert_eq!(
+        in_cluster.len() + 1,
+        expected(&rules, &docs)[ELASTIC].len(),
+        "no alert is lost"
+    );
+}
+
+#[test]
+fn cli_setup_hunt_explain_and_dry_run() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(Env::start(Flavor::Elasticsearch, "8.15.0"));
+    let docs = ecs_docs(
+        "c-",
+        t(START),
+        21,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(5),
+    );
+    rt.block_on(env.load(&docs));
+    let rules = env.rules();
+    let expected = expected(&rules, &docs);
+
+    for _ in 0..2 {
+        let out = env.eshunt("setup").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("privileges: all granted"), "{stdout}");
+        assert!(stdout.contains("state index"), "{stdout}");
+    }
+
+    let dry = env
+        .eshunt("hunt")
+        .args(["--from", "2026-03-14", "--to", "2026-03-15", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let printed: BTreeSet<String> = String::from_utf8_lossy(&dry.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["eshunt"]["alert_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(printed, all_ids(&expected));
+    assert!(
+        rt.block_on(env.alerts()).is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let hunt = env
+        .eshunt("hunt")
+        .args(["--from", "2026-03-14", "--to", "2026-03-15"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&hunt.stderr);
+    assert_eq!(hunt.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} matched; alerts {} written, 0 already present",
+            expected[PANTHER].len(),
+            expected[PANTHER].len()
+        )),
+        "{stderr}"
+    );
+    let alerts = rt.block_on(env.alerts());
+    assert_eq!(
+        alerts.keys().cloned().collect::<BTreeSet<_>>(),
+        all_ids(&expected)
+    );
+    let alert = alerts.values().next().unwrap();
+    assert_eq!(alert["event"]["kind"], "alert");
+    assert!(alert["eshunt"]["source"]["index"]
+        .as_str()
+        .unwrap()
+        .starts_with(".ds-"));
+
+    let again = env
+        .eshunt("hunt")
+        .args(["--from", "2026-03-14", "--to", "2026-03-15"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("alerts 0 written"));
+
+    let source = alerts
+        .values()
+        .find(|a| a["rule"]["id"] == PANTHER)
+        .unwrap();
+    let explain = env
+        .eshunt("explain")
+        .args([
+            "--rule",
+            PANTHER,
+            "--index",
+            &env.source,
+            "--id",
+            source["eshunt"]["source"]["id"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert_eq!(
+        explain.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&explain.stderr)
+    );
+    assert!(
+        text.contains("prefilter matches the document (the cluster):      yes"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: ALERT"), "{text}");
+}
+
+#[test]
+fn setup_lists_missing_privileges() {
+    let server = TestServer::builder(Flavor::Elasticsearch, "8.15.0")
+        .emulator_only()
+        .security(eshunt_testserver::SecurityConfig::open().deny("*logs-aws.cloudtrail*", "read"))
+        .start()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(Env::with_cluster(
+        TestCluster::with_server(server),
+        Knobs::default(),
+    ));
+    let out = env.eshunt("setup").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("MISSING"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "read on {}",
+            env.cluster.name("logs-aws.cloudtrail-*")
+        )),
+        "{stdout}"
+    );
+}

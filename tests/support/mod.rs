@@ -1,0 +1,344 @@
+//! Shared by the cluster integration tests: a test cluster (the in-process test server, or a
+//! fault-injecting proxy to a real cluster when `ESHUNT_TEST_ES_URL` is set), a config and rule
+//! files pointing at it under a per-test prefix, generated CloudTrail ECS documents, and the
+//! alerts each rule must produce on them.
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eshunt::alert::{alert_id, identity};
+use eshunt::config::{Config, ProcessEnv};
+use eshunt::es::Cluster;
+use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
+use eshunt::event::{Event, Origin};
+use eshunt::rule::{load_dir, PrefilterCheck, Rule};
+pub use eshunt_testserver::{Action, Fault, Flavor, ItemFault, TestCluster, TestServer};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const PANTHER: &str = "AWS.Lambda.UpdateFunctionConfiguration";
+pub const ELASTIC: &str = "7d091a76-0737-11ef-8469-f661ea17fbcc";
+
+/// A test's cluster, files and names.
+pub struct Env {
+    pub cluster: TestCluster,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    /// The source data stream (`{prefix}logs-aws.cloudtrail-default`).
+    pub source: String,
+    /// The alert target (`{prefix}alerts`).
+    pub target: String,
+    /// The state index.
+    pub state: String,
+}
+
+/// Knobs written into the test config.
+pub struct Knobs {
+    pub page_size: usize,
+    pub interval: &'static str,
+    pub lookback: &'static str,
+    pub extra_schedule: &'static str,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            page_size: 3,
+            interval: "5m",
+            lookback: "6m",
+            extra_schedule: "",
+        }
+    }
+}
+
+impl Env {
+    pub async fn start(flavor: Flavor, version: &str) -> Env {
+        Env::with_cluster(TestCluster::start(flavor, version), Knobs::default()).await
+    }
+
+    pub async fn with_cluster(cluster: TestCluster, knobs: Knobs) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let source = cluster.install_cloudtrail_template().await.unwrap();
+        let target = cluster.name("alerts");
+        let state = cluster.name("state");
+        write_rules(
+            &dir.path().join("queries"),
+            &cluster.name("logs-aws.cloudtrail-*"),
+            knobs.interval,
+            knobs.lookback,
+        );
+        let config = format!(
+            r#"[elasticsearch]
+urls = ["{url}"]
+max_retries = 5
+retry_backoff = "20ms"
+request_timeout = "20s"
+
+[rules]
+dir = "queries"
+
+[alerts]
+target = "{target}"
+bulk_size = 4
+dead_letter = "dead-letter.ndjson"
+
+[hunt]
+page_size = {page}
+keep_alive = "1m"
+
+[schedule]
+state_index = "{state}"
+settle_delay = "1s"
+lease_ttl = "3s"
+shutdown_grace = "5s"
+{extra}
+"#,
+            url = cluster.url(),
+            page = knobs.page_size,
+            extra = knobs.extra_schedule,
+        );
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config).unwrap();
+        Env {
+            cluster,
+            dir,
+            config_path,
+            source,
+            target,
+            state,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::load(&self.config_path).unwrap();
+        config.apply_env(&ProcessEnv);
+        config
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        let report = load_dir(&self.dir.path().join("queries"));
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        report.rules
+    }
+
+    pub async fn connect(&self) -> Cluster {
+        Cluster::connect(&self.config(), &ProcessEnv).await.unwrap()
+    }
+
+    pub async fn load(&self, docs: &[Value]) {
+        self.cluster.bulk_load(&self.source, docs).await.unwrap();
+    }
+
+    /// Every alert document in the target, keyed by its id; panics on a duplicate id.
+    pub async fn alerts(&self) -> BTreeMap<String, Value> {
+        let _ = self
+            .cluster
+            .request("POST", &format!("/{}/_refresh", self.target), None)
+            .await;
+        let (status, body) = self
+            .cluster
+            .request(
+                "POST",
+                &format!("/{}/_search", self.target),
+                Some(&json!({"size": 10000})),
+            )
+            .await
+            .unwrap();
+        if status == 404 {
+            return BTreeMap::new();
+        }
+        assert_eq!(status, 200, "{body}");
+        let mut out = BTreeMap::new();
+        for hit in body["hits"]["hits"].as_array().unwrap() {
+            let id = hit["_id"].as_str().unwrap().to_string();
+            assert_eq!(hit["_source"]["eshunt"]["alert_id"], id.as_str());
+            assert!(
+                out.insert(id, hit["_source"].clone()).is_none(),
+                "duplicate alert"
+            );
+        }
+        out
+    }
+
+    /// The binary, with `--config`.
+    pub fn eshunt(&self, command: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eshunt"));
+        cmd.arg(command).arg("--config").arg(&self.config_path);
+        cmd.env("ESHUNT_LOG", "info");
+        cmd
+    }
+
+    /// A state document by id.
+    pub async fn state_doc(&self, id: &str) -> Option<Value> {
+        let (status, body) = self
+            .cluster
+            .request("GET", &format!("/{}/_doc/{id}", self.state), None)
+            .await
+            .unwrap();
+        (status == 200 && body["found"] == true).then(|| body["_source"].clone())
+    }
+}
+
+/// Copies the shipped rules, pointing them at `index` with the given schedule.
+pub fn write_rules(dir: &Path, index: &str, interval: &str, lookback: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/aws");
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        let mut section = String::new();
+        for line in text.lines() {
+            if line.starts_with('[') {
+                section = line.to_string();
+            }
+            let replaced = if section == "[source]" && line.starts_with("index =") {
+                format!("index = [\"{index}\"]")
+            } else if section == "[schedule]" && line.starts_with("interval =") {
+                format!("interval = \"{interval}\"")
+            } else if section == "[schedule]" && line.starts_with("lookback =") {
+                format!("lookback = \"{lookback}\"")
+            } else {
+                line.to_string()
+            };
+            out.push_str(&replaced);
+            out.push('\n');
+        }
+        std::fs::write(dir.join(path.file_name().unwrap()), out).unwrap();
+    }
+}
+
+/// The kinds of generated events, cycling: which rules fire is decided by the rules
+/// themselves when the expectations are computed.
+const KINDS: [&str; 7] = [
+    "iam_layers",
+    "sso_layers",
+    "role_layers",
+    "publish",
+    "failed",
+    "code",
+    "noise",
+];
+
+/// A raw CloudTrail record of `kind`.
+pub fn raw_event(id: &str, kind: &str, time: DateTime<Utc>) -> Value {
+    let iam = json!({"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": "arn:aws:iam::111122223333:user/dana",
+        "accountId": "111122223333", "userName": "dana"});
+    let sso = json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:sam@example.com", "accountId": "111122223333",
+        "arn": "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/sam@example.com",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "AWSReservedSSO_Admin_0123456789abcdef",
+            "arn": "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef"}}});
+    let role = json!({"type": "AssumedRole", "principalId": "AROAROLE:ci", "accountId": "111122223333",
+        "arn": "arn:aws:sts::111122223333:assumed-role/ci-deployer/ci",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "ci-deployer", "arn": "arn:aws:iam::111122223333:role/ci-deployer"}}});
+    let layers = json!({"functionName": format!("fn-{id}"), "layers": [{"arn": "arn:aws:lambda:us-east-1:444455556666:layer:x:1"}]});
+    let (identity, source, name, response, error) = match kind {
+        "iam_layers" => (
+            iam,
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            layers,
+            None,
+        ),
+        "sso_layers" => (
+            sso,
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            layers,
+            None,
+        ),
+        "role_layers" => (
+            role,
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            layers,
+            None,
+        ),
+        "publish" => (
+            iam,
+            "lambda.amazonaws.com",
+            "PublishLayerVersion20181031",
+            json!({"version": 3}),
+            None,
+        ),
+        "failed" => (
+            iam,
+            "lambda.amazonaws.com",
+            "UpdateFunctionConfiguration20150331v2",
+            json!(null),
+            Some("AccessDeniedException"),
+        ),
+        "code" => (
+            sso,
+            "lambda.amazonaws.com",
+            "UpdateFunctionCode20150331v2",
+            layers,
+            None,
+        ),
+        _ => (iam, "s3.amazonaws.com", "GetObject", json!(null), None),
+    };
+    let mut record = json!({
+        "eventVersion": "1.08", "userIdentity": identity, "eventTime": eshunt::time::format(time),
+        "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7",
+        "userAgent": "aws-cli/2", "requestParameters": {"functionName": format!("fn-{id}")},
+        "responseElements": response, "requestID": format!("req-{id}"), "eventID": id,
+        "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": "111122223333",
+    });
+    if let Some(code) = error {
+        record["errorCode"] = json!(code);
+        record["errorMessage"] = json!("not authorized");
+    }
+    record
+}
+
+/// `n` ECS documents of cycling kinds, one every `spacing` from `start`, each ingested `lateness`
+/// after it happened; every other one keeps `event.original`.
+pub fn ecs_docs(
+    prefix: &str,
+    start: DateTime<Utc>,
+    n: usize,
+    spacing: TimeDelta,
+    lateness: TimeDelta,
+) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let time = start + spacing * i as i32;
+            let raw = raw_event(&format!("{prefix}{i}"), KINDS[i % KINDS.len()], time);
+            let options = ToEcsOptions {
+                preserve_original: i % 2 == 0,
+                ingested: Some(time + lateness),
+                ..ToEcsOptions::default()
+            };
+            to_ecs(&raw, &options)
+        })
+        .collect()
+}
+
+/// The alert ids each rule must produce on `docs` (evaluated locally, prefilter included).
+pub fn expected(rules: &[Rule], docs: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = rules
+        .iter()
+        .map(|r| (r.meta.id.clone(), BTreeSet::new()))
+        .collect();
+    for doc in docs {
+        let event = Event::from_ecs(doc.clone(), Origin::Inline("expected".into()));
+        for rule in rules {
+            if rule.evaluate(&event, PrefilterCheck::Local).matched {
+                out.get_mut(&rule.meta.id)
+                    .unwrap()
+                    .insert(alert_id(&rule.meta.id, &identity(&event)));
+            }
+        }
+    }
+    out
+}
+
+/// All expected ids, whatever the rule.
+pub fn all_ids(expected: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    expected.values().flatten().cloned().collect()
+}
+
+pub fn t(text: &str) -> DateTime<Utc> {
+    eshunt::time::parse_timestamp(text).unwrap()
+}

@@ -10,7 +10,7 @@ use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery};
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::source::elasticsearch::{PageSettings, Window};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Mutex;

@@ -113,10 +113,15 @@ impl Record for RunRecord {
 }
 
 impl RunRecord {
-    /// A run's id: rule, window and outcome (a retried window keeps one record per outcome).
+    /// A run's id: rule, window and outcome, plus the attempt for failures (so each failed
+    /// attempt keeps its record and a window completes once).
     pub fn id(&self) -> String {
+        let attempt = match self.status.as_str() {
+            "complete" => String::new(),
+            _ => format!(":{}", self.attempts),
+        };
         format!(
-            "run:{}:{}:{}:{}",
+            "run:{}:{}:{}:{}{attempt}",
             self.rule_id,
             self.window_start.timestamp_millis(),
             self.window_end.timestamp_millis(),

@@ -163,6 +163,44 @@ fn written(req: &Req, result: &WriteResult) -> Resp {
 }
 
 /// `GET|HEAD /{index}/_doc/{id}`.
+/// `GET|POST /{index}/_mget` with `{"ids": [...]}` or `{"docs": [{"_id": ...}]}`: each
+/// document as `GET _doc` would answer it, in request order.
+pub(super) fn mget(em: &Emulator, req: &Req, index: &str) -> Answer {
+    let body = req.json_object()?;
+    let ids: Vec<String> = match (body.get("ids"), body.get("docs")) {
+        (Some(Value::Array(ids)), _) => ids
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        (_, Some(Value::Array(docs))) => docs
+            .iter()
+            .filter_map(|d| d["_id"].as_str().map(str::to_string))
+            .collect(),
+        _ => {
+            return Err(EsError::parsing(
+                "unknown parameter, expected [ids] or [docs]",
+            ))
+        }
+    };
+    let ix = em.store.single_index(index)?;
+    let docs: Vec<Value> = ids
+        .iter()
+        .map(|id| match ix.get(id) {
+            Some(doc) => json!({
+                "_index": ix.name,
+                "_id": id,
+                "_version": doc.version,
+                "_seq_no": doc.seq_no,
+                "_primary_term": PRIMARY_TERM,
+                "found": true,
+                "_source": serde_json::from_str::<Value>(&doc.source).unwrap_or(Value::Null),
+            }),
+            None => json!({"_index": ix.name, "_id": id, "found": false}),
+        })
+        .collect();
+    Ok(Resp::json(200, &json!({"docs": docs})))
+}
+
 pub(super) fn get(em: &Emulator, req: &Req, index: &str, id: &str) -> Answer {
     let ix = em.store.single_index(index)?;
     let head = req.method == "HEAD";

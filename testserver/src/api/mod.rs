@@ -74,6 +74,7 @@ fn route(em: &Emulator, req: &Req, s: &[&str]) -> Option<Answer> {
         ("GET", [t, "_mapping"]) => indices::get_mapping(em, req, t),
         ("PUT" | "POST", [t, "_mapping"]) => indices::put_mapping(em, req, t),
         ("POST", [t, "_rollover"]) => indices::rollover(em, t),
+        ("GET" | "POST", [t, "_mget"]) => docs::mget(em, req, t),
         ("GET" | "HEAD", [t, "_doc", id]) => docs::get(em, req, t, id),
         ("PUT" | "POST", [t, "_doc", id]) => docs::put(em, req, t, Some(id), false),
         ("POST", [t, "_doc"]) => docs::put(em, req, t, None, true),

@@ -2,7 +2,7 @@
 //! fault-injecting proxy to a real cluster when `ESHUNT_TEST_ES_URL` is set), a config and rule
 //! files pointing at it under a per-test prefix, generated CloudTrail ECS documents, and the
 //! alerts each rule must produce on them.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // each test binary uses part of it
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::alert::{alert_id, identity};

@@ -4,12 +4,17 @@
 use crate::alert::Alert;
 use crate::engine::{Engine, TimeRange};
 use crate::es::retry::{Jitter, RetryPolicy};
-use crate::es::{Cluster, EsError};
-use crate::event::{Event, Origin};
+use crate::es::{Cluster, EsError, Request};
+use crate::event::{Event, Origin, Shape};
 use crate::rule::Rule;
 use crate::sink::elasticsearch::{BulkWriter, WriteReport};
-use crate::source::elasticsearch::{PageSettings, Pager, Shards, Window, WindowError};
+use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, WindowError};
+use crate::source::files::{invalid_json, Skipped};
+use crate::time;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,9 +60,19 @@ pub struct Lateness {
 }
 
 impl Lateness {
-    fn observe(&mut self, event: &Event) {
-        if let (Some(ingested), Some(time)) = (event.ingested(), event.time()) {
-            let ms = (ingested - time).num_milliseconds();
+    /// Measures one hit from its raw `_source` (nested or dotted `event.ingested`, and
+    /// `@timestamp`), without parsing the rest of it.
+    fn observe_source(&mut self, source: &str) {
+        let Ok(times) = serde_json::from_str::<Times>(source) else {
+            return;
+        };
+        let ingested = times
+            .event
+            .and_then(|e| e.ingested)
+            .or(times.event_ingested);
+        let parsed = |t: Option<Cow<str>>| t.as_deref().and_then(time::parse_timestamp);
+        if let (Some(ingested), Some(at)) = (parsed(ingested), parsed(times.timestamp)) {
+            let ms = (ingested - at).num_milliseconds();
             self.count += 1;
             self.total_ms += ms;
             self.max_ms = self.max_ms.max(ms);
@@ -79,6 +94,23 @@ impl Lateness {
         self.total_ms += other.total_ms;
         self.max_ms = self.max_ms.max(other.max_ms);
     }
+}
+
+/// The two times of a hit.
+#[derive(Deserialize)]
+struct Times<'a> {
+    #[serde(rename = "@timestamp", borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event: Option<EventTimes<'a>>,
+    #[serde(rename = "event.ingested", borrow, default)]
+    event_ingested: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct EventTimes<'a> {
+    #[serde(borrow, default)]
+    ingested: Option<Cow<'a, str>>,
 }
 
 /// What one window of one rule did.
@@ -127,6 +159,7 @@ pub async fn hunt_window(
     let mut tally = engine.new_tally();
     let mut written = WriteReport::default();
     let mut lateness = Lateness::default();
+    let mut hits_seen = 0;
     let mut pager = Pager::new(cluster, rule, window, settings);
     let result: Result<(), WindowError> = async {
         while let Some(hits) = pager.next_page().await? {
@@ -135,13 +168,20 @@ pub async fn hunt_window(
             }
             let mut alerts = Vec::new();
             for hit in hits {
-                let origin = Origin::Document {
-                    index: hit.index,
-                    id: hit.id,
-                };
-                let event = Event::from_ecs(hit.source, origin);
-                lateness.observe(&event);
-                engine.process_event(&event, now, &mut tally, &mut |a| alerts.push(a));
+                hits_seen += 1;
+                lateness.observe_source(hit.source.get());
+                if !rule
+                    .condition_needles
+                    .may_match(hit.source.get().as_bytes())
+                {
+                    continue;
+                }
+                match event_of(cluster, hit).await? {
+                    Ok(event) => {
+                        engine.process_event(&event, now, &mut tally, &mut |a| alerts.push(a))
+                    }
+                    Err(skipped) => tally.skip(skipped),
+                }
             }
             written.add(delivery.deliver(&alerts).await?);
         }
@@ -154,7 +194,7 @@ pub async fn hunt_window(
     Ok(WindowReport {
         rule_id: rule.meta.id.clone(),
         window,
-        hits: tally.events,
+        hits: hits_seen,
         matched: tally.alerts_total(),
         written,
         pages,
@@ -171,6 +211,50 @@ pub async fn hunt_window(
         attempts: 1,
         elapsed: started.elapsed(),
     })
+}
+
+/// The event view of a hit (or why it has none). A hit whose needed subtrees the cluster
+/// flagged unreadable (only their Java-map strings exist) is read through its `event.original`
+/// when it has one (fetched for it alone), else marked unavailable.
+async fn event_of(cluster: &Cluster, hit: Hit) -> Result<Result<Event, Skipped>, WindowError> {
+    let origin = Origin::Document {
+        index: hit.index.to_string(),
+        id: hit.id.clone(),
+    };
+    let mut source: Value = match serde_json::from_str(hit.source.get()) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(invalid_json(origin, &e))),
+    };
+    if !hit.unreadable.is_empty() {
+        if let Some(original) = fetch_original(cluster, &hit.index, &hit.id).await? {
+            if let Value::Object(map) = &mut source {
+                let event = map.entry("event").or_insert_with(|| json!({}));
+                event["original"] = Value::String(original);
+            }
+        }
+    }
+    let mut event = Event::from_ecs(source, origin);
+    if event.shape() == Shape::EcsRebuilt {
+        event.mark_unavailable(hit.unreadable.iter().map(String::as_str));
+    }
+    Ok(Ok(event))
+}
+
+async fn fetch_original(
+    cluster: &Cluster,
+    index: &str,
+    id: &str,
+) -> Result<Option<String>, EsError> {
+    let request = Request::get(format!("/{index}/_doc/{}", crate::es::path_segment(id)))
+        .param("_source_includes", "event.original");
+    let reply = cluster.execute(&request).await?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    let body = reply.ok("fetching event.original")?.body;
+    Ok(body["_source"]["event"]["original"]
+        .as_str()
+        .map(str::to_string))
 }
 
 /// Runs a window until it is complete, retrying incomplete or failed attempts with backoff, at

@@ -592,3 +592,60 @@ fn setup_lists_missing_privileges() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn unreadable_subtrees_are_read_through_event_original_or_reported() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let keyword_only = |id: &str, original: bool| {
+        let raw = raw_event(id, "iam_layers", t(START));
+        let options = eshunt::event::to_ecs::ToEcsOptions {
+            retain: eshunt::event::to_ecs::Retain::Keyword,
+            preserve_original: original,
+            ingested: Some(t(START)),
+            ..Default::default()
+        };
+        eshunt::event::to_ecs::to_ecs(&raw, &options)
+    };
+    let docs = vec![
+        keyword_only("with-original", true),
+        keyword_only("string-only", false),
+    ];
+    assert!(
+        docs[1]["aws"]["cloudtrail"]["flattened"].is_null()
+            && docs[1]["aws"]["cloudtrail"]["response_elements"].is_string()
+    );
+    env.load(&docs).await;
+    let panther = env
+        .rules()
+        .into_iter()
+        .find(|r| r.meta.id == PANTHER)
+        .unwrap();
+    let out: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::sink()));
+    let report = hunt_window(
+        &env.connect().await,
+        &panther,
+        day(),
+        pages(10),
+        &Delivery::Print(&out),
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.hits, 2);
+    assert_eq!(
+        report.matched, 1,
+        "the document with event.original is read through it"
+    );
+    assert_eq!(
+        report.unavailable.get("responseElements.layers"),
+        Some(&1),
+        "the other is reported, not silently missed"
+    );
+    let fetched = env.cluster.requests().matching("GET", "/_doc/");
+    assert_eq!(
+        fetched.len(),
+        2,
+        "event.original is fetched only for the flagged documents"
+    );
+}

@@ -97,7 +97,7 @@ impl FieldType {
             "scaled_float" => FieldType::ScaledFloat,
             "unsigned_long" => FieldType::UnsignedLong,
             "ip" => FieldType::Ip,
-            "flattened" => FieldType::Flattened,
+            "flattened" | "flat_object" => FieldType::Flattened,
             "object" => FieldType::Object,
             "nested" => FieldType::Nested,
             "alias" => FieldType::Alias,

@@ -103,6 +103,23 @@ impl Request {
     }
 }
 
+/// A response whose body is left as bytes, for callers that parse it their own way (search
+/// pages, parsed without building a tree per hit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawReply {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    /// The body parsed as JSON (`Value::Null` when empty or not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
 /// A response: status and JSON body (`Value::Null` when the body is empty or not JSON).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -225,7 +242,12 @@ impl Cluster {
             },
             permits: Arc::new(Semaphore::new(es.max_concurrent_requests)),
         };
-        let root = sender.execute(&Request::get("/")).await?.ok("GET /")?;
+        let root = sender.execute(&Request::get("/")).await?;
+        let root = Reply {
+            status: root.status,
+            body: root.json(),
+        }
+        .ok("GET /")?;
         let info = ClusterInfo::from_root(&root.body).map_err(|m| EsError::protocol("GET /", m))?;
         if info.is_supported() {
             tracing::info!(cluster = %info, paging = ?info.paging(), "connected");
@@ -243,12 +265,21 @@ impl Cluster {
     /// Sends a request, retrying retryable failures with backoff. Any HTTP answer that is not
     /// retryable (or the last one) is returned as a [`Reply`], whatever its status.
     pub async fn execute(&self, request: &Request) -> Result<Reply, EsError> {
+        let raw = self.sender.execute(request).await?;
+        Ok(Reply {
+            status: raw.status,
+            body: raw.json(),
+        })
+    }
+
+    /// Like [`Cluster::execute`], leaving the body unparsed.
+    pub async fn execute_raw(&self, request: &Request) -> Result<RawReply, EsError> {
         self.sender.execute(request).await
     }
 }
 
 impl Sender {
-    async fn execute(&self, request: &Request) -> Result<Reply, EsError> {
+    async fn execute(&self, request: &Request) -> Result<RawReply, EsError> {
         let mut jitter = Jitter::new();
         let mut attempt = 0;
         loop {
@@ -271,7 +302,7 @@ impl Sender {
         }
     }
 
-    async fn send_once(&self, request: &Request) -> Result<Reply, EsError> {
+    async fn send_once(&self, request: &Request) -> Result<RawReply, EsError> {
         let _permit = self
             .permits
             .acquire()
@@ -305,13 +336,28 @@ impl Sender {
                 message: e.to_string(),
             })?;
         let status = response.status_code().as_u16();
-        let text = response.text().await.map_err(|e| EsError::Transport {
+        let body = response.bytes().await.map_err(|e| EsError::Transport {
             what: what(),
             message: e.to_string(),
         })?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Reply { status, body })
+        Ok(RawReply {
+            status,
+            body: body.into(),
+        })
     }
+}
+
+/// Percent-encodes one URL path segment (a document id may hold `/`, `:` or spaces).
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Builds the `elasticsearch` client: node pool, credentials, TLS and timeout from the config.
@@ -392,4 +438,18 @@ fn tls_validation(config: &Config) -> Result<CertificateValidation, EsError> {
     let certificate = Certificate::from_pem(&pem)
         .map_err(|e| config_error(format!("not a PEM certificate: {e}")))?;
     Ok(CertificateValidation::Full(certificate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(
+            path_segment("checkpoint:AWS.Lambda.X"),
+            "checkpoint:AWS.Lambda.X"
+        );
+        assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+    }
 }

@@ -331,31 +331,87 @@ fn insert(record: &mut Map<String, Value>, path: &str, value: Value) {
     }
 }
 
-/// The ECS fields a search must fetch so that [`rebuild`] can serve the given CloudTrail paths
-/// (plus `event.original`, which holds everything when present).
-pub fn source_fields<'a>(cloudtrail_paths: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut out = vec!["event.original".to_string(), "@timestamp".to_string()];
-    let mut push = |f: &str| {
-        if !out.iter().any(|o| o == f) {
-            out.push(f.to_string());
-        }
-    };
-    for path in cloudtrail_paths {
-        for field in FIELDS.iter().filter(|f| overlaps(f.cloudtrail, path)) {
-            field.ecs.iter().for_each(|e| push(e));
-            if let Subtree(copy) = field.storage {
-                push(copy);
-            }
-            if field.when != When::Always {
-                push(UI_TYPE);
-                push(UI_ISSUER);
-            }
-        }
-        if overlaps("resources", path) {
-            push(RESOURCES);
+/// What a search must fetch so that [`rebuild`] can serve some CloudTrail paths.
+#[derive(Debug, Clone, Default)]
+pub struct FetchPlan {
+    /// `_source` fields: the ECS fields holding the paths (for subtrees, just the needed part
+    /// of the flattened copy).
+    pub fields: Vec<String>,
+    /// Some path has no ECS home: only `event.original` holds it.
+    pub original: bool,
+    /// The subtree rows involved: a document holding one of them only as its Java-map string
+    /// cannot serve the paths under it (see [`unreadable_query`]).
+    pub subtrees: Vec<&'static FieldMap>,
+}
+
+impl FetchPlan {
+    fn push(&mut self, field: &str) {
+        if !self.fields.iter().any(|f| f == field) {
+            self.fields.push(field.to_string());
         }
     }
-    out
+}
+
+/// The fetch plan for `cloudtrail_paths`.
+pub fn fetch_plan<'a>(cloudtrail_paths: impl IntoIterator<Item = &'a str>) -> FetchPlan {
+    let mut plan = FetchPlan::default();
+    for path in cloudtrail_paths {
+        if overlaps("resources", path) {
+            plan.push(RESOURCES);
+            continue;
+        }
+        let rows: Vec<&'static FieldMap> = FIELDS
+            .iter()
+            .filter(|f| overlaps(f.cloudtrail, path))
+            .collect();
+        if rows.is_empty() {
+            plan.original = true;
+        }
+        for row in rows {
+            match row.storage {
+                Subtree(_) => {
+                    let rest = path.get(row.cloudtrail.len()..).unwrap_or("");
+                    plan.push(&format!("{}{rest}", row.ecs[0]));
+                    if !plan.subtrees.iter().any(|r| std::ptr::eq(*r, row)) {
+                        plan.subtrees.push(row);
+                    }
+                }
+                _ => row.ecs.iter().for_each(|e| plan.push(e)),
+            }
+            if row.when != When::Always {
+                plan.push(UI_TYPE);
+                plan.push(UI_ISSUER);
+            }
+        }
+    }
+    plan
+}
+
+/// The name [`unreadable_query`] gives its clause for a subtree row.
+pub fn unreadable_name(row: &FieldMap) -> String {
+    format!("eshunt-unreadable:{}", row.cloudtrail)
+}
+
+/// A query (named with [`unreadable_name`]) matching documents that hold a subtree only as its
+/// Java-map string: the string exists (its keyword, or its `.text` sub-field when longer than
+/// the keyword's `ignore_above`) and the flattened copy does not. Added as an optional clause
+/// to a search, it tells per hit — through `matched_queries` — which subtrees are unreadable,
+/// without fetching the strings.
+pub fn unreadable_query(row: &FieldMap) -> Option<Value> {
+    let Subtree(string_copy) = row.storage else {
+        return None;
+    };
+    Some(serde_json::json!({"bool": {
+        "filter": [{"bool": {
+            "should": [
+                {"exists": {"field": string_copy}},
+                {"exists": {"field": format!("{string_copy}.text")}},
+            ],
+            "minimum_should_match": 1,
+        }}],
+        "must_not": [{"exists": {"field": row.ecs[0]}}],
+        "_name": unreadable_name(row),
+    }}))
 }
 
 /// True when one dotted path is a prefix of the other (case-insensitively, at a segment boundary).
@@ -469,21 +525,41 @@ mod tests {
     }
 
     #[test]
-    fn source_fields_cover_paths_and_string_copies() {
-        let fields = source_fields([
+    fn fetch_plans_name_fields_subpaths_and_subtrees() {
+        let plan = fetch_plan([
             "responseElements.layers",
             "eventName",
             "userIdentity.sessionContext.sessionIssuer.userName",
         ]);
         for f in [
-            "event.original",
-            "aws.cloudtrail.flattened.response_elements",
-            "aws.cloudtrail.response_elements",
+            "aws.cloudtrail.flattened.response_elements.layers",
             "event.action",
             "user.name",
+            UI_TYPE,
         ] {
-            assert!(fields.iter().any(|x| x == f), "missing {f} in {fields:?}");
+            assert!(
+                plan.fields.iter().any(|x| x == f),
+                "missing {f} in {plan:?}"
+            );
         }
+        assert!(
+            !plan
+                .fields
+                .iter()
+                .any(|x| x == "aws.cloudtrail.response_elements"),
+            "strings are never fetched"
+        );
+        assert!(!plan.original);
+        assert_eq!(plan.subtrees.len(), 1);
+        assert_eq!(
+            unreadable_name(plan.subtrees[0]),
+            "eshunt-unreadable:responseElements"
+        );
+        assert!(
+            fetch_plan(["sourceIdentity"]).original,
+            "no ECS home: event.original"
+        );
+        assert!(unreadable_query(plan.subtrees[0]).is_some());
     }
 
     #[test]

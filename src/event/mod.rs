@@ -165,6 +165,20 @@ impl Event {
                 .any(|root| root.eq_ignore_ascii_case(path.root()))
     }
 
+    /// Records that the document holds these CloudTrail subtrees (by root name, e.g.
+    /// `responseElements`) only as unparseable strings — as the cluster reported for a search
+    /// hit whose strings were not fetched.
+    pub fn mark_unavailable<'a>(&mut self, roots: impl IntoIterator<Item = &'a str>) {
+        for root in roots {
+            let known = from_ecs::FIELDS.iter().find(|f| f.cloudtrail == root);
+            if let Some(row) = known {
+                if !self.unavailable.contains(&row.cloudtrail) {
+                    self.unavailable.push(row.cloudtrail);
+                }
+            }
+        }
+    }
+
     /// The CloudTrail subtrees this event holds only as unparseable strings.
     pub fn unavailable(&self) -> &[&'static str] {
         &self.unavailable

@@ -175,10 +175,12 @@ impl Builder<'_> {
         else {
             unreachable!("every None was recorded as an error");
         };
-        let needles = condition
+        let condition_needles = condition
             .as_ref()
             .map(|c| Needles::from_condition(c.expr()))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let needles = condition_needles
+            .clone()
             .and(Needles::from_dsl(&prefilter.dsl, cloudtrail_mapping()));
         Ok(Rule {
             meta: Metadata {
@@ -206,6 +208,7 @@ impl Builder<'_> {
             alert,
             tests,
             needles,
+            condition_needles,
             file: self.path.to_path_buf(),
         })
     }

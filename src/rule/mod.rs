@@ -294,8 +294,12 @@ pub struct Rule {
     pub alert: AlertSpec,
     /// Tests.
     pub tests: Vec<RuleTest>,
-    /// Literal strings an event must contain for the rule to match (skips parsing).
+    /// Literal strings an event must contain for the rule to match (skips parsing): from the
+    /// condition and the prefilter, for events read from files.
     pub needles: Needles,
+    /// The condition's needles alone, for search hits (the cluster applied the prefilter, and
+    /// a hit's `_source` holds only the fields the rule reads).
+    pub condition_needles: Needles,
     /// The file the rule was loaded from.
     pub file: PathBuf,
 }

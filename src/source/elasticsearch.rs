@@ -13,12 +13,16 @@
 
 use crate::alert;
 use crate::es::flavor::{Flavor, Paging};
-use crate::es::{Cluster, EsError, Request};
+use crate::es::{Cluster, EsError, RawReply, Request};
 use crate::event::from_ecs;
 use crate::rule::Rule;
 use crate::time::{self, Span};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A half-open window `[start, end)` on a rule's timestamp field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,14 +56,85 @@ pub struct PageSettings {
 }
 
 /// One search hit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Hit {
-    /// Concrete index.
-    pub index: String,
+    /// Concrete index (shared by the hits of a page).
+    pub index: Arc<str>,
     /// Document id.
     pub id: String,
-    /// The fetched `_source` fields.
-    pub source: Value,
+    /// The fetched `_source` fields, as raw JSON.
+    pub source: Box<RawValue>,
+    /// CloudTrail subtrees this document holds only as unreadable strings (from the named
+    /// clauses it matched).
+    pub unreadable: Vec<String>,
+}
+
+/// A search response page, parsed without building a tree for the hits.
+#[derive(Deserialize)]
+struct PageBody<'a> {
+    #[serde(default)]
+    took: u64,
+    #[serde(default)]
+    timed_out: bool,
+    #[serde(rename = "_shards", default)]
+    shards: ShardCounts,
+    #[serde(default, borrow)]
+    pit_id: Option<Cow<'a, str>>,
+    #[serde(rename = "_scroll_id", default, borrow)]
+    scroll_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    hits: HitList<'a>,
+}
+
+#[derive(Default, Deserialize)]
+struct ShardCounts {
+    #[serde(default)]
+    total: u64,
+    #[serde(default)]
+    successful: u64,
+    #[serde(default)]
+    skipped: u64,
+    #[serde(default)]
+    failed: u64,
+    #[serde(default)]
+    failures: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct HitList<'a> {
+    #[serde(borrow, default)]
+    hits: Vec<RawHit<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawHit<'a> {
+    #[serde(rename = "_index", borrow)]
+    index: Cow<'a, str>,
+    #[serde(rename = "_id", borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "_source", borrow)]
+    source: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    sort: Option<&'a RawValue>,
+    #[serde(default)]
+    matched_queries: Vec<String>,
+}
+
+impl RawHit<'_> {
+    fn into_hit(self, index: Arc<str>) -> Option<Hit> {
+        let unreadable = self
+            .matched_queries
+            .iter()
+            .filter_map(|q| q.strip_prefix("eshunt-unreadable:"))
+            .map(str::to_string)
+            .collect();
+        Some(Hit {
+            index,
+            id: self.id.into_owned(),
+            source: self.source?.to_owned(),
+            unreadable,
+        })
+    }
 }
 
 /// Shard accounting summed over a window's pages.
@@ -86,14 +161,27 @@ pub enum WindowError {
     Es(#[from] EsError),
 }
 
-/// Builds the search body for a rule and window (without paging fields).
+/// Builds the search body for a rule and window (without paging fields): the prefilter and the
+/// time range as filters, plus optional named clauses flagging documents whose needed subtrees
+/// are unreadable.
 pub fn search_body(rule: &Rule, window: Window, settings: &PageSettings) -> Value {
+    let plan = fetch_plan(rule);
+    let unreadable: Vec<Value> = plan
+        .subtrees
+        .iter()
+        .filter_map(|row| from_ecs::unreadable_query(row))
+        .collect();
+    let mut query =
+        json!({"bool": {"filter": [rule.prefilter.dsl.clone(), time_filter(rule, window)]}});
+    if !unreadable.is_empty() {
+        query["bool"]["should"] = Value::Array(unreadable);
+    }
     json!({
         "size": settings.size,
         "timeout": settings.timeout.to_string(),
         "track_total_hits": false,
-        "_source": { "includes": source_fields(rule) },
-        "query": { "bool": { "filter": [rule.prefilter.dsl.clone(), time_filter(rule, window)] } },
+        "_source": { "includes": plan.fields },
+        "query": query,
     })
 }
 
@@ -120,30 +208,31 @@ pub fn time_filter(rule: &Rule, window: Window) -> Value {
     }
 }
 
-/// The `_source` fields a rule needs: those the condition, templates and context read, those
-/// the alert copies, the time fields, and `event.original`.
-pub fn source_fields(rule: &Rule) -> Vec<String> {
+/// What a rule needs fetched: the ECS fields its condition, templates and context read, those
+/// the alert copies, the time fields — and `event.original` only when some needed field has
+/// no ECS home.
+pub fn fetch_plan(rule: &Rule) -> from_ecs::FetchPlan {
     let paths = rule.field_paths();
-    let mut fields = from_ecs::source_fields(
+    let mut plan = from_ecs::fetch_plan(
         paths
             .iter()
             .map(String::as_str)
             .chain(alert::source_paths().iter().copied()),
     );
-    for extra in [
+    let extra = [
         Some(rule.source.timestamp_field.as_str()),
         rule.source.timestamp_fallback.as_deref(),
+        Some("@timestamp"),
         Some("event.ingested"),
         Some("event.id"),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if !fields.iter().any(|f| f == extra) {
-            fields.push(extra.to_string());
+        plan.original.then_some("event.original"),
+    ];
+    for field in extra.into_iter().flatten() {
+        if !plan.fields.iter().any(|f| f == field) {
+            plan.fields.push(field.to_string());
         }
     }
-    fields
+    plan
 }
 
 /// A window being paged. Call [`Pager::next_page`] until it returns `None`, then
@@ -223,7 +312,7 @@ impl<'a> Pager<'a> {
             (Some(Context::Scroll(id)), _) => Request::post("/_search/scroll")
                 .json(&json!({"scroll": self.settings.keep_alive.to_string(), "scroll_id": id})),
         };
-        let reply = self.cluster.execute(&request).await?;
+        let reply = self.cluster.execute_raw(&request).await?;
         let hits = self.accept(reply)?;
         Ok((!hits.is_empty()).then_some(hits))
     }
@@ -253,58 +342,74 @@ impl<'a> Pager<'a> {
     }
 
     /// Checks a page for completeness, keeps the newest context id and the `search_after`
-    /// position, and returns the page's hits.
-    fn accept(&mut self, reply: crate::es::Reply) -> Result<Vec<Hit>, WindowError> {
-        if reply.status == 404 && is_missing_context(&reply.body) {
-            return Err(WindowError::Incomplete(
-                "the point in time or scroll expired".into(),
-            ));
+    /// position, and returns the page's hits. The page is parsed without building a tree:
+    /// each hit keeps its `_source` as raw JSON.
+    fn accept(&mut self, reply: RawReply) -> Result<Vec<Hit>, WindowError> {
+        if !(200..300).contains(&reply.status) {
+            let body = reply.json();
+            if reply.status == 404 && is_missing_context(&body) {
+                return Err(WindowError::Incomplete(
+                    "the point in time or scroll expired".into(),
+                ));
+            }
+            return Err(EsError::status("searching the window", reply.status, &body).into());
         }
-        let mut body = reply.ok("searching the window")?.body;
+        let page: PageBody = serde_json::from_slice(&reply.body).map_err(|e| {
+            EsError::protocol("searching the window", format!("unreadable page: {e}"))
+        })?;
         self.pages += 1;
-        self.took_ms += body["took"].as_u64().unwrap_or(0);
-        let shards = &body["_shards"];
-        let count = |k: &str| shards[k].as_u64().unwrap_or(0);
-        self.shards.total += count("total");
-        self.shards.successful += count("successful");
-        self.shards.skipped += count("skipped");
-        self.shards.failed += count("failed");
-        match &mut self.context {
-            Some(Context::Pit(id)) => {
-                if let Some(newest) = body["pit_id"].as_str() {
-                    *id = newest.to_string();
-                }
+        self.took_ms += page.took;
+        let shards = &page.shards;
+        self.shards.total += shards.total;
+        self.shards.successful += shards.successful;
+        self.shards.skipped += shards.skipped;
+        self.shards.failed += shards.failed;
+        let newest = match &self.context {
+            Some(Context::Pit(_)) => page.pit_id.as_deref(),
+            _ => page.scroll_id.as_deref(),
+        };
+        match (&mut self.context, newest) {
+            (Some(Context::Pit(id) | Context::Scroll(id)), Some(newest)) => {
+                *id = newest.to_string()
             }
-            Some(Context::Scroll(id)) => {
-                if let Some(newest) = body["_scroll_id"].as_str() {
-                    *id = newest.to_string();
-                }
-            }
-            None => {
-                if let Some(scroll) = body["_scroll_id"].as_str() {
-                    self.context = Some(Context::Scroll(scroll.to_string()));
-                }
-            }
+            (None, Some(scroll)) => self.context = Some(Context::Scroll(scroll.to_string())),
+            _ => {}
         }
-        if body["timed_out"].as_bool() == Some(true) {
+        if page.timed_out {
             return Err(WindowError::Incomplete("a page timed out".into()));
         }
-        if count("failed") > 0 {
-            let reason = shards["failures"]
-                .get(0)
+        if shards.failed > 0 {
+            let reason = shards
+                .failures
+                .first()
                 .map_or_else(String::new, |f| f["reason"].to_string());
             return Err(WindowError::Incomplete(format!(
                 "{} shard(s) failed: {reason}",
-                count("failed")
+                shards.failed
             )));
         }
-        let hits = match body["hits"]["hits"].take() {
-            Value::Array(hits) => hits,
-            _ => Vec::new(),
-        };
+        let hits = page.hits.hits;
         self.finished = hits.len() < self.settings.size;
-        self.search_after = hits.last().map(|h| h["sort"].clone());
-        Ok(hits.into_iter().filter_map(hit).collect())
+        self.search_after = match hits.last().and_then(|h| h.sort) {
+            Some(sort) => Some(serde_json::from_str(sort.get()).map_err(|e| {
+                EsError::protocol(
+                    "searching the window",
+                    format!("unreadable sort values: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let mut index: Option<Arc<str>> = None;
+        Ok(hits
+            .into_iter()
+            .filter_map(|h| {
+                let shared = match &index {
+                    Some(i) if **i == *h.index => i.clone(),
+                    _ => index.insert(Arc::from(h.index.as_ref())).clone(),
+                };
+                h.into_hit(shared)
+            })
+            .collect())
     }
 
     /// Releases the point in time or scroll (failures are logged: it expires by itself).
@@ -331,19 +436,6 @@ impl<'a> Pager<'a> {
             Err(e) => tracing::warn!(error = %e, "could not release the search context"),
         }
     }
-}
-
-fn hit(value: Value) -> Option<Hit> {
-    let Value::Object(mut map) = value else {
-        return None;
-    };
-    Some(Hit {
-        index: map.get("_index")?.as_str()?.to_string(),
-        id: map.get("_id")?.as_str()?.to_string(),
-        source: map
-            .remove("_source")
-            .unwrap_or(Value::Object(Default::default())),
-    })
 }
 
 /// An expired point in time or scroll: `search_context_missing_exception` (possibly inside a

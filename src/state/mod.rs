@@ -175,7 +175,7 @@ impl StateStore {
     }
 
     fn doc_path(&self, endpoint: &str, id: &str) -> String {
-        format!("/{}/{endpoint}/{}", self.index, encode_id(id))
+        format!("/{}/{endpoint}/{}", self.index, crate::es::path_segment(id))
     }
 
     async fn conditional(&self, request: Request) -> Result<Result<Version, Conflict>, EsError> {
@@ -203,19 +203,6 @@ fn version_of(body: &Value) -> Result<Version, EsError> {
 
 fn to_json<T: Serialize>(value: &T) -> Result<Value, EsError> {
     serde_json::to_value(value).map_err(|e| EsError::protocol("encoding state", e.to_string()))
-}
-
-/// Percent-encodes a document id for a URL path (ids contain `:` and may contain `/`).
-fn encode_id(id: &str) -> String {
-    let mut out = String::new();
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

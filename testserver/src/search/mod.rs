@@ -33,6 +33,8 @@ pub(crate) struct Hit {
     pub doc: Arc<Doc>,
     /// Its sort values, one per [`Matches::specs`] clause.
     pub keys: Box<[SortValue]>,
+    /// The named queries (`_name`) it matched, as positions in [`Matches::names`].
+    pub named: Box<[u16]>,
 }
 
 /// A shard that failed.
@@ -54,6 +56,8 @@ pub(crate) struct Matches {
     score: f64,
     /// The smallest `index.max_result_window` of the shards.
     pub max_window: Option<usize>,
+    /// The `_name`s of the query's named clauses, reported per hit as `matched_queries`.
+    pub names: Vec<String>,
 }
 
 /// What to search.
@@ -78,6 +82,7 @@ pub(crate) fn execute(
     }
     let now = chrono::Utc::now();
     let score = score_of(plan.query);
+    let named = named_queries(&query);
     let mut matches = Matches {
         indices: shards.iter().map(|s| s.index.name.clone()).collect(),
         hits: Vec::new(),
@@ -86,9 +91,14 @@ pub(crate) fn execute(
         kinds: Vec::new(),
         score,
         max_window: shards.iter().map(|s| s.index.max_result_window()).min(),
+        names: named.iter().map(|(n, _)| n.clone()).collect(),
     };
     for (n, shard) in shards.iter().enumerate() {
         let prepared = prepare(shard, &query, plan.sort, node);
+        let named: Vec<Query> = named
+            .iter()
+            .filter_map(|(_, q)| Query::compile(q, &shard.mapping).ok())
+            .collect();
         match prepared {
             Ok((compiled, sorts)) => {
                 if matches.kinds.is_empty() {
@@ -98,6 +108,7 @@ pub(crate) fn execute(
                     number: n as u32,
                     shard,
                     query: &compiled,
+                    named: &named,
                     sorts: &sorts,
                     score,
                     now,
@@ -175,6 +186,7 @@ struct ShardCtx<'a> {
     number: u32,
     shard: &'a ShardSnapshot,
     query: &'a Query,
+    named: &'a [Query],
     sorts: &'a [ResolvedSort],
     score: f64,
     now: chrono::DateTime<chrono::Utc>,
@@ -243,13 +255,41 @@ fn evaluate_range(ctx: &ShardCtx<'_>, start: usize, end: usize) -> Vec<Hit> {
             id: &doc.id,
             score: ctx.score,
         };
+        let named = (0..ctx.named.len())
+            .filter(|&i| ctx.named[i].matches(value, ctx.now))
+            .map(|i| i as u16)
+            .collect();
         out.push(Hit {
             shard: ctx.number,
             doc: doc.clone(),
             keys: sort::values(ctx.sorts, value, &at),
+            named,
         });
     }
     out
+}
+
+/// The clauses of a query that carry a `_name` (`{"exists": {"field": "f", "_name": "n"}}`),
+/// anywhere in it, with their names: ES reports each hit's matching ones as `matched_queries`.
+fn named_queries(query: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    collect_named(query, &mut out);
+    out
+}
+
+fn collect_named(value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            if let [(_, Value::Object(body))] = map.iter().collect::<Vec<_>>().as_slice() {
+                if let Some(name) = body.get("_name").and_then(Value::as_str) {
+                    out.push((name.to_string(), value.clone()));
+                }
+            }
+            map.values().for_each(|v| collect_named(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_named(v, out)),
+        _ => {}
+    }
 }
 
 fn is_match_all(q: &Value) -> bool {
@@ -411,6 +451,15 @@ fn render_hit(
         } else {
             filter.write_raw(&hit.doc.source, out);
         }
+    }
+    if !hit.named.is_empty() {
+        let names: Vec<&str> = hit
+            .named
+            .iter()
+            .map(|&i| m.names[i as usize].as_str())
+            .collect();
+        out.push_str(",\"matched_queries\":");
+        out.push_str(&json!(names).to_string());
     }
     if !m.specs.is_empty() {
         let values: Vec<Value> = hit.keys.iter().map(SortValue::to_json).collect();

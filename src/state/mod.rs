@@ -204,17 +204,3 @@ fn version_of(body: &Value) -> Result<Version, EsError> {
 fn to_json<T: Serialize>(value: &T) -> Result<Value, EsError> {
     serde_json::to_value(value).map_err(|e| EsError::protocol("encoding state", e.to_string()))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_path_safe() {
-        assert_eq!(
-            encode_id("checkpoint:AWS.Lambda.X"),
-            "checkpoint:AWS.Lambda.X"
-        );
-        assert_eq!(encode_id("a/b c"), "a%2Fb%20c");
-    }
-}

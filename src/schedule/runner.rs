@@ -470,3 +470,44 @@ async fn join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
         let _ = task.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(schedule: &str) -> Rule {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        let text = format!(
+            "id = \"r\"\nname = \"r\"\ndescription = \"d\"\nseverity = \"low\"\n[schedule]\n{schedule}\n[detection]\nkql = \"event.action: X\"\n[alert]\ntitle = \"t\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        crate::rule::load_file(&path).unwrap()
+    }
+
+    fn t(text: &str) -> DateTime<Utc> {
+        crate::time::parse_timestamp(text).unwrap()
+    }
+
+    #[test]
+    fn intervals_run_at_a_fixed_rate_and_catch_up_at_once() {
+        let r = rule("interval = \"5m\"\nlookback = \"6m\"");
+        let due = t("2026-03-14T10:00:00Z");
+        assert_eq!(
+            next_due(&r, due, t("2026-03-14T10:00:03Z")),
+            t("2026-03-14T10:05:00Z")
+        );
+        assert_eq!(
+            next_due(&r, due, t("2026-03-14T10:07:00Z")),
+            t("2026-03-14T10:07:00Z"),
+            "behind: run now"
+        );
+    }
+
+    #[test]
+    fn cron_schedules_run_at_the_next_matching_time() {
+        let r = rule("cron = \"*/15 * * * *\"\nlookback = \"16m\"");
+        let now = t("2026-03-14T10:07:12Z");
+        assert_eq!(next_due(&r, now, now), t("2026-03-14T10:15:00Z"));
+    }
+}

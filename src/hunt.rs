@@ -10,11 +10,8 @@ use crate::rule::Rule;
 use crate::sink::elasticsearch::{BulkWriter, WriteReport};
 use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, WindowError};
 use crate::source::files::{invalid_json, Skipped};
-use crate::time;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::{json, Value};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,19 +57,10 @@ pub struct Lateness {
 }
 
 impl Lateness {
-    /// Measures one hit from its raw `_source` (nested or dotted `event.ingested`, and
-    /// `@timestamp`), without parsing the rest of it.
-    fn observe_source(&mut self, source: &str) {
-        let Ok(times) = serde_json::from_str::<Times>(source) else {
-            return;
-        };
-        let ingested = times
-            .event
-            .and_then(|e| e.ingested)
-            .or(times.event_ingested);
-        let parsed = |t: Option<Cow<str>>| t.as_deref().and_then(time::parse_timestamp);
-        if let (Some(ingested), Some(at)) = (parsed(ingested), parsed(times.timestamp)) {
-            let ms = (ingested - at).num_milliseconds();
+    /// Measures one hit, from its doc values.
+    fn observe(&mut self, hit: &Hit) {
+        if let (Some(ingested), Some(at)) = (hit.ingested_ms, hit.timestamp_ms) {
+            let ms = ingested - at;
             self.count += 1;
             self.total_ms += ms;
             self.max_ms = self.max_ms.max(ms);
@@ -94,23 +82,6 @@ impl Lateness {
         self.total_ms += other.total_ms;
         self.max_ms = self.max_ms.max(other.max_ms);
     }
-}
-
-/// The two times of a hit.
-#[derive(Deserialize)]
-struct Times<'a> {
-    #[serde(rename = "@timestamp", borrow, default)]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    event: Option<EventTimes<'a>>,
-    #[serde(rename = "event.ingested", borrow, default)]
-    event_ingested: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct EventTimes<'a> {
-    #[serde(borrow, default)]
-    ingested: Option<Cow<'a, str>>,
 }
 
 /// What one window of one rule did.
@@ -169,7 +140,7 @@ pub async fn hunt_window(
             let mut alerts = Vec::new();
             for hit in hits {
                 hits_seen += 1;
-                lateness.observe_source(hit.source.get());
+                lateness.observe(&hit);
                 if !rule
                     .condition_needles
                     .may_match(hit.source.get().as_bytes())

@@ -3,7 +3,7 @@
 //! progress file beside `--output`).
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, load_rules, RulesDir};
+use super::{exit, finish, load_rules, Fail, RulesDir};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::engine::{Engine, TimeRange};
 use eshunt::rule::Rule;
@@ -54,10 +54,7 @@ pub fn run(args: Args) -> u8 {
     } else {
         file_backfill(&args)
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        exit::FAILURE
-    })
+    finish(result.map_err(Fail::from))
 }
 
 fn range(args: &Args) -> Result<Window, String> {

@@ -3,7 +3,7 @@
 //! the alert it would make.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, load_rules};
+use super::{exit, finish, load_rules, Fail};
 use eshunt::alert;
 use eshunt::es::{Cluster, Request};
 use eshunt::event::{Event, Origin, Shape};
@@ -37,13 +37,7 @@ pub struct Args {
 
 /// Runs `eshunt explain`.
 pub fn run(args: Args) -> u8 {
-    match explain(&args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::FAILURE
-        }
-    }
+    finish(explain(&args).map_err(Fail::from))
 }
 
 fn explain(args: &Args) -> Result<u8, String> {

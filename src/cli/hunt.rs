@@ -1,7 +1,7 @@
 //! `eshunt hunt`: one pass of every selected rule over a window of the cluster.
 
 use super::cluster::{self, ConfigArg};
-use super::exit;
+use super::{exit, finish, Fail};
 use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
 use eshunt::source::elasticsearch::Window;
 use eshunt::time::{parse_time_arg, Span};
@@ -32,36 +32,16 @@ pub struct Args {
 
 /// Runs `eshunt hunt`.
 pub fn run(args: Args) -> u8 {
-    let config = match args.config.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::FAILURE;
-        }
-    };
+    finish(hunt(args))
+}
+
+fn hunt(args: Args) -> Result<u8, Fail> {
+    let config = args.config.load()?;
     let now = chrono::Utc::now();
-    let fixed = match fixed_window(&args, now) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let (rules, rule_errors) = match cluster::select_rules(&config, &args.rule_ids) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::FAILURE;
-        }
-    };
+    let fixed = fixed_window(&args, now).map_err(Fail::usage)?;
+    let (rules, rule_errors) = cluster::select_rules(&config, &args.rule_ids)?;
     cluster::runtime().block_on(async {
-        let cluster = match cluster::connect(&config).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILURE;
-            }
-        };
+        let cluster = cluster::connect(&config).await?;
         let writer = cluster::writer(&config, &cluster);
         let stdout: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stdout()));
         let delivery = if args.dry_run {
@@ -89,13 +69,13 @@ pub fn run(args: Args) -> u8 {
                 }
             }
         }
-        if failed {
+        Ok(if failed {
             exit::FAILURE
         } else if unavailable || rule_errors {
             exit::PARTIAL
         } else {
             exit::OK
-        }
+        })
     })
 }
 

@@ -134,6 +134,40 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Why a command could not do its work: the message for stderr and the exit code.
+#[derive(Debug)]
+pub struct Fail {
+    code: u8,
+    message: String,
+}
+
+impl Fail {
+    /// An invalid command line (exit 2).
+    pub fn usage(message: impl Into<String>) -> Fail {
+        Fail {
+            code: exit::USAGE,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<String> for Fail {
+    fn from(message: String) -> Fail {
+        Fail {
+            code: exit::FAILURE,
+            message,
+        }
+    }
+}
+
+/// The exit code of a command's result, printing the error if there is one.
+pub fn finish(result: Result<u8, Fail>) -> u8 {
+    result.unwrap_or_else(|fail| {
+        eprintln!("error: {}", fail.message);
+        fail.code
+    })
+}
+
 /// Loads rules, printing every rule error to stderr. Returns the report.
 pub fn load_rules(dir: &std::path::Path) -> eshunt::rule::LoadReport {
     let report = eshunt::rule::load_dir(dir);

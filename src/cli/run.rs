@@ -1,7 +1,7 @@
 //! `eshunt run`: the daemon — every enabled rule on its own schedule until SIGINT/SIGTERM.
 
 use super::cluster::{self, ConfigArg};
-use super::exit;
+use super::{exit, finish, Fail};
 use eshunt::config::Config;
 use eshunt::es::Cluster;
 use eshunt::metrics::Metrics;
@@ -31,47 +31,22 @@ pub struct Args {
 
 /// Runs `eshunt run`.
 pub fn run(args: Args) -> u8 {
-    let config = match args.config.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::FAILURE;
-        }
-    };
-    let (rules, _) = match cluster::select_rules(&config, &args.rule_ids) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::FAILURE;
-        }
-    };
+    finish(daemon(args))
+}
+
+fn daemon(args: Args) -> Result<u8, Fail> {
+    let config = args.config.load()?;
+    let (rules, _) = cluster::select_rules(&config, &args.rule_ids)?;
     let instance = args.instance.clone().unwrap_or_else(default_instance);
     cluster::runtime().block_on(async move {
-        let cluster = match cluster::connect(&config).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILURE;
-            }
-        };
-        let runtime = match build_runtime(&config, cluster, &instance).await {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILURE;
-            }
-        };
+        let cluster = cluster::connect(&config).await?;
+        let runtime = build_runtime(&config, cluster, &instance).await?;
         if let Some(addr) = args.metrics_addr {
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(listener) => {
-                    tracing::info!(%addr, "serving Prometheus metrics");
-                    tokio::spawn(eshunt::metrics::serve(listener, runtime.metrics.clone()));
-                }
-                Err(e) => {
-                    eprintln!("error: cannot listen on {addr}: {e}");
-                    return exit::FAILURE;
-                }
-            }
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            tracing::info!(%addr, "serving Prometheus metrics");
+            tokio::spawn(eshunt::metrics::serve(listener, runtime.metrics.clone()));
         }
         tracing::info!(%instance, rules = rules.len(), "running");
         let rules = rules.into_iter().map(Arc::new).collect();
@@ -82,7 +57,7 @@ pub fn run(args: Args) -> u8 {
             config.schedule.shutdown_grace.std(),
         )
         .await;
-        exit::OK
+        Ok(exit::OK)
     })
 }
 

@@ -2,7 +2,7 @@
 //! lease holder; per backfill — progress. Read from the state index.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, load_rules};
+use super::{exit, finish, load_rules, Fail};
 use chrono::{DateTime, Utc};
 use eshunt::es::EsError;
 use eshunt::state::records::{Backfill, BackfillChunk, Checkpoint, Gap, Lease, RunRecord};
@@ -25,41 +25,28 @@ pub struct Args {
 
 /// Runs `eshunt status`.
 pub fn run(args: Args) -> u8 {
-    let config = match args.config.load() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::FAILURE;
-        }
-    };
+    finish(status(args))
+}
+
+fn status(args: Args) -> Result<u8, Fail> {
+    let config = args.config.load()?;
     let rules = load_rules(&config.rules.dir).rules;
     cluster::runtime().block_on(async {
-        let cluster = match cluster::connect(&config).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILURE;
-            }
-        };
+        let cluster = cluster::connect(&config).await?;
         let store = StateStore::new(cluster, &config.schedule.state_index);
         let now = Utc::now();
-        let mut report = json!({"rules": [], "backfills": []});
+        let mut statuses = Vec::new();
         for rule in rules.iter().filter(|r| r.meta.enabled) {
-            match rule_status(&store, &rule.meta.id, now, args.runs).await {
-                Ok(status) => report["rules"].as_array_mut().expect("array").push(status),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return exit::FAILURE;
-                }
-            }
+            statuses.push(
+                rule_status(&store, &rule.meta.id, now, args.runs)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
-        match backfills(&store).await {
-            Ok(b) => report["backfills"] = b,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILURE;
-            }
-        }
+        let report = json!({
+            "rules": statuses,
+            "backfills": backfills(&store).await.map_err(|e| e.to_string())?,
+        });
         if args.json {
             println!(
                 "{}",
@@ -71,11 +58,7 @@ pub fn run(args: Args) -> u8 {
         let troubled = report["rules"].as_array().into_iter().flatten().any(|r| {
             r["gaps"].as_array().is_some_and(|g| !g.is_empty()) || r["failures"].as_u64() > Some(0)
         });
-        if troubled {
-            exit::PARTIAL
-        } else {
-            exit::OK
-        }
+        Ok(if troubled { exit::PARTIAL } else { exit::OK })
     })
 }
 

@@ -67,6 +67,10 @@ pub struct Hit {
     /// CloudTrail subtrees this document holds only as unreadable strings (from the named
     /// clauses it matched).
     pub unreadable: Vec<String>,
+    /// `event.ingested` in epoch milliseconds (from the hit's doc values).
+    pub ingested_ms: Option<i64>,
+    /// `@timestamp` in epoch milliseconds.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// A search response page, parsed without building a tree for the hits.
@@ -118,6 +122,34 @@ struct RawHit<'a> {
     sort: Option<&'a RawValue>,
     #[serde(default)]
     matched_queries: Vec<String>,
+    #[serde(borrow, default)]
+    fields: DocValues<'a>,
+}
+
+/// The doc values a search asks for (`docvalue_fields`), as epoch milliseconds.
+#[derive(Default, Deserialize)]
+struct DocValues<'a> {
+    #[serde(rename = "event.ingested", borrow, default)]
+    ingested: Vec<Millis<'a>>,
+    #[serde(rename = "@timestamp", borrow, default)]
+    timestamp: Vec<Millis<'a>>,
+}
+
+/// Epoch milliseconds, as the string ES formats them or as a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Millis<'a> {
+    Number(i64),
+    Text(#[serde(borrow)] Cow<'a, str>),
+}
+
+impl Millis<'_> {
+    fn value(values: &[Millis<'_>]) -> Option<i64> {
+        match values.first()? {
+            Millis::Number(n) => Some(*n),
+            Millis::Text(t) => t.parse().ok(),
+        }
+    }
 }
 
 impl RawHit<'_> {
@@ -133,6 +165,8 @@ impl RawHit<'_> {
             id: self.id.into_owned(),
             source: self.source?.to_owned(),
             unreadable,
+            ingested_ms: Millis::value(&self.fields.ingested),
+            timestamp_ms: Millis::value(&self.fields.timestamp),
         })
     }
 }
@@ -181,6 +215,10 @@ pub fn search_body(rule: &Rule, window: Window, settings: &PageSettings) -> Valu
         "timeout": settings.timeout.to_string(),
         "track_total_hits": false,
         "_source": { "includes": plan.fields },
+        "docvalue_fields": [
+            {"field": "event.ingested", "format": "epoch_millis"},
+            {"field": "@timestamp", "format": "epoch_millis"},
+        ],
         "query": query,
     })
 }

@@ -19,6 +19,7 @@ pub(super) fn search(em: &Emulator, req: &Req, target: Option<&str>) -> Answer {
     let sr = SearchRequest::parse(req)?;
     let presentation = Presentation {
         source: sr.source.clone(),
+        docvalue_fields: sr.docvalue_fields.clone(),
         seq_no_primary_term: sr.seq_no_primary_term,
         version: sr.version,
         track_total: sr.track_total,

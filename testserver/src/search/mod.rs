@@ -369,6 +369,8 @@ impl Matches {
 #[derive(Debug, Clone)]
 pub(crate) struct Presentation {
     pub source: SourceFilter,
+    /// `docvalue_fields`, answered from `_source` as `fields`.
+    pub docvalue_fields: Vec<(String, Option<String>)>,
     pub seq_no_primary_term: bool,
     pub version: bool,
     pub track_total: TrackTotal,
@@ -452,6 +454,10 @@ fn render_hit(
             filter.write_raw(&hit.doc.source, out);
         }
     }
+    if !p.docvalue_fields.is_empty() {
+        out.push_str(",\"fields\":");
+        out.push_str(&docvalues(&hit.doc.source, &p.docvalue_fields).to_string());
+    }
     if !hit.named.is_empty() {
         let names: Vec<&str> = hit
             .named
@@ -467,6 +473,31 @@ fn render_hit(
         out.push_str(&Value::Array(values).to_string());
     }
     out.push('}');
+}
+
+/// A hit's `fields` for `docvalue_fields`: each field's values (read from `_source`), dates in
+/// `epoch_millis` as strings when that format is asked for, as ES answers; absent fields left out.
+fn docvalues(source: &str, fields: &[(String, Option<String>)]) -> Value {
+    let source: Value = serde_json::from_str(source).unwrap_or(Value::Null);
+    let mut out = serde_json::Map::new();
+    for (field, format) in fields {
+        let mut values = Vec::new();
+        eshunt::dsl::source::visit_values(&source, field, &mut |v| {
+            let value = match (
+                format.as_deref(),
+                v.as_str().and_then(eshunt::time::parse_timestamp),
+            ) {
+                (Some("epoch_millis"), Some(t)) => Value::String(t.timestamp_millis().to_string()),
+                _ => v.clone(),
+            };
+            values.push(value);
+            false
+        });
+        if !values.is_empty() {
+            out.insert(field.clone(), Value::Array(values));
+        }
+    }
+    Value::Object(out)
 }
 
 fn push_str_json(out: &mut String, s: &str) {

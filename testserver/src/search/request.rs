@@ -42,10 +42,12 @@ pub(crate) struct SearchRequest {
     pub seq_no_primary_term: bool,
     pub version: bool,
     pub total_as_int: bool,
+    /// `docvalue_fields`: `(field, format)`.
+    pub docvalue_fields: Vec<(String, Option<String>)>,
 }
 
 /// Body keys ES knows that this server does not evaluate: refused with a clear error.
-const UNSUPPORTED: [&str; 16] = [
+const UNSUPPORTED: [&str; 15] = [
     "aggs",
     "aggregations",
     "highlight",
@@ -58,7 +60,6 @@ const UNSUPPORTED: [&str; 16] = [
     "min_score",
     "slice",
     "indices_boost",
-    "docvalue_fields",
     "fields",
     "stored_fields",
     "retriever",
@@ -93,6 +94,7 @@ impl SearchRequest {
             seq_no_primary_term: false,
             version: false,
             total_as_int: req.flag("rest_total_hits_as_int") == Some(true),
+            docvalue_fields: Vec::new(),
         };
         for (key, value) in &body {
             r.read_key(key, value)?;
@@ -120,6 +122,7 @@ impl SearchRequest {
             "pit" => self.pit = Some(pit_ref(value)?),
             "seq_no_primary_term" => self.seq_no_primary_term = value.as_bool() == Some(true),
             "version" => self.version = value.as_bool() == Some(true),
+            "docvalue_fields" => self.docvalue_fields = docvalue_fields(value)?,
             k if IGNORED.contains(&k) => {}
             k if UNSUPPORTED.contains(&k) => {
                 return Err(EsError::illegal_argument(format!(
@@ -196,6 +199,29 @@ impl SearchRequest {
             Err(EsError::validation(&problems))
         }
     }
+}
+
+/// `["f", {"field": "g", "format": "epoch_millis"}]`.
+fn docvalue_fields(value: &Value) -> Result<Vec<(String, Option<String>)>, EsError> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| EsError::parsing("[docvalue_fields] must be an array"))?;
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(field) => Ok((field.clone(), None)),
+            Value::Object(o) => Ok((
+                o.get("field")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| EsError::parsing("[docvalue_fields] entry needs [field]"))?
+                    .to_string(),
+                o.get("format").and_then(Value::as_str).map(str::to_string),
+            )),
+            _ => Err(EsError::parsing(
+                "[docvalue_fields] entries are strings or objects",
+            )),
+        })
+        .collect()
 }
 
 fn non_negative(v: &Value, what: &str) -> Result<usize, EsError> {

@@ -63,6 +63,16 @@ impl Tally {
             .add(|| format!("{}: {}", skipped.origin, skipped.detail));
     }
 
+    /// Records that `rule` needed `field` in an event holding it only unreadably.
+    pub fn unavailable(&mut self, rule: &str, field: &str, event: &Event) {
+        self.unavailable
+            .entry(rule.to_string())
+            .or_default()
+            .entry(field.to_string())
+            .or_default()
+            .add(|| event.origin().to_string());
+    }
+
     /// Total skipped records and parts.
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().map(|o| o.count).sum()
@@ -244,13 +254,7 @@ impl<'r> Engine<'r> {
         for rule in self.rules.iter().filter(|r| candidate(r)) {
             let verdict = rule.evaluate(event, self.prefilter);
             for field in &verdict.unavailable {
-                tally
-                    .unavailable
-                    .entry(rule.meta.id.clone())
-                    .or_default()
-                    .entry(field.to_string())
-                    .or_default()
-                    .add(|| event.origin().to_string());
+                tally.unavailable(&rule.meta.id, field.as_str(), event);
             }
             if verdict.matched {
                 *tally.alerts.entry(rule.meta.id.clone()).or_default() += 1;

@@ -1,13 +1,17 @@
 //! One rule over one window of the cluster: page the hits, evaluate each, deliver the alerts.
 //! Used by `eshunt hunt` (one pass), the scheduler and backfill.
 
+use crate::alert;
 use crate::alert::Alert;
-use crate::engine::{Engine, TimeRange};
+use crate::engine::Tally;
 use crate::es::retry::{Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError, Request};
+use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
+use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
 use crate::sink::elasticsearch::{BulkWriter, WriteReport};
+use crate::source::elasticsearch::alert_plan;
 use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, WindowError};
 use crate::source::files::{invalid_json, Skipped};
 use chrono::{DateTime, Utc};
@@ -113,9 +117,11 @@ pub struct WindowReport {
     pub elapsed: Duration,
 }
 
-/// Runs `rule` over `window` once. Alerts are delivered page by page; the window is complete
-/// only if every page was. When `cancel` is set, the window stops at the next page boundary
-/// (releasing its point in time) and is reported incomplete.
+/// Runs `rule` over `window` once. Each hit's raw `_source` (the condition's fields) is checked
+/// against the condition's needles, then parsed and evaluated; matching hits are fetched again
+/// with every field the alert needs, and their alerts delivered page by page. The window is
+/// complete only if every page was. When `cancel` is set, the window stops at the next page
+/// boundary (releasing its point in time) and is reported incomplete.
 pub async fn hunt_window(
     cluster: &Cluster,
     rule: &Rule,
@@ -126,18 +132,18 @@ pub async fn hunt_window(
     cancel: Option<&AtomicBool>,
 ) -> Result<WindowReport, WindowError> {
     let started = Instant::now();
-    let engine = Engine::new([rule], TimeRange::ALL).prefilter_done_by_cluster();
-    let mut tally = engine.new_tally();
+    let alert_fields = alert_plan(rule);
+    let mut tally = Tally::default();
     let mut written = WriteReport::default();
     let mut lateness = Lateness::default();
-    let mut hits_seen = 0;
+    let (mut hits_seen, mut matched_total) = (0, 0);
     let mut pager = Pager::new(cluster, rule, window, settings);
     let result: Result<(), WindowError> = async {
         while let Some(hits) = pager.next_page().await? {
             if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
                 return Err(WindowError::Incomplete("cancelled by shutdown".into()));
             }
-            let mut alerts = Vec::new();
+            let mut matched = Vec::new();
             for hit in hits {
                 hits_seen += 1;
                 lateness.observe(&hit);
@@ -147,13 +153,23 @@ pub async fn hunt_window(
                 {
                     continue;
                 }
-                match event_of(cluster, hit).await? {
-                    Ok(event) => {
-                        engine.process_event(&event, now, &mut tally, &mut |a| alerts.push(a))
+                let event = match event_of(cluster, hit).await? {
+                    Ok(event) => event,
+                    Err(skipped) => {
+                        tally.skip(skipped);
+                        continue;
                     }
-                    Err(skipped) => tally.skip(skipped),
+                };
+                let verdict = rule.evaluate(&event, PrefilterCheck::DoneByCluster);
+                for field in &verdict.unavailable {
+                    tally.unavailable(&rule.meta.id, field.as_str(), &event);
+                }
+                if verdict.matched {
+                    matched.push(event);
                 }
             }
+            matched_total += matched.len() as u64;
+            let alerts = alerts_for(cluster, rule, matched, &alert_fields, now).await?;
             written.add(delivery.deliver(&alerts).await?);
         }
         Ok(())
@@ -166,7 +182,7 @@ pub async fn hunt_window(
         rule_id: rule.meta.id.clone(),
         window,
         hits: hits_seen,
-        matched: tally.alerts_total(),
+        matched: matched_total,
         written,
         pages,
         took_ms,
@@ -182,6 +198,54 @@ pub async fn hunt_window(
         attempts: 1,
         elapsed: started.elapsed(),
     })
+}
+
+/// The alerts of matching hits, built from the documents fetched again (`_mget`) with every
+/// field the alert needs. A document that vanished since the search keeps the event the
+/// verdict was made on.
+async fn alerts_for(
+    cluster: &Cluster,
+    rule: &Rule,
+    matched: Vec<Event>,
+    plan: &FetchPlan,
+    now: DateTime<Utc>,
+) -> Result<Vec<Alert>, EsError> {
+    if matched.is_empty() {
+        return Ok(Vec::new());
+    }
+    let docs: Vec<Value> = matched
+        .iter()
+        .filter_map(|e| match e.origin() {
+            Origin::Document { index, id } => Some(json!({"_index": index, "_id": id})),
+            _ => None,
+        })
+        .collect();
+    let mut fields = plan.fields.clone();
+    if matched.iter().any(|e| e.shape() == Shape::EcsOriginal) {
+        fields.push("event.original".into());
+    }
+    let request = Request::post("/_mget")
+        .param("_source_includes", fields.join(","))
+        .json(&json!({"docs": docs}));
+    let reply = cluster
+        .execute(&request)
+        .await?
+        .ok("fetching matched documents")?;
+    let found = reply.body["docs"].as_array().cloned().unwrap_or_default();
+    Ok(matched
+        .into_iter()
+        .map(|partial| {
+            let full = found.iter().find(|d| {
+                d["found"] == true
+                    && matches!(partial.origin(), Origin::Document { index, id } if d["_index"] == index.as_str() && d["_id"] == id.as_str())
+            });
+            let event = match full {
+                Some(doc) => Event::from_ecs(doc["_source"].clone(), partial.origin().clone()),
+                None => partial,
+            };
+            alert::build(rule, &event, now)
+        })
+        .collect())
 }
 
 /// The event view of a hit (or why it has none). A hit whose needed subtrees the cluster

@@ -329,8 +329,19 @@ impl Rule {
         }
     }
 
+    /// The CloudTrail field paths the condition reads (with the inputs of data-model fields),
+    /// without duplicates: what deciding a verdict needs.
+    pub fn condition_paths(&self) -> Vec<String> {
+        let fields = self
+            .condition
+            .iter()
+            .flat_map(|c| c.predicates())
+            .map(|p| &p.field);
+        paths_of(fields)
+    }
+
     /// Every CloudTrail field path the rule reads (condition, title, dedup, context, and the
-    /// inputs of data-model fields), as written, without duplicates.
+    /// inputs of data-model fields), without duplicates: what building an alert needs.
     pub fn field_paths(&self) -> Vec<String> {
         let mut fields: Vec<&Field> = Vec::new();
         if let Some(c) = &self.condition {
@@ -341,18 +352,22 @@ impl Rule {
             fields.extend(d.fields());
         }
         fields.extend(self.alert.context.iter().map(|c| &c.field));
-        let mut paths: Vec<String> = Vec::new();
-        let mut push = |p: &str| {
-            if !paths.iter().any(|q| q == p) {
-                paths.push(p.to_string());
-            }
-        };
-        for field in fields {
-            match field {
-                Field::Path(p) => push(p.as_str()),
-                Field::Udm(u) => u.inputs().iter().for_each(|p| push(p)),
-            }
-        }
-        paths
+        paths_of(fields)
     }
+}
+
+fn paths_of<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    let mut push = |p: &str| {
+        if !paths.iter().any(|q| q == p) {
+            paths.push(p.to_string());
+        }
+    };
+    for field in fields {
+        match field {
+            Field::Path(p) => push(p.as_str()),
+            Field::Udm(u) => u.inputs().iter().for_each(|p| push(p)),
+        }
+    }
+    paths
 }

@@ -199,7 +199,7 @@ pub enum WindowError {
 /// time range as filters, plus optional named clauses flagging documents whose needed subtrees
 /// are unreadable.
 pub fn search_body(rule: &Rule, window: Window, settings: &PageSettings) -> Value {
-    let plan = fetch_plan(rule);
+    let plan = search_plan(rule);
     let unreadable: Vec<Value> = plan
         .subtrees
         .iter()
@@ -246,17 +246,28 @@ pub fn time_filter(rule: &Rule, window: Window) -> Value {
     }
 }
 
-/// What a rule needs fetched: the ECS fields its condition, templates and context read, those
-/// the alert copies, the time fields — and `event.original` only when some needed field has
-/// no ECS home.
-pub fn fetch_plan(rule: &Rule) -> from_ecs::FetchPlan {
+/// What a search fetches per hit: the ECS fields the rule's condition reads (enough for a
+/// verdict), the time fields and ids — and `event.original` only when a needed field has no ECS
+/// home. Matching hits are then fetched again with [`alert_plan`].
+pub fn search_plan(rule: &Rule) -> from_ecs::FetchPlan {
+    with_times(
+        rule,
+        from_ecs::fetch_plan(rule.condition_paths().iter().map(String::as_str)),
+    )
+}
+
+/// What building an alert needs: every field the rule reads (condition, title, dedup, context)
+/// and the source fields the alert copies.
+pub fn alert_plan(rule: &Rule) -> from_ecs::FetchPlan {
     let paths = rule.field_paths();
-    let mut plan = from_ecs::fetch_plan(
-        paths
-            .iter()
-            .map(String::as_str)
-            .chain(alert::source_paths().iter().copied()),
-    );
+    let all = paths
+        .iter()
+        .map(String::as_str)
+        .chain(alert::source_paths().iter().copied());
+    with_times(rule, from_ecs::fetch_plan(all))
+}
+
+fn with_times(rule: &Rule, mut plan: from_ecs::FetchPlan) -> from_ecs::FetchPlan {
     let extra = [
         Some(rule.source.timestamp_field.as_str()),
         rule.source.timestamp_fallback.as_deref(),

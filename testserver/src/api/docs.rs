@@ -163,18 +163,25 @@ fn written(req: &Req, result: &WriteResult) -> Resp {
 }
 
 /// `GET|HEAD /{index}/_doc/{id}`.
-/// `GET|POST /{index}/_mget` with `{"ids": [...]}` or `{"docs": [{"_id": ...}]}`: each
-/// document as `GET _doc` would answer it, in request order.
-pub(super) fn mget(em: &Emulator, req: &Req, index: &str) -> Answer {
+/// `GET|POST [/{index}]/_mget` with `{"ids": [...]}` (needs the index in the path) or
+/// `{"docs": [{"_index": ..., "_id": ...}]}`: each document as `GET _doc` would answer it
+/// (`_source_includes`/`_source_excludes` apply), in request order.
+pub(super) fn mget(em: &Emulator, req: &Req, index: Option<&str>) -> Answer {
     let body = req.json_object()?;
-    let ids: Vec<String> = match (body.get("ids"), body.get("docs")) {
-        (Some(Value::Array(ids)), _) => ids
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
+    let wanted: Vec<(String, String)> = match (body.get("ids"), body.get("docs")) {
+        (Some(Value::Array(ids)), _) => {
+            let index = index.ok_or_else(|| EsError::validation(&["index is missing"]))?;
+            ids.iter()
+                .filter_map(|v| v.as_str())
+                .map(|id| (index.to_string(), id.to_string()))
+                .collect()
+        }
         (_, Some(Value::Array(docs))) => docs
             .iter()
-            .filter_map(|d| d["_id"].as_str().map(str::to_string))
+            .filter_map(|d| {
+                let index = d["_index"].as_str().or(index)?;
+                Some((index.to_string(), d["_id"].as_str()?.to_string()))
+            })
             .collect(),
         _ => {
             return Err(EsError::parsing(
@@ -182,20 +189,34 @@ pub(super) fn mget(em: &Emulator, req: &Req, index: &str) -> Answer {
             ))
         }
     };
-    let ix = em.store.single_index(index)?;
-    let docs: Vec<Value> = ids
+    let filter = SourceFilter::default().with_params(
+        req.param("_source"),
+        req.param("_source_includes"),
+        req.param("_source_excludes"),
+    );
+    let docs: Vec<Value> = wanted
         .iter()
-        .map(|id| match ix.get(id) {
-            Some(doc) => json!({
-                "_index": ix.name,
-                "_id": id,
-                "_version": doc.version,
-                "_seq_no": doc.seq_no,
-                "_primary_term": PRIMARY_TERM,
-                "found": true,
-                "_source": serde_json::from_str::<Value>(&doc.source).unwrap_or(Value::Null),
-            }),
-            None => json!({"_index": ix.name, "_id": id, "found": false}),
+        .map(|(index, id)| match em.store.single_index(index) {
+            Ok(ix) => match ix.get(id) {
+                Some(doc) => {
+                    let mut found = json!({
+                        "_index": ix.name,
+                        "_id": id,
+                        "_version": doc.version,
+                        "_seq_no": doc.seq_no,
+                        "_primary_term": PRIMARY_TERM,
+                        "found": true,
+                    });
+                    if !filter.disabled {
+                        let source: Value =
+                            serde_json::from_str(&doc.source).unwrap_or(Value::Null);
+                        found["_source"] = filter.apply(&source);
+                    }
+                    found
+                }
+                None => json!({"_index": ix.name, "_id": id, "found": false}),
+            },
+            Err(e) => json!({"_index": index, "_id": id, "error": e.to_json()}),
         })
         .collect();
     Ok(Resp::json(200, &json!({"docs": docs})))

@@ -1,9 +1,9 @@
-//! The engine: runs loaded rules over events and counts what happened.
+//! The engine of file hunting: runs loaded rules over records and counts what happened.
 //!
 //! Per record: literal needles decide which rules could match (most records: none, and they are
 //! never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
-//! filtered by time, and evaluated — condition, then the prefilter on the event's ECS view
-//! (unless the cluster already applied it); matches become [`Alert`]s.
+//! filtered by time, and evaluated — condition, then the prefilter on the event's ECS view;
+//! matches become [`Alert`]s.
 
 use crate::alert::{self, Alert};
 use crate::event::{Event, Origin};
@@ -140,7 +140,6 @@ pub struct Engine<'r> {
     rules: Vec<&'r Rule>,
     range: TimeRange,
     parse_all: bool,
-    prefilter: PrefilterCheck,
 }
 
 impl<'r> Engine<'r> {
@@ -150,15 +149,9 @@ impl<'r> Engine<'r> {
             rules: rules.into_iter().collect(),
             range,
             parse_all: false,
-            prefilter: PrefilterCheck::Local,
         }
     }
 
-    /// For search hits: the cluster already applied each rule's prefilter.
-    pub fn prefilter_done_by_cluster(mut self) -> Self {
-        self.prefilter = PrefilterCheck::DoneByCluster;
-        self
-    }
 
     /// Parse every record, even those no rule can match, so malformed input is always reported
     /// (slower: the literal needles no longer skip parsing).
@@ -214,19 +207,6 @@ impl<'r> Engine<'r> {
         );
     }
 
-    /// Evaluates an event already read (e.g. a search hit) against every rule.
-    pub fn process_event(
-        &self,
-        event: &Event,
-        now: DateTime<Utc>,
-        tally: &mut Tally,
-        out: &mut dyn FnMut(Alert),
-    ) {
-        tally.events += 1;
-        tally.parsed += 1;
-        self.evaluate(event, |_| true, now, tally, out);
-    }
-
     fn evaluate(
         &self,
         event: &Event,
@@ -252,7 +232,7 @@ impl<'r> Engine<'r> {
             }
         }
         for rule in self.rules.iter().filter(|r| candidate(r)) {
-            let verdict = rule.evaluate(event, self.prefilter);
+            let verdict = rule.evaluate(event, PrefilterCheck::Local);
             for field in &verdict.unavailable {
                 tally.unavailable(&rule.meta.id, field.as_str(), event);
             }

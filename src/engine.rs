@@ -152,7 +152,6 @@ impl<'r> Engine<'r> {
         }
     }
 
-
     /// Parse every record, even those no rule can match, so malformed input is always reported
     /// (slower: the literal needles no longer skip parsing).
     pub fn parse_all(mut self, yes: bool) -> Self {

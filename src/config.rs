@@ -86,7 +86,8 @@ pub struct AlertsConfig {
     /// Alerts per bulk request.
     #[serde(default = "default_bulk")]
     pub bulk_size: usize,
-    /// File alerts that cannot be written are appended to, relative to the config file.
+    /// File alerts that cannot be written are appended to (a relative path is relative to the
+    /// working directory, which services keep writable).
     #[serde(default = "default_dead_letter")]
     pub dead_letter: PathBuf,
 }
@@ -315,7 +316,6 @@ impl Config {
             }
         };
         resolve(&mut self.rules.dir);
-        resolve(&mut self.alerts.dead_letter);
         for p in [
             &mut self.elasticsearch.password_file,
             &mut self.elasticsearch.api_key_file,
@@ -334,11 +334,7 @@ impl Config {
             return Err("[elasticsearch] needs `urls` or `cloud_id`".into());
         }
         for url in &es.urls {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!(
-                    "[elasticsearch] url `{url}` must start with http:// or https://"
-                ));
-            }
+            check_url(url)?;
         }
         if es.password_env.is_some() && es.password_file.is_some() {
             return Err("[elasticsearch] give `password_env` or `password_file`, not both".into());
@@ -361,9 +357,9 @@ impl Config {
         Ok(())
     }
 
-    /// Applies `ESHUNT_ES_URL` (comma-separated), `ESHUNT_ES_USERNAME`, `ESHUNT_ES_PASSWORD` and
-    /// `ESHUNT_ES_API_KEY`.
-    pub fn apply_env(&mut self, env: &dyn Env) {
+    /// Applies `ESHUNT_ES_URL` (comma-separated) and `ESHUNT_ES_USERNAME`, and checks the URLs
+    /// again. (`ESHUNT_ES_PASSWORD` and `ESHUNT_ES_API_KEY` are read by [`Config::auth`].)
+    pub fn apply_env(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
         if let Some(urls) = env.var("ESHUNT_ES_URL") {
             self.elasticsearch.urls = urls.split(',').map(|u| u.trim().to_string()).collect();
             self.elasticsearch.cloud_id = None;
@@ -371,6 +367,13 @@ impl Config {
         if let Some(user) = env.var("ESHUNT_ES_USERNAME") {
             self.elasticsearch.username = Some(user);
         }
+        for url in &self.elasticsearch.urls {
+            check_url(url).map_err(|message| ConfigError {
+                file: "$ESHUNT_ES_URL".into(),
+                message,
+            })?;
+        }
+        Ok(())
     }
 
     /// The credentials to use: the `ESHUNT_ES_API_KEY` / `ESHUNT_ES_PASSWORD` variables win over
@@ -402,6 +405,27 @@ impl Config {
             (None, _) => Ok(Auth::None),
         }
     }
+}
+
+/// A node URL: `http(s)://host[:port][/path]`, without credentials (they belong in the
+/// environment or a file, never in the config).
+fn check_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Err(format!(
+            "[elasticsearch] url `{url}` must start with http:// or https://"
+        ));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("[elasticsearch] a url holds credentials (user:password@): give them with ESHUNT_ES_USERNAME/ESHUNT_ES_PASSWORD or the config's *_env/*_file settings".into());
+    }
+    if authority.is_empty() {
+        return Err(format!("[elasticsearch] url `{url}` has no host"));
+    }
+    Ok(())
 }
 
 fn read_secret(
@@ -476,6 +500,13 @@ mod tests {
             .contains("page_size"));
         let (_dir, path) = write("[elasticsearch]\nurls = [\"es:9200\"]\n");
         assert!(Config::load(&path).unwrap_err().message.contains("http://"));
+        let (_dir, path) =
+            write("[elasticsearch]\nurls = [\"https://elastic:changeme@es:9200\"]\n");
+        let err = Config::load(&path).unwrap_err().message;
+        assert!(
+            err.contains("credentials") && !err.contains("changeme"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -486,7 +517,7 @@ mod tests {
             ("MY_PW", "hunter2"),
             ("ESHUNT_ES_URL", "https://a:9200, https://b:9200"),
         ]));
-        config.apply_env(&env);
+        config.apply_env(&env).unwrap();
         assert_eq!(
             config.elasticsearch.urls,
             vec!["https://a:9200", "https://b:9200"]

@@ -164,6 +164,11 @@ impl<'r> Engine<'r> {
         &self.rules
     }
 
+    /// The time range events are kept in.
+    pub fn range(&self) -> TimeRange {
+        self.range
+    }
+
     /// A tally listing every rule with zero alerts.
     pub fn new_tally(&self) -> Tally {
         Tally {

@@ -16,7 +16,7 @@ use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, Win
 use crate::source::files::{invalid_json, Skipped};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -109,6 +109,8 @@ pub struct WindowReport {
     pub shards: Shards,
     /// Fields the condition needed that some documents hold only unreadably: field → hits.
     pub unavailable: BTreeMap<String, u64>,
+    /// Hits that could not be evaluated (no `_source`, or a `_source` that is not JSON).
+    pub skipped: u64,
     /// Ingest delay of the hits.
     pub lateness: Lateness,
     /// Attempts needed (1 when the first try was complete).
@@ -176,6 +178,7 @@ pub async fn hunt_window(
     }
     .await;
     let (pages, took_ms, shards) = (pager.pages, pager.took_ms, pager.shards);
+    let skipped = pager.without_source + tally.skipped_total();
     pager.close().await;
     result?;
     Ok(WindowReport {
@@ -194,6 +197,7 @@ pub async fn hunt_window(
             .into_iter()
             .map(|(field, occ)| (field, occ.count))
             .collect(),
+        skipped,
         lateness,
         attempts: 1,
         elapsed: started.elapsed(),
@@ -231,17 +235,26 @@ async fn alerts_for(
         .execute(&request)
         .await?
         .ok("fetching matched documents")?;
-    let found = reply.body["docs"].as_array().cloned().unwrap_or_default();
+    let found: HashMap<(&str, &str), &Value> = reply.body["docs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["found"] == true)
+        .filter_map(|d| Some(((d["_index"].as_str()?, d["_id"].as_str()?), &d["_source"])))
+        .collect();
     Ok(matched
         .into_iter()
         .map(|partial| {
-            let full = found.iter().find(|d| {
-                d["found"] == true
-                    && matches!(partial.origin(), Origin::Document { index, id } if d["_index"] == index.as_str() && d["_id"] == id.as_str())
-            });
+            let full = match partial.origin() {
+                Origin::Document { index, id } => found.get(&(index.as_str(), id.as_str())),
+                _ => None,
+            };
             let event = match full {
-                Some(doc) => Event::from_ecs(doc["_source"].clone(), partial.origin().clone()),
-                None => partial,
+                Some(source) => Event::from_ecs((*source).clone(), partial.origin().clone()),
+                None => {
+                    tracing::warn!(document = %partial.origin(), "a matched document vanished before its alert fields were fetched; its alert is built from the fields of the verdict");
+                    partial
+                }
             };
             alert::build(rule, &event, now)
         })
@@ -292,8 +305,9 @@ async fn fetch_original(
         .map(str::to_string))
 }
 
-/// Runs a window until it is complete, retrying incomplete or failed attempts with backoff, at
-/// most `1 + retry.max_retries` times. Each attempt redoes the whole window; alert ids make the
+/// Runs a window until it is complete, retrying incomplete or failed attempts with backoff
+/// (only failures a retry can mend, see [`WindowError::is_retryable`]), at most
+/// `1 + retry.max_retries` times. Each attempt redoes the whole window; alert ids make the
 /// repeats harmless.
 pub async fn hunt_window_with_retries(
     cluster: &Cluster,
@@ -312,7 +326,7 @@ pub async fn hunt_window_with_retries(
                 report.attempts = attempt;
                 return Ok(report);
             }
-            Err(e) if attempt <= retry.max_retries => {
+            Err(e) if e.is_retryable() && attempt <= retry.max_retries => {
                 let delay = retry.delay(attempt, &mut jitter);
                 tracing::warn!(rule = %rule.meta.id, %window, error = %e, attempt, ?delay, "window not complete; retrying");
                 tokio::time::sleep(delay).await;

@@ -20,6 +20,8 @@ struct RuleMetrics {
     alerts_created: u64,
     alerts_existing: u64,
     alerts_dead_lettered: u64,
+    unavailable_hits: u64,
+    skipped_hits: u64,
     retries: u64,
     gaps: u64,
     gap_seconds: f64,
@@ -50,6 +52,8 @@ impl Metrics {
             m.alerts_created += report.written.created;
             m.alerts_existing += report.written.existing;
             m.alerts_dead_lettered += report.written.dead_lettered;
+            m.unavailable_hits += report.unavailable.values().sum::<u64>();
+            m.skipped_hits += report.skipped;
             m.retries += report.written.retried + u64::from(report.attempts.saturating_sub(1));
             m.window_seconds_sum += report.elapsed.as_secs_f64();
             if report.lateness.count > 0 {
@@ -78,7 +82,7 @@ impl Metrics {
         let rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         type Getter = fn(&RuleMetrics) -> f64;
-        let series: [(&str, &str, &str, Getter); 15] = [
+        let series: [(&str, &str, &str, Getter); 17] = [
             (
                 "eshunt_windows_total",
                 "counter",
@@ -120,6 +124,18 @@ impl Metrics {
                 "counter",
                 "Alerts refused by the cluster and dead-lettered.",
                 |m| m.alerts_dead_lettered as f64,
+            ),
+            (
+                "eshunt_unavailable_hits_total",
+                "counter",
+                "Hits whose needed fields were held only as unparseable strings (verdicts may be wrong).",
+                |m| m.unavailable_hits as f64,
+            ),
+            (
+                "eshunt_skipped_hits_total",
+                "counter",
+                "Hits that could not be evaluated (no _source, or not JSON).",
+                |m| m.skipped_hits as f64,
             ),
             (
                 "eshunt_retries_total",
@@ -240,6 +256,7 @@ mod tests {
             took_ms: 5,
             shards: Shards::default(),
             unavailable: Default::default(),
+            skipped: 4,
             lateness: Lateness {
                 count: 2,
                 total_ms: 3000,
@@ -261,6 +278,7 @@ mod tests {
         assert!(text.contains("eshunt_lateness_max_seconds{rule=\"r\\\"1\"} 2\n"));
         assert!(text.contains("eshunt_lag_seconds{rule=\"r\\\"1\"} 90\n"));
         assert!(text.contains("eshunt_gap_seconds_total{rule=\"other\"} 60\n"));
+        assert!(text.contains("eshunt_skipped_hits_total{rule=\"r\\\"1\"} 4\n"));
         assert!(text.contains("# TYPE eshunt_windows_total counter"));
     }
 }

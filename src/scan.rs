@@ -60,13 +60,13 @@ impl<'e, 'r> Scanner<'e, 'r> {
         }
     }
 
-    /// Scans one file, handing new alerts to `out`. An `out` error stops and is returned; an
-    /// unreadable file is counted as skipped.
+    /// Scans one file, handing new alerts to `out`; true when the file was read to its end. An
+    /// `out` error stops and is returned; an unreadable file is counted as skipped.
     pub fn scan_file(
         &mut self,
         path: &Path,
         out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<bool> {
         let (engine, now) = (self.engine, self.now);
         let report = &mut self.report;
         let written = &mut self.written;
@@ -86,10 +86,13 @@ impl<'e, 'r> Scanner<'e, 'r> {
         if let Some(e) = sink_error {
             return Err(e);
         }
-        if let Err(e) = result {
-            report.tally.skip(unreadable(path, e.to_string()));
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                report.tally.skip(unreadable(path, e.to_string()));
+                Ok(false)
+            }
         }
-        Ok(())
     }
 }
 

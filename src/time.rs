@@ -28,9 +28,13 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span(TimeDelta);
 
+/// The longest span accepted (100 years): anything longer is a typo, and time arithmetic
+/// stays far inside the calendar's range.
+const MAX_DAYS: i64 = 36_525;
+
 /// Why a duration could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration `{text}`: expected a number and a unit (ms, s, m, h, d, w), e.g. `5m`")]
+#[error("invalid duration `{text}`: expected a number and a unit (ms, s, m, h, d, w), e.g. `5m`, of at most 100 years")]
 pub struct SpanError {
     /// The offending text.
     pub text: String,
@@ -58,7 +62,7 @@ impl Span {
             _ => None,
         }
         .ok_or_else(error)?;
-        if delta <= TimeDelta::zero() {
+        if delta <= TimeDelta::zero() || delta > TimeDelta::days(MAX_DAYS) {
             return Err(error());
         }
         Ok(Span(delta))
@@ -72,6 +76,15 @@ impl Span {
     /// The span as a chrono delta.
     pub fn delta(self) -> TimeDelta {
         self.0
+    }
+
+    /// The span in a unit Elasticsearch and OpenSearch accept (`d` at most: they have no `w`).
+    pub fn es_time(self) -> String {
+        let text = self.to_string();
+        match text.strip_suffix('w') {
+            Some(weeks) => format!("{}d", weeks.parse::<i64>().unwrap_or(0) * 7),
+            None => text,
+        }
     }
 
     /// The span as a std duration (zero if negative).
@@ -114,15 +127,19 @@ pub fn parse_time_arg(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
         if rest.is_empty() {
             return Ok(now);
         }
-        let (sign, span) = rest.split_at(1);
-        let delta = Span::parse(span).map_err(|e| e.to_string())?.delta();
-        return match sign {
-            "-" => Ok(now - delta),
-            "+" => Ok(now + delta),
-            _ => Err(format!(
-                "invalid time `{text}`: expected now-<span> or now+<span>"
-            )),
+        let invalid = || format!("invalid time `{text}`: expected now-<span> or now+<span>");
+        let (earlier, span) = match (rest.strip_prefix('-'), rest.strip_prefix('+')) {
+            (Some(span), _) => (true, span),
+            (None, Some(span)) => (false, span),
+            _ => return Err(invalid()),
         };
+        let delta = Span::parse(span).map_err(|e| e.to_string())?.delta();
+        let moved = if earlier {
+            now.checked_sub_signed(delta)
+        } else {
+            now.checked_add_signed(delta)
+        };
+        return moved.ok_or_else(invalid);
     }
     parse_timestamp(text).ok_or_else(|| {
         format!("invalid time `{text}`: expected RFC 3339 (2026-03-14T10:00:00Z), a date (2026-03-14), now or now-6m")
@@ -177,6 +194,10 @@ mod tests {
             parse_timestamp("2026-01-01T00:00:00Z").unwrap()
         );
         assert!(parse_time_arg("now*3", now).is_err());
+        assert!(
+            parse_time_arg("now\u{2212}7d", now).is_err(),
+            "a Unicode minus is an error, not a panic"
+        );
         assert!(parse_time_arg("yesterday", now).is_err());
     }
 
@@ -186,7 +207,19 @@ mod tests {
             assert_eq!(Span::parse(text).unwrap().to_string(), text);
         }
         assert_eq!(Span::parse("60m").unwrap().to_string(), "1h");
-        for bad in ["", "5", "m", "0m", "-5m", "5 parsecs", "5x"] {
+        assert_eq!(Span::parse("2w").unwrap().es_time(), "14d");
+        assert_eq!(Span::parse("90s").unwrap().es_time(), "90s");
+        for bad in [
+            "",
+            "5",
+            "m",
+            "0m",
+            "-5m",
+            "5 parsecs",
+            "5x",
+            "300000000w",
+            "99999999999999999999d",
+        ] {
             assert!(Span::parse(bad).is_err(), "{bad}");
         }
     }

@@ -137,7 +137,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 fn malformed_input_is_reported_with_its_location_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(root().join("samples/cloudtrail-extra.jsonl")).unwrap();
-    let broken = format!("{{\"eventSource\":\"lambda.amazonaws.com\",\"eventName\":\"UpdateFunctionConfiguration20150331v2\",\n[\"lambda.amazonaws.com\",\"UpdateFunctionConfiguration20150331v2\"]\n{good}");
+    let broken = format!("{{\"eventSource\":\"lambda.amazonaws.com\",\"eventName\":\"UpdateFunctionConfiguration20150331v2\",\n[\"lambda.amazonaws.com UpdateFunctionConfiguration20150331v2\"]\n{good}");
     let file = write(dir.path(), "mixed.jsonl", &broken);
     std::fs::write(
         dir.path().join("truncated.json.gz"),
@@ -154,7 +154,7 @@ fn malformed_input_is_reported_with_its_location_and_the_run_goes_on() {
     assert!(err.contains("invalid JSON: 1"), "{err}");
     assert!(err.contains("mixed.jsonl:1:"), "{err}");
     assert!(err.contains("not a JSON object: 1"), "{err}");
-    assert!(err.contains("mixed.jsonl:2"), "{err}");
+    assert!(err.contains("mixed.jsonl:2: Records[0]"), "{err}");
     assert!(err.contains("unreadable file: 1"), "{err}");
     assert!(
         !alerts(&out).is_empty(),

@@ -56,7 +56,32 @@ pub fn progress_path(output: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Runs (or resumes) a backfill of `paths` into `output`.
+/// What a file backfill hunts for: its progress file belongs to these settings only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Settings {
+    range: [String; 2],
+    rules: Vec<String>,
+}
+
+impl Settings {
+    fn of(engine: &Engine<'_>) -> Settings {
+        let range = engine.range();
+        let bound = |t: Option<DateTime<Utc>>| t.map(crate::time::format).unwrap_or_default();
+        let mut rules: Vec<String> = engine
+            .rules()
+            .iter()
+            .map(|r| format!("{}@{}", r.meta.id, r.meta.version))
+            .collect();
+        rules.sort();
+        Settings {
+            range: [bound(range.from), bound(range.to)],
+            rules,
+        }
+    }
+}
+
+/// Runs (or resumes) a backfill of `paths` into `output`. A progress file left by a backfill
+/// with other settings (range, rules) is refused rather than trusted.
 pub fn run(
     paths: &[PathBuf],
     engine: &Engine<'_>,
@@ -64,7 +89,8 @@ pub fn run(
     now: DateTime<Utc>,
 ) -> io::Result<FileBackfillReport> {
     let progress_file = progress_path(output);
-    let done = read_done(&progress_file)?;
+    let settings = Settings::of(engine);
+    let done = read_done(&progress_file, &settings)?;
     let found = files::discover(paths);
     let mut todo = Vec::new();
     let mut resumed = 0;
@@ -91,13 +117,18 @@ pub fn run(
         .create(true)
         .append(true)
         .open(&progress_file)?;
+    if done.is_empty() && record.metadata()?.len() == 0 {
+        writeln!(record, "{}", serde_json::to_string(&settings)?)?;
+    }
     let started = std::time::Instant::now();
     for path in &todo {
         let (events_before, written_before) = (scanner.report.tally.events, sink.written());
-        scanner.scan_file(path, &mut |alert| sink.write(&alert))?;
+        let complete = scanner.scan_file(path, &mut |alert| sink.write(&alert))?;
         sink.flush_and_sync()?;
-        writeln!(record, "{}", serde_json::to_string(&Done::of(path)?)?)?;
-        record.sync_data()?;
+        if complete {
+            writeln!(record, "{}", serde_json::to_string(&Done::of(path)?)?)?;
+            record.sync_data()?;
+        }
         bar.add(
             scanner.report.tally.events - events_before,
             sink.written() - written_before,
@@ -112,15 +143,24 @@ pub fn run(
     })
 }
 
-fn read_done(path: &Path) -> io::Result<HashSet<Done>> {
+/// The files a previous run finished, after checking its settings line matches.
+fn read_done(path: &Path, settings: &Settings) -> io::Result<HashSet<Done>> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
         Err(e) => return Err(e),
     };
-    Ok(BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
+    let mut lines = BufReader::new(file).lines().map_while(Result::ok);
+    if let Some(first) = lines.next() {
+        let previous: Option<Settings> = serde_json::from_str(&first).ok();
+        if previous.as_ref() != Some(settings) {
+            return Err(io::Error::other(format!(
+                "{} belongs to a backfill with other settings ({first}); write to another --output, or delete it and its output to start over",
+                path.display()
+            )));
+        }
+    }
+    Ok(lines
         .filter_map(|l| serde_json::from_str(&l).ok())
         .collect())
 }

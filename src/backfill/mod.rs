@@ -12,7 +12,7 @@ pub mod files;
 
 use crate::es::retry::RetryPolicy;
 use crate::es::{Cluster, EsError, Request};
-use crate::hunt::{hunt_window_with_retries, Delivery};
+use crate::hunt::{hunt_window_with_retries, Delivery, WindowReport};
 use crate::progress::Progress;
 use crate::rule::Rule;
 use crate::schedule::plan::split;
@@ -88,6 +88,8 @@ pub struct BackfillReport {
     pub alerts_created: u64,
     /// Alerts that already existed.
     pub alerts_existing: u64,
+    /// Hits with a needed field held only unreadably, or that could not be evaluated.
+    pub unreliable: u64,
 }
 
 /// Everything a cluster backfill needs.
@@ -139,8 +141,8 @@ impl Backfiller {
                 let (this, id, progress) = (self.clone(), id.clone(), progress.clone());
                 running.spawn(async move {
                     let outcome = this.chunk(&id, &rule, window).await;
-                    if let Ok((hits, created, _)) = &outcome {
-                        progress.add(*hits, *created);
+                    if let Ok(done) = &outcome {
+                        progress.add(done.hits, done.written.created);
                     }
                     (rule.meta.id.clone(), window, outcome)
                 });
@@ -151,11 +153,12 @@ impl Backfiller {
             let (rule_id, window, outcome) =
                 joined.map_err(|e| EsError::protocol("backfill", e.to_string()))?;
             match outcome {
-                Ok((hits, created, existing)) => {
+                Ok(done) => {
                     report.done += 1;
-                    report.hits += hits;
-                    report.alerts_created += created;
-                    report.alerts_existing += existing;
+                    report.hits += done.hits;
+                    report.alerts_created += done.written.created;
+                    report.alerts_existing += done.written.existing;
+                    report.unreliable += done.unavailable.values().sum::<u64>() + done.skipped;
                 }
                 Err(e) => {
                     tracing::error!(rule = %rule_id, %window, error = %e, "backfill chunk failed; run the backfill again to retry it");
@@ -170,12 +173,7 @@ impl Backfiller {
         Ok(report)
     }
 
-    async fn chunk(
-        &self,
-        id: &str,
-        rule: &Rule,
-        window: Window,
-    ) -> Result<(u64, u64, u64), String> {
+    async fn chunk(&self, id: &str, rule: &Rule, window: Window) -> Result<WindowReport, String> {
         let delivery = Delivery::Bulk(&self.writer);
         let done = hunt_window_with_retries(
             &self.cluster,
@@ -201,7 +199,7 @@ impl Backfiller {
             .put(&BackfillChunk::id(id, &rule.meta.id, window.start), &chunk)
             .await
             .map_err(|e| e.to_string())?;
-        Ok((done.hits, done.written.created, done.written.existing))
+        Ok(done)
     }
 
     fn record(&self, id: &str, spec: &BackfillSpec, total: u64) -> Backfill {

@@ -6,7 +6,6 @@ use super::cluster::{self, ConfigArg};
 use super::{exit, finish, load_rules, Fail, RulesDir};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::engine::{Engine, TimeRange};
-use eshunt::rule::Rule;
 use eshunt::source::elasticsearch::Window;
 use eshunt::state::StateStore;
 use eshunt::time::{parse_time_arg, Span};
@@ -72,32 +71,13 @@ fn range(args: &Args) -> Result<Window, String> {
     Ok(window)
 }
 
-fn select(rules: Vec<Rule>, ids: &[String]) -> Result<Vec<Rule>, String> {
-    if let Some(missing) = ids
-        .iter()
-        .find(|id| !rules.iter().any(|r| &&r.meta.id == id))
-    {
-        return Err(format!("no rule with id `{missing}`"));
-    }
-    Ok(rules
-        .into_iter()
-        .filter(|r| {
-            if ids.is_empty() {
-                r.meta.enabled
-            } else {
-                ids.contains(&r.meta.id)
-            }
-        })
-        .collect())
-}
-
 fn file_backfill(args: &Args) -> Result<u8, String> {
     let window = range(args)?;
     let output = args.output.as_ref().ok_or("--source needs --output")?;
     let report = load_rules(&args.rules.dir);
-    let rules = select(report.rules, &args.rule_ids)?;
+    let rules = report.select(&args.rule_ids)?;
     let engine = Engine::new(
-        &rules,
+        rules,
         TimeRange {
             from: Some(window.start),
             to: Some(window.end),
@@ -117,17 +97,19 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         output.display(),
         done.scan.duplicates
     );
-    Ok(if report.errors.is_empty() && t.skipped_total() == 0 {
-        exit::OK
-    } else {
-        exit::PARTIAL
-    })
+    for (rule, fields) in &t.unavailable {
+        for (field, occ) in fields {
+            eprintln!("unavailable: rule {rule} needs {field}, held only as an unparseable string in {} events", occ.count);
+        }
+    }
+    let clean = report.errors.is_empty() && t.skipped_total() == 0 && t.unavailable.is_empty();
+    Ok(if clean { exit::OK } else { exit::PARTIAL })
 }
 
 fn cluster_backfill(args: &Args) -> Result<u8, String> {
     let config = args.config.load()?;
     let chunk = Span::parse(&args.chunk).map_err(|e| e.to_string())?;
-    let all_rules = load_rules(&config.rules.dir).rules;
+    let loaded = load_rules(&config.rules.dir);
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
         let store = StateStore::new(cluster.clone(), &config.schedule.state_index);
@@ -137,24 +119,24 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("no unfinished backfill to resume")?;
-            let rules = select(load_rules(&config.rules.dir).rules, &previous.rule_ids)?;
+            let rules = loaded.select(&previous.rule_ids)?;
             BackfillSpec {
-                rules: rules.into_iter().map(Arc::new).collect(),
+                rules: rules.into_iter().cloned().map(Arc::new).collect(),
                 range: Window { start: previous.range_start, end: previous.range_end },
                 chunk: Span::parse(&previous.chunk).map_err(|e| e.to_string())?,
                 concurrency: args.concurrency,
             }
         } else {
-            let rules = select(all_rules, &args.rule_ids)?;
+            let rules = loaded.select(&args.rule_ids)?;
             BackfillSpec {
-                rules: rules.into_iter().map(Arc::new).collect(),
+                rules: rules.into_iter().cloned().map(Arc::new).collect(),
                 range: range(args)?,
                 chunk,
                 concurrency: args.concurrency,
             }
         };
         let backfiller = Backfiller {
-            writer: Arc::new(cluster::writer(&config, &cluster)),
+            writer: Arc::new(cluster::writer(&config, &cluster)?),
             cluster,
             store,
             pages: cluster::page_settings(&config),
@@ -181,6 +163,18 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
         for failure in &report.failed {
             eprintln!("  failed: {failure}");
         }
-        Ok(if report.failed.is_empty() { exit::OK } else { exit::FAILURE })
+        if report.unreliable > 0 {
+            eprintln!(
+                "  {} hits could not be evaluated reliably (fields held only as strings, or no _source): see the logs",
+                report.unreliable
+            );
+        }
+        Ok(if !report.failed.is_empty() {
+            exit::FAILURE
+        } else if report.unreliable > 0 || !loaded.errors.is_empty() {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        })
     })
 }

@@ -28,7 +28,7 @@ impl ConfigArg {
     /// Loads the configuration and applies `ESHUNT_ES_*` overrides.
     pub fn load(&self) -> Result<Config, String> {
         let mut config = Config::load(&self.config).map_err(|e| e.to_string())?;
-        config.apply_env(&ProcessEnv);
+        config.apply_env(&ProcessEnv).map_err(|e| e.to_string())?;
         Ok(config)
     }
 }
@@ -44,31 +44,13 @@ pub async fn connect(config: &Config) -> Result<Cluster, String> {
 /// Returns the rules and whether some rule file had errors.
 pub fn select_rules(config: &Config, ids: &[String]) -> Result<(Vec<Rule>, bool), String> {
     let report = load_rules(&config.rules.dir);
-    if let Some(missing) = ids
-        .iter()
-        .find(|id| !report.rules.iter().any(|r| &&r.meta.id == id))
-    {
-        return Err(format!(
-            "no rule with id `{missing}` in {}",
-            config.rules.dir.display()
-        ));
-    }
-    let had_errors = !report.errors.is_empty();
-    let rules: Vec<Rule> = report
-        .rules
+    let rules = report
+        .select(ids)
+        .map_err(|e| format!("{e} (rules folder: {})", config.rules.dir.display()))?
         .into_iter()
-        .filter(|r| {
-            if ids.is_empty() {
-                r.meta.enabled
-            } else {
-                ids.contains(&r.meta.id)
-            }
-        })
+        .cloned()
         .collect();
-    if rules.is_empty() {
-        return Err(format!("no rules to run in {}", config.rules.dir.display()));
-    }
-    Ok((rules, had_errors))
+    Ok((rules, !report.errors.is_empty()))
 }
 
 /// Search paging settings from `[hunt]`.
@@ -89,15 +71,22 @@ pub fn retry_policy(config: &Config) -> RetryPolicy {
     }
 }
 
-/// The alert writer for `[alerts]`.
-pub fn writer(config: &Config, cluster: &Cluster) -> BulkWriter {
-    BulkWriter::new(
+/// The alert writer for `[alerts]`; fails when the dead-letter file cannot be written.
+pub fn writer(config: &Config, cluster: &Cluster) -> Result<BulkWriter, String> {
+    let dead_letter = DeadLetter::new(&config.alerts.dead_letter);
+    dead_letter.check_writable().map_err(|e| {
+        format!(
+            "the dead-letter file {} cannot be written: {e}",
+            config.alerts.dead_letter.display()
+        )
+    })?;
+    Ok(BulkWriter::new(
         cluster.clone(),
         &config.alerts.target,
         config.alerts.bulk_size,
         retry_policy(config),
-        DeadLetter::new(&config.alerts.dead_letter),
-    )
+        dead_letter,
+    ))
 }
 
 /// A tokio runtime for the cluster commands.

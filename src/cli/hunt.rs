@@ -42,7 +42,7 @@ fn hunt(args: Args) -> Result<u8, Fail> {
     let (rules, rule_errors) = cluster::select_rules(&config, &args.rule_ids)?;
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
-        let writer = cluster::writer(&config, &cluster);
+        let writer = cluster::writer(&config, &cluster)?;
         let stdout: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stdout()));
         let delivery = if args.dry_run {
             Delivery::Print(&stdout)

@@ -73,7 +73,7 @@ async fn build_runtime(
     let mut backoff = cluster::retry_policy(config);
     backoff.max_delay = std::time::Duration::from_secs(300);
     Ok(Arc::new(Runtime {
-        writer: cluster::writer(config, &cluster),
+        writer: cluster::writer(config, &cluster)?,
         leases: Leases::new(store.clone(), instance, config.schedule.lease_ttl.delta()),
         store,
         cluster,

@@ -46,32 +46,14 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let report = load_rules(&args.rules.dir);
-    if let Some(missing) = args
-        .rule_ids
-        .iter()
-        .find(|id| !report.rules.iter().any(|r| &&r.meta.id == id))
-    {
-        eprintln!(
-            "error: no rule with id `{missing}` in {}",
-            args.rules.dir.display()
-        );
-        return exit::FAILURE;
-    }
-    let selected = report.rules.iter().filter(|r| {
-        if args.rule_ids.is_empty() {
-            r.meta.enabled
-        } else {
-            args.rule_ids.contains(&r.meta.id)
+    let selected = match report.select(&args.rule_ids) {
+        Ok(rules) => rules,
+        Err(e) => {
+            eprintln!("error: {e} (rules folder: {})", args.rules.dir.display());
+            return exit::FAILURE;
         }
-    });
+    };
     let engine = Engine::new(selected, range).parse_all(args.parse_all);
-    if engine.rules().is_empty() {
-        eprintln!(
-            "error: no rules to run (rules folder: {})",
-            args.rules.dir.display()
-        );
-        return exit::FAILURE;
-    }
     let writer: Box<dyn Write> = match &args.output {
         Some(path) => match File::create(path) {
             Ok(f) => Box::new(f),

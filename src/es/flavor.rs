@@ -51,8 +51,7 @@ impl fmt::Display for Version {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
     /// Point in time + `search_after`. `shard_doc`: the `_shard_doc` tiebreaker exists
-    /// (Elasticsearch 7.12+, OpenSearch 3.3+); otherwise hits are sorted on the time field and
-    /// `_id`.
+    /// (Elasticsearch 7.12+, OpenSearch 3.3+); otherwise hits are sorted on `_id`.
     PointInTime {
         /// Whether `_shard_doc` can be sorted on.
         shard_doc: bool,
@@ -118,6 +117,11 @@ impl ClusterInfo {
             }
             Flavor::OpenSearch => serde_json::json!({"type": "object", "enabled": false}),
         }
+    }
+
+    /// Whether the `match_only_text` type exists (Elasticsearch 7.14+).
+    pub fn has_match_only_text(&self) -> bool {
+        self.flavor == Flavor::Elasticsearch && self.version.at_least(7, 14)
     }
 
     /// Whether this version is one eshunt supports (Elasticsearch 7.10+, OpenSearch 1+).

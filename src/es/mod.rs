@@ -395,6 +395,14 @@ fn client(config: &Config, env: &dyn Env) -> Result<Elasticsearch, EsError> {
     let mut builder = builder
         .timeout(es.request_timeout.std())
         .cert_validation(tls_validation(config)?);
+    if credentials.is_some()
+        && es.cloud_id.is_none()
+        && es.urls.iter().any(|u| u.starts_with("http://"))
+    {
+        tracing::warn!(
+            "credentials are sent over plain http: use https for a cluster that needs them"
+        );
+    }
     if let Some(credentials) = credentials {
         builder = builder.auth(credentials);
     }

@@ -59,9 +59,10 @@ pub fn is_data_stream(target: &str) -> bool {
 /// Mappings for every field eshunt writes into an alert.
 pub fn alert_mappings(info: &ClusterInfo) -> Value {
     let keyword = || json!({"type": "keyword", "ignore_above": 1024});
-    let text = match info.flavor {
-        Flavor::Elasticsearch => json!({"type": "match_only_text"}),
-        Flavor::OpenSearch => json!({"type": "text"}),
+    let text = if info.has_match_only_text() {
+        json!({"type": "match_only_text"})
+    } else {
+        json!({"type": "text"})
     };
     let date = || json!({"type": "date"});
     let object = |fields: &[(&str, Value)]| {
@@ -311,15 +312,22 @@ async fn opensearch_privileges(
             denied.push(index.clone());
         }
     }
+    if !denied.is_empty() {
+        return Ok(PrivilegeReport::Missing(
+            denied
+                .into_iter()
+                .map(|resource| Missing {
+                    resource,
+                    privilege: "read".into(),
+                    purpose: "searching the rules' source indices",
+                })
+                .collect(),
+        ));
+    }
     let roles = account.body["roles"].to_string();
-    Ok(PrivilegeReport::Unchecked(if denied.is_empty() {
-        format!("OpenSearch's security plugin has no privilege query; roles {roles}; searching the source indices works; writing alerts and state is not checked")
-    } else {
-        format!(
-            "OpenSearch: searching {} is forbidden for roles {roles}",
-            denied.join(", ")
-        )
-    }))
+    Ok(PrivilegeReport::Unchecked(format!(
+        "OpenSearch's security plugin has no privilege query; roles {roles}; searching the source indices works; writing alerts and state is not checked"
+    )))
 }
 
 #[cfg(test)]

@@ -417,8 +417,8 @@ pub fn unreadable_query(row: &FieldMap) -> Option<Value> {
 /// True when one dotted path is a prefix of the other (case-insensitively, at a segment boundary).
 fn overlaps(a: &str, b: &str) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    long.len() >= short.len()
-        && long[..short.len()].eq_ignore_ascii_case(short)
+    long.get(..short.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(short))
         && (long.len() == short.len() || long.as_bytes()[short.len()] == b'.')
 }
 

@@ -27,10 +27,13 @@ pub enum Origin {
         /// 1-based line number.
         line: u64,
     },
-    /// Record `index` (0-based) of the `Records` array of a CloudTrail delivery file.
+    /// Record `index` (0-based) of the `Records` array of a CloudTrail delivery file, or of a
+    /// JSON array (an export), that starts at `line` of `file`.
     Record {
         /// The file.
         file: Arc<str>,
+        /// 1-based line where the array starts (1 for a whole-file document).
+        line: u64,
         /// 0-based position in `Records`.
         index: u64,
     },
@@ -49,7 +52,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Line { file, line } => write!(f, "{file}:{line}"),
-            Origin::Record { file, index } => write!(f, "{file}: Records[{index}]"),
+            Origin::Record { file, line, index } => write!(f, "{file}:{line}: Records[{index}]"),
             Origin::Document { index, id } => write!(f, "{index}/{id}"),
             Origin::Inline(label) => f.write_str(label),
         }

@@ -32,6 +32,34 @@ pub struct LoadReport {
     pub files: usize,
 }
 
+impl LoadReport {
+    /// The rules with these ids, or every enabled rule when `ids` is empty. An unknown id, or
+    /// nothing to run, is an error.
+    pub fn select(&self, ids: &[String]) -> Result<Vec<&Rule>, String> {
+        if let Some(missing) = ids
+            .iter()
+            .find(|id| !self.rules.iter().any(|r| &&r.meta.id == id))
+        {
+            return Err(format!("no rule with id `{missing}`"));
+        }
+        let selected: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| {
+                if ids.is_empty() {
+                    r.meta.enabled
+                } else {
+                    ids.contains(&r.meta.id)
+                }
+            })
+            .collect();
+        if selected.is_empty() {
+            return Err("no rules to run: none is enabled, or none loaded".into());
+        }
+        Ok(selected)
+    }
+}
+
 /// Loads every `*.toml` under `dir` (recursively, in name order). Duplicate ids are errors.
 pub fn load_dir(dir: &Path) -> LoadReport {
     let mut report = LoadReport::default();

@@ -17,7 +17,7 @@ use crate::metrics::Metrics;
 use crate::rule::{Every, Rule};
 use crate::sink::elasticsearch::BulkWriter;
 use crate::source::elasticsearch::{PageSettings, Window};
-use crate::state::records::{Checkpoint, Gap, RunRecord};
+use crate::state::records::{Checkpoint, Gap, Record, RunRecord};
 use crate::state::{StateStore, Version, Versioned};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +112,7 @@ impl Runtime {
                 report.interrupted = true;
                 break;
             }
-            let Some(done) = self.run_until_complete(rule, window).await else {
+            let Some(done) = self.run_until_complete(rule, window, holding).await else {
                 report.interrupted = true;
                 break;
             };
@@ -128,7 +128,7 @@ impl Runtime {
                     });
                     report.checkpoint = Some(end);
                     self.metrics.window_done(&done, end);
-                    self.record_run(rule, &done, None).await;
+                    self.record_run(rule, &done).await;
                     report.windows.push(done);
                 }
                 None => {
@@ -141,9 +141,16 @@ impl Runtime {
         Ok(report)
     }
 
-    /// Runs a window until it is complete, with backoff between attempts. `None` when shutdown
-    /// interrupted it.
-    async fn run_until_complete(&self, rule: &Rule, window: Window) -> Option<WindowReport> {
+    /// Runs a window until it is complete, with backoff between attempts — also after failures
+    /// a retry alone cannot mend (a refused query, missing rights): the window is never
+    /// skipped, and its failed run records and the logs say why. `None` when shutdown or a
+    /// lost lease interrupted it.
+    async fn run_until_complete(
+        &self,
+        rule: &Rule,
+        window: Window,
+        holding: &(dyn Fn() -> bool + Sync),
+    ) -> Option<WindowReport> {
         let mut jitter = Jitter::new();
         let mut attempt = 0u32;
         loop {
@@ -173,7 +180,7 @@ impl Runtime {
                     tracing::warn!(rule = %rule.meta.id, %window, %error, attempt, "window failed; it will be retried");
                     self.record_failure(rule, window, attempt, &error).await;
                     let delay = self.backoff.delay(attempt.min(16), &mut jitter);
-                    if !self.pause(delay).await {
+                    if !self.pause(delay).await || !holding() {
                         return None;
                     }
                 }
@@ -247,53 +254,69 @@ impl Runtime {
         self.store.put(&doc.id(), &doc).await
     }
 
-    async fn record_run(&self, rule: &Rule, done: &WindowReport, error: Option<&str>) {
-        let record = RunRecord {
-            kind: "run".into(),
+    /// Records a completed window: a run record, and a warning when some hits could not be
+    /// evaluated reliably.
+    async fn record_run(&self, rule: &Rule, done: &WindowReport) {
+        if !done.unavailable.is_empty() || done.skipped > 0 {
+            tracing::warn!(
+                rule = %rule.meta.id,
+                window = %done.window,
+                unavailable = ?done.unavailable,
+                skipped = done.skipped,
+                "some hits could not be evaluated reliably (fields held only as strings, or no _source)"
+            );
+        }
+        let mut record = self.run_record(rule, done.window, "complete", done.attempts);
+        record.took_ms = done.elapsed.as_millis() as u64;
+        record.hits = done.hits;
+        record.matched = done.matched;
+        record.alerts_created = done.written.created;
+        record.alerts_existing = done.written.existing;
+        record.alerts_dead_lettered = done.written.dead_lettered;
+        record.lateness_mean_ms = done.lateness.mean_ms();
+        record.lateness_max_ms = done.lateness.max_ms;
+        record.unavailable = done.unavailable.keys().cloned().collect();
+        record.unavailable_hits = done.unavailable.values().sum();
+        record.skipped = done.skipped;
+        self.save(record).await;
+    }
+
+    /// Records a failed attempt of a window.
+    async fn record_failure(&self, rule: &Rule, window: Window, attempt: u32, error: &str) {
+        let mut record = self.run_record(rule, window, "failed", attempt);
+        record.error = Some(error.to_string());
+        self.save(record).await;
+    }
+
+    fn run_record(&self, rule: &Rule, window: Window, status: &str, attempts: u32) -> RunRecord {
+        RunRecord {
+            kind: RunRecord::KIND.into(),
             rule_id: rule.meta.id.clone(),
-            mode: "live".into(),
-            window_start: done.window.start,
-            window_end: done.window.end,
+            window_start: window.start,
+            window_end: window.end,
             finished_at: Utc::now(),
-            status: if error.is_some() {
-                "failed"
-            } else {
-                "complete"
-            }
-            .into(),
-            error: error.map(str::to_string),
-            took_ms: done.elapsed.as_millis() as u64,
-            hits: done.hits,
-            matched: done.matched,
-            alerts_created: done.written.created,
-            alerts_existing: done.written.existing,
-            alerts_dead_lettered: done.written.dead_lettered,
-            attempts: done.attempts,
-            lateness_mean_ms: done.lateness.mean_ms(),
-            lateness_max_ms: done.lateness.max_ms,
+            status: status.into(),
+            error: None,
+            took_ms: 0,
+            hits: 0,
+            matched: 0,
+            alerts_created: 0,
+            alerts_existing: 0,
+            alerts_dead_lettered: 0,
+            attempts,
+            lateness_mean_ms: 0,
+            lateness_max_ms: 0,
+            unavailable: Vec::new(),
+            unavailable_hits: 0,
+            skipped: 0,
             instance: self.leases.instance().to_string(),
-        };
-        if let Err(e) = self.store.put(&record.id(), &record).await {
-            tracing::warn!(rule = %rule.meta.id, error = %e, "could not write the run record");
         }
     }
 
-    async fn record_failure(&self, rule: &Rule, window: Window, attempt: u32, error: &str) {
-        let failed = WindowReport {
-            rule_id: rule.meta.id.clone(),
-            window,
-            hits: 0,
-            matched: 0,
-            written: Default::default(),
-            pages: 0,
-            took_ms: 0,
-            shards: Default::default(),
-            unavailable: Default::default(),
-            lateness: Default::default(),
-            attempts: attempt,
-            elapsed: Duration::ZERO,
-        };
-        self.record_run(rule, &failed, Some(error)).await;
+    async fn save(&self, record: RunRecord) {
+        if let Err(e) = self.store.put(&record.id(), &record).await {
+            tracing::warn!(rule = %record.rule_id, error = %e, "could not write the run record");
+        }
     }
 
     /// The scheduling loop of one rule, until shutdown.

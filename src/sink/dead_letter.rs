@@ -25,9 +25,18 @@ impl DeadLetter {
         }
     }
 
-    /// Where the file is.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Checks that the file can be appended to, so a refused alert cannot stop hunting later
+    /// (the file is created only when it already exists or its folder accepts it).
+    pub fn check_writable(&self) -> io::Result<()> {
+        let existed = self.path.exists();
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        if !existed {
+            std::fs::remove_file(&self.path)?;
+        }
+        Ok(())
     }
 
     /// Appends one refused alert with the target, status and error, and syncs the file.
@@ -62,6 +71,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn checks_writability_without_leaving_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dl = DeadLetter::new(&dir.path().join("d.ndjson"));
+        dl.check_writable().unwrap();
+        assert!(!dir.path().join("d.ndjson").exists());
+        assert!(DeadLetter::new(&dir.path().join("missing/d.ndjson"))
+            .check_writable()
+            .is_err());
+    }
+
+    #[test]
     fn appends_lines_with_reason_and_document() {
         let dir = tempfile::tempdir().unwrap();
         let dl = DeadLetter::new(&dir.path().join("dead.ndjson"));
@@ -79,7 +99,8 @@ mod tests {
         .unwrap();
         dl.append(&alert, "logs-x-default", 400, &json!(null))
             .unwrap();
-        let text = std::fs::read_to_string(dl.path()).unwrap();
+        dl.check_writable().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("dead.ndjson")).unwrap();
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())

@@ -195,6 +195,20 @@ pub enum WindowError {
     Es(#[from] EsError),
 }
 
+impl WindowError {
+    /// Whether trying the window again may help: incomplete pages, connection problems, 429
+    /// and 5xx answers. A refused query (400), missing rights (401/403) or a missing index
+    /// (404) stay as they are until someone fixes them.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            WindowError::Incomplete(_) => true,
+            WindowError::Es(EsError::Status { status, .. }) => *status == 429 || *status >= 500,
+            WindowError::Es(EsError::Transport { .. } | EsError::Protocol { .. }) => true,
+            WindowError::Es(EsError::Config(_)) => false,
+        }
+    }
+}
+
 /// Builds the search body for a rule and window (without paging fields): the prefilter and the
 /// time range as filters, plus optional named clauses flagging documents whose needed subtrees
 /// are unreadable.
@@ -212,7 +226,7 @@ pub fn search_body(rule: &Rule, window: Window, settings: &PageSettings) -> Valu
     }
     json!({
         "size": settings.size,
-        "timeout": settings.timeout.to_string(),
+        "timeout": settings.timeout.es_time(),
         "track_total_hits": false,
         "_source": { "includes": plan.fields },
         "docvalue_fields": [
@@ -301,6 +315,9 @@ pub struct Pager<'a> {
     pub took_ms: u64,
     /// Pages fetched.
     pub pages: u64,
+    /// Hits that came without a `_source` (e.g. `_source` disabled in the mapping): they cannot
+    /// be evaluated.
+    pub without_source: u64,
 }
 
 /// The server-side search context a window is paged through.
@@ -329,6 +346,7 @@ impl<'a> Pager<'a> {
             shards: Shards::default(),
             took_ms: 0,
             pages: 0,
+            without_source: 0,
         }
     }
 
@@ -344,7 +362,7 @@ impl<'a> Pager<'a> {
             }
             (Some(Context::Pit(id)), _) => {
                 let mut body = self.body.clone();
-                body["pit"] = json!({"id": id, "keep_alive": self.settings.keep_alive.to_string()});
+                body["pit"] = json!({"id": id, "keep_alive": self.settings.keep_alive.es_time()});
                 body["sort"] = self.sort();
                 if let Some(after) = &self.search_after {
                     body["search_after"] = after.clone();
@@ -355,11 +373,11 @@ impl<'a> Pager<'a> {
                 let mut body = self.body.clone();
                 body["sort"] = json!(["_doc"]);
                 Request::post(format!("/{}/_search", self.indices))
-                    .param("scroll", self.settings.keep_alive)
+                    .param("scroll", self.settings.keep_alive.es_time())
                     .json(&body)
             }
             (Some(Context::Scroll(id)), _) => Request::post("/_search/scroll")
-                .json(&json!({"scroll": self.settings.keep_alive.to_string(), "scroll_id": id})),
+                .json(&json!({"scroll": self.settings.keep_alive.es_time(), "scroll_id": id})),
         };
         let reply = self.cluster.execute_raw(&request).await?;
         let hits = self.accept(reply)?;
@@ -381,7 +399,7 @@ impl<'a> Pager<'a> {
         let what = "opening a point in time";
         let reply = self
             .cluster
-            .execute(&Request::post(path).param("keep_alive", self.settings.keep_alive))
+            .execute(&Request::post(path).param("keep_alive", self.settings.keep_alive.es_time()))
             .await?
             .ok(what)?;
         match reply.body[field].as_str() {
@@ -449,7 +467,8 @@ impl<'a> Pager<'a> {
             None => None,
         };
         let mut index: Option<Arc<str>> = None;
-        Ok(hits
+        let count = hits.len();
+        let hits: Vec<Hit> = hits
             .into_iter()
             .filter_map(|h| {
                 let shared = match &index {
@@ -458,7 +477,9 @@ impl<'a> Pager<'a> {
                 };
                 h.into_hit(shared)
             })
-            .collect())
+            .collect();
+        self.without_source += (count - hits.len()) as u64;
+        Ok(hits)
     }
 
     /// Releases the point in time or scroll (failures are logged: it expires by itself).

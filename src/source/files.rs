@@ -196,13 +196,12 @@ fn read_lines(
     loop {
         let text = line.trim_ascii();
         if !text.is_empty() {
-            let origin = Origin::Line {
-                file: name.clone(),
-                line: number,
-            };
             if text.starts_with(b"{\"Records\"") {
-                read_records_document(name, text, origin, each);
+                read_records_document(name, number, text, each);
+            } else if text.starts_with(b"[") {
+                read_array(name, number, text, each);
             } else {
+                let origin = line_origin(name, number);
                 each(Item::Record(RawRecord { text, origin }));
             }
         }
@@ -221,43 +220,48 @@ struct RecordsFile<'a> {
 }
 
 fn read_document(name: &Arc<str>, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
-    let origin = Origin::Line {
-        file: name.clone(),
-        line: 1,
-    };
     let text = text.trim_ascii();
     if text.starts_with(b"[") {
-        match serde_json::from_slice::<Vec<&RawValue>>(text) {
-            Ok(items) => emit_elements(name, &items, each),
-            Err(e) => each(Item::Skipped(invalid_json(origin, &e))),
-        }
+        read_array(name, 1, text, each);
     } else {
-        read_records_document(name, text, origin, each);
+        read_records_document(name, 1, text, each);
     }
 }
 
-/// A document that is a delivery file (`Records`) or a single record.
-fn read_records_document(
-    name: &Arc<str>,
-    text: &[u8],
-    origin: Origin,
-    each: &mut dyn FnMut(Item<'_>),
-) {
-    if let Ok(file) = serde_json::from_slice::<RecordsFile>(text) {
-        return emit_elements(name, &file.records, each);
+/// A JSON array of records or hits (an export) starting at `line`: a document or one line.
+fn read_array(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
+    match serde_json::from_slice::<Vec<&RawValue>>(text) {
+        Ok(items) => emit_elements(name, line, &items, each),
+        Err(e) => each(Item::Skipped(invalid_json(line_origin(name, line), &e))),
     }
+}
+
+/// A delivery file (`Records`) or a single record starting at `line`.
+fn read_records_document(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
+    if let Ok(file) = serde_json::from_slice::<RecordsFile>(text) {
+        return emit_elements(name, line, &file.records, each);
+    }
+    let origin = line_origin(name, line);
     match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
         Ok(_) => each(Item::Record(RawRecord { text, origin })),
         Err(e) => each(Item::Skipped(invalid_json(origin, &e))),
     }
 }
 
-fn emit_elements(name: &Arc<str>, items: &[&RawValue], each: &mut dyn FnMut(Item<'_>)) {
+fn line_origin(name: &Arc<str>, line: u64) -> Origin {
+    Origin::Line {
+        file: name.clone(),
+        line,
+    }
+}
+
+fn emit_elements(name: &Arc<str>, line: u64, items: &[&RawValue], each: &mut dyn FnMut(Item<'_>)) {
     for (index, item) in items.iter().enumerate() {
         each(Item::Record(RawRecord {
             text: item.get().as_bytes(),
             origin: Origin::Record {
                 file: name.clone(),
+                line,
                 index: index as u64,
             },
         }));
@@ -316,7 +320,7 @@ mod tests {
             vec![
                 ("f:1".into(), "{\"a\":1}".into()),
                 ("f:3".into(), "{\"b\":2".into()),
-                ("f:4".into(), "[1]".into()),
+                ("f:4: Records[0]".into(), "1".into()),
             ]
         );
     }
@@ -342,8 +346,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("f: Records[0]".into(), "{\"a\":1}".into()),
-                ("f: Records[1]".into(), "{\"b\":2}".into()),
+                ("f:1: Records[0]".into(), "{\"a\":1}".into()),
+                ("f:1: Records[1]".into(), "{\"b\":2}".into()),
             ]
         );
     }
@@ -352,6 +356,11 @@ mod tests {
     fn one_line_delivery_file_and_array() {
         assert_eq!(records(b"{\"Records\":[{\"a\":1}]}", false).len(), 1);
         assert_eq!(records(b"[\n{\"a\":1},\n{\"a\":2}\n]", false).len(), 2);
+        assert_eq!(
+            records(b"[{\"a\":1},{\"a\":2}]\n", false).len(),
+            2,
+            "jq -c output"
+        );
     }
 
     #[test]

@@ -74,8 +74,6 @@ pub struct RunRecord {
     pub kind: String,
     /// The rule.
     pub rule_id: String,
-    /// `live` or `backfill`.
-    pub mode: String,
     /// Window start.
     pub window_start: DateTime<Utc>,
     /// Window end.
@@ -104,6 +102,15 @@ pub struct RunRecord {
     pub lateness_mean_ms: i64,
     /// Largest ingest delay, milliseconds.
     pub lateness_max_ms: i64,
+    /// Fields some hits held only unreadably (their verdicts may be wrong).
+    #[serde(default)]
+    pub unavailable: Vec<String>,
+    /// Hits with an unavailable field.
+    #[serde(default)]
+    pub unavailable_hits: u64,
+    /// Hits that could not be evaluated (no `_source`, or not JSON).
+    #[serde(default)]
+    pub skipped: u64,
     /// The process.
     pub instance: String,
 }
@@ -233,11 +240,11 @@ pub fn mappings() -> Value {
         "rule_id",
         "rule_ids",
         "instance",
-        "mode",
         "status",
         "backfill_id",
         "chunk",
         "reason",
+        "unavailable",
     ] {
         properties.insert(field.into(), keyword.clone());
     }
@@ -266,6 +273,8 @@ pub fn mappings() -> Value {
         "alerts_created",
         "alerts_existing",
         "alerts_dead_lettered",
+        "unavailable_hits",
+        "skipped",
         "attempts",
         "lateness_mean_ms",
         "lateness_max_ms",

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::alert::{alert_id, identity};
-use eshunt::config::{Config, ProcessEnv};
+use eshunt::config::Config;
 use eshunt::es::Cluster;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::event::{Event, Origin};
@@ -110,10 +110,10 @@ shutdown_grace = "5s"
         }
     }
 
+    /// The test config (the developer's `ESHUNT_ES_*` variables are ignored: tests only ever
+    /// talk to their own test server).
     pub fn config(&self) -> Config {
-        let mut config = Config::load(&self.config_path).unwrap();
-        config.apply_env(&ProcessEnv);
-        config
+        Config::load(&self.config_path).unwrap()
     }
 
     pub fn rules(&self) -> Vec<Rule> {
@@ -123,7 +123,7 @@ shutdown_grace = "5s"
     }
 
     pub async fn connect(&self) -> Cluster {
-        Cluster::connect(&self.config(), &ProcessEnv).await.unwrap()
+        Cluster::connect(&self.config(), &NoEnv).await.unwrap()
     }
 
     pub async fn load(&self, docs: &[Value]) {
@@ -165,6 +165,17 @@ shutdown_grace = "5s"
     pub fn eshunt(&self, command: &str) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_eshunt"));
         cmd.arg(command).arg("--config").arg(&self.config_path);
+        cmd.current_dir(self.dir.path());
+        for var in [
+            "ESHUNT_ES_URL",
+            "ESHUNT_ES_API_KEY",
+            "ESHUNT_ES_USERNAME",
+            "ESHUNT_ES_PASSWORD",
+            "ESHUNT_CONFIG",
+            "ESHUNT_RULES",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd.env("ESHUNT_LOG", "info");
         cmd
     }
@@ -177,6 +188,15 @@ shutdown_grace = "5s"
             .await
             .unwrap();
         (status == 200 && body["found"] == true).then(|| body["_source"].clone())
+    }
+}
+
+/// An empty environment: no `ESHUNT_ES_*` overrides.
+pub struct NoEnv;
+
+impl eshunt::config::Env for NoEnv {
+    fn var(&self, _: &str) -> Option<String> {
+        None
     }
 }
 

@@ -50,7 +50,7 @@ pub struct Tally {
     /// `rule id → field → events` where a field the rule needed was unreadable.
     pub unavailable: BTreeMap<String, BTreeMap<String, Occurrences>>,
     /// `rule id → reason` for rules whose prefilter cannot be evaluated locally (their verdicts
-    /// on files rest on the condition alone).
+    /// on files rest on the condition alone; without a condition they never fire on files).
     pub unchecked_prefilters: BTreeMap<String, String>,
 }
 
@@ -169,10 +169,16 @@ impl<'r> Engine<'r> {
         self.range
     }
 
-    /// A tally listing every rule with zero alerts.
+    /// A tally listing every rule with zero alerts, and the rules whose prefilter files cannot
+    /// check.
     pub fn new_tally(&self) -> Tally {
         Tally {
             alerts: self.rules.iter().map(|r| (r.meta.id.clone(), 0)).collect(),
+            unchecked_prefilters: self
+                .rules
+                .iter()
+                .filter_map(|r| Some((r.meta.id.clone(), r.prefilter.local.clone().err()?)))
+                .collect(),
             ..Tally::default()
         }
     }

@@ -253,3 +253,31 @@ fn usage_errors_exit_2() {
     assert_eq!(eshunt(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(eshunt(&["--help"]).status.code(), Some(0));
 }
+
+#[test]
+fn a_rule_that_is_all_cluster_side_prefilter_does_not_fire_on_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = r#"
+id = "script-only"
+name = "Script prefilter only"
+version = 1
+severity = "low"
+description = "A prefilter eshunt cannot evaluate on files, and no condition."
+
+[detection]
+dsl = '''{ "script": { "script": "doc['event.action'].size() > 0" } }'''
+
+[alert]
+title = "anything"
+"#;
+    write(dir.path(), "script.toml", rule);
+    let out = eshunt(&["scan", "samples/", "--rules", dir.path().to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(alerts(&out).is_empty(), "{err}");
+    assert!(err.contains("script-only: 0"), "{err}");
+    assert!(
+        err.contains("rule script-only's prefilter cannot be evaluated on files"),
+        "{err}"
+    );
+}

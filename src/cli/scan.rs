@@ -132,7 +132,7 @@ fn print_summary(report: &ScanReport) {
         );
     }
     for (rule, reason) in &t.unchecked_prefilters {
-        eprintln!("note: rule {rule}'s prefilter cannot be evaluated on files ({reason}); its verdicts rest on the condition alone");
+        eprintln!("note: rule {rule}'s prefilter cannot be evaluated on files ({reason}); its verdicts rest on its condition alone (a rule without one does not fire on files)");
     }
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {

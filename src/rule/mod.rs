@@ -307,7 +307,8 @@ pub struct Rule {
 impl Rule {
     /// Whether the rule fires on an event: the prefilter lets it through (checked here when
     /// `check` is [`PrefilterCheck::Local`]) and the condition holds (a rule without a
-    /// condition fires on everything its prefilter lets through).
+    /// condition fires on everything its prefilter lets through, and never when that
+    /// prefilter must be checked here but cannot be).
     pub fn evaluate(&self, event: &Event, check: PrefilterCheck) -> Verdict<'_> {
         let (condition, unavailable) = match &self.condition {
             Some(c) => {
@@ -322,8 +323,12 @@ impl Rule {
             }
             _ => None,
         };
+        // A rule that is all prefilter says nothing where its prefilter goes unchecked.
+        let unchecked_only = check == PrefilterCheck::Local
+            && self.condition.is_none()
+            && self.prefilter.local.is_err();
         Verdict {
-            matched: condition && prefilter != Some(false),
+            matched: condition && prefilter != Some(false) && !unchecked_only,
             prefilter,
             unavailable,
         }

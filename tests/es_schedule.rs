@@ -17,7 +17,7 @@ use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::source::elasticsearch::Window;
 use eshunt::state::records::RunRecord;
 use eshunt::state::StateStore;
-use eshunt::time::Span;
+use eshunt::time::{self, Span};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
@@ -225,6 +225,31 @@ async fn downtime_beyond_the_catch_up_limit_is_recorded_as_a_gap() {
         text.contains("fill it with: eshunt backfill --from 2026-03-14T10:00:00.000Z"),
         "{text}"
     );
+
+    // Backfilling the gaps of every rule closes them.
+    let gaps: Vec<Window> = reports.iter().filter_map(|r| r.gap).collect();
+    let from = gaps.iter().map(|g| g.start).min().unwrap();
+    let to = gaps.iter().map(|g| g.end).max().unwrap();
+    let backfill = env
+        .eshunt("backfill")
+        .args(["--from", &time::format(from), "--to", &time::format(to)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        backfill.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&backfill.stderr)
+    );
+    let status = env.eshunt("status").output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(
+        text.matches(") — filled by backfill ").count(),
+        gaps.len(),
+        "{text}"
+    );
+    assert!(!text.contains("fill it with"), "{text}");
+    assert_eq!(status.status.code(), Some(0), "{text}");
 }
 
 #[tokio::test]
@@ -254,6 +279,17 @@ async fn failed_windows_are_retried_until_complete_and_the_checkpoint_waits() {
     assert_eq!(
         ids(&env.alerts().await),
         expected(&rules, &docs)[&rules[0].meta.id]
+    );
+    let status = env.eshunt("status").output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("failures    2 in the recent runs, 0 not yet retried to completion"),
+        "{text}"
+    );
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "retried failures are resolved: {text}"
     );
 }
 

@@ -1,5 +1,6 @@
-//! `eshunt status`: per rule — checkpoint, lag behind now, last run, recent failures, gaps,
-//! lease holder; per backfill — progress. Read from the state index.
+//! `eshunt status`: per rule — checkpoint, lag behind now, last run, recent failures (and
+//! those not yet retried to completion), gaps (and the backfills that filled them), lease
+//! holder; per backfill — progress. Read from the state index.
 
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, load_rules, Fail};
@@ -35,17 +36,21 @@ fn status(args: Args) -> Result<u8, Fail> {
         let cluster = cluster::connect(&config).await?;
         let store = StateStore::new(cluster, &config.schedule.state_index);
         let now = Utc::now();
+        let backfills: Vec<Backfill> = store
+            .search(&[], "started_at", 1000)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut statuses = Vec::new();
         for rule in rules.iter().filter(|r| r.meta.enabled) {
             statuses.push(
-                rule_status(&store, &rule.meta.id, now, args.runs)
+                rule_status(&store, &rule.meta.id, &backfills, now, args.runs)
                     .await
                     .map_err(|e| e.to_string())?,
             );
         }
         let report = json!({
             "rules": statuses,
-            "backfills": backfills(&store).await.map_err(|e| e.to_string())?,
+            "backfills": backfill_progress(&store, &backfills).await.map_err(|e| e.to_string())?,
         });
         if args.json {
             println!(
@@ -56,7 +61,12 @@ fn status(args: Args) -> Result<u8, Fail> {
             print_text(&report);
         }
         let troubled = report["rules"].as_array().into_iter().flatten().any(|r| {
-            r["gaps"].as_array().is_some_and(|g| !g.is_empty()) || r["failures"].as_u64() > Some(0)
+            let open_gap = r["gaps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|g| g["filled_by"].is_null());
+            open_gap || r["unresolved_failures"].as_u64() > Some(0)
         });
         Ok(if troubled { exit::PARTIAL } else { exit::OK })
     })
@@ -65,10 +75,12 @@ fn status(args: Args) -> Result<u8, Fail> {
 async fn rule_status(
     store: &StateStore,
     rule_id: &str,
+    backfills: &[Backfill],
     now: DateTime<Utc>,
     runs: usize,
 ) -> Result<Value, EsError> {
     let checkpoint = store.get::<Checkpoint>(&Checkpoint::id(rule_id)).await?;
+    let reached = checkpoint.as_ref().map(|c| c.value.checkpoint);
     let lease = store.get::<Lease>(&Lease::id(rule_id)).await?;
     let records: Vec<RunRecord> = store
         .search(&[("rule_id", rule_id)], "finished_at", runs)
@@ -77,11 +89,16 @@ async fn rule_status(
         .search(&[("rule_id", rule_id)], "gap_start", 100)
         .await?;
     let last = records.iter().find(|r| r.status == "complete");
-    let failures = records.iter().filter(|r| r.status == "failed").count();
+    let failed: Vec<&RunRecord> = records.iter().filter(|r| r.status == "failed").collect();
+    // A failed window is retried until complete; only windows past the checkpoint are open.
+    let unresolved = failed
+        .iter()
+        .filter(|r| reached.is_none_or(|cp| r.window_end > cp))
+        .count();
     Ok(json!({
         "rule_id": rule_id,
-        "checkpoint": checkpoint.as_ref().map(|c| format(c.value.checkpoint)),
-        "lag_seconds": checkpoint.as_ref().map(|c| (now - c.value.checkpoint).num_seconds()),
+        "checkpoint": reached.map(format),
+        "lag_seconds": reached.map(|cp| (now - cp).num_seconds()),
         "last_run": last.map(|r| json!({
             "window": [format(r.window_start), format(r.window_end)],
             "finished_at": format(r.finished_at),
@@ -92,9 +109,13 @@ async fn rule_status(
             "alerts_existing": r.alerts_existing,
             "lateness_max_ms": r.lateness_max_ms,
         })),
-        "failures": failures,
-        "last_failure": records.iter().find(|r| r.status == "failed").and_then(|r| r.error.clone()),
-        "gaps": gaps.iter().map(|g| json!([format(g.gap_start), format(g.gap_end)])).collect::<Vec<_>>(),
+        "failures": failed.len(),
+        "unresolved_failures": unresolved,
+        "last_failure": failed.first().and_then(|r| r.error.clone()),
+        "gaps": gaps.iter().map(|g| json!({
+            "range": [format(g.gap_start), format(g.gap_end)],
+            "filled_by": filled_by(g, backfills),
+        })).collect::<Vec<_>>(),
         "lease": lease.map(|l| json!({
             "instance": l.value.instance,
             "expires_in_seconds": (l.value.expires_at - now).num_seconds(),
@@ -102,22 +123,39 @@ async fn rule_status(
     }))
 }
 
-async fn backfills(store: &StateStore) -> Result<Value, EsError> {
-    let all: Vec<Backfill> = store.search(&[], "started_at", 20).await?;
+/// The id of a finished backfill of the gap's rule that covers the whole gap.
+fn filled_by<'b>(gap: &Gap, backfills: &'b [Backfill]) -> Option<&'b str> {
+    backfills
+        .iter()
+        .find(|b| {
+            b.finished_at.is_some()
+                && b.rule_ids.contains(&gap.rule_id)
+                && b.range_start <= gap.gap_start
+                && b.range_end >= gap.gap_end
+        })
+        .map(|b| b.backfill_id.as_str())
+}
+
+/// Chunks listed per backfill to sum hits and alerts (the done count is exact).
+const CHUNKS_SUMMED: usize = 10_000;
+
+async fn backfill_progress(store: &StateStore, backfills: &[Backfill]) -> Result<Value, EsError> {
     let mut out = Vec::new();
-    for b in all {
-        let chunks: Vec<BackfillChunk> = store
-            .search(&[("backfill_id", &b.backfill_id)], "finished_at", 10_000)
-            .await?;
+    for b in backfills.iter().take(20) {
+        let filter = [("backfill_id", b.backfill_id.as_str())];
+        let done = store.count::<BackfillChunk>(&filter).await?;
+        let chunks: Vec<BackfillChunk> =
+            store.search(&filter, "finished_at", CHUNKS_SUMMED).await?;
         out.push(json!({
             "id": b.backfill_id,
             "rules": b.rule_ids,
             "range": [format(b.range_start), format(b.range_end)],
             "chunk": b.chunk,
-            "done": chunks.len(),
+            "done": done,
             "total": b.chunks_total,
             "hits": chunks.iter().map(|c| c.hits).sum::<u64>(),
             "alerts_created": chunks.iter().map(|c| c.alerts_created).sum::<u64>(),
+            "sums_cover_chunks": chunks.len(),
             "finished_at": b.finished_at.map(format),
         }));
     }
@@ -146,8 +184,9 @@ fn print_text(report: &Value) {
             ),
         }
         println!(
-            "  failures    {} in the recent runs{}",
+            "  failures    {} in the recent runs, {} not yet retried to completion{}",
             r["failures"],
+            r["unresolved_failures"],
             r["last_failure"]
                 .as_str()
                 .map(|e| format!(" (last: {e})"))
@@ -158,11 +197,20 @@ fn print_text(report: &Value) {
             println!("  gaps        none");
         }
         for g in gaps {
-            let (start, end) = (g[0].as_str().unwrap_or(""), g[1].as_str().unwrap_or(""));
-            println!(
-                "  gap         [{start}, {end}) — fill it with: eshunt backfill --from {start} --to {end} --rule {}",
-                r["rule_id"].as_str().unwrap_or("")
+            let range = &g["range"];
+            let (start, end) = (
+                range[0].as_str().unwrap_or(""),
+                range[1].as_str().unwrap_or(""),
             );
+            match g["filled_by"].as_str() {
+                Some(backfill) => {
+                    println!("  gap         [{start}, {end}) — filled by backfill {backfill}")
+                }
+                None => println!(
+                    "  gap         [{start}, {end}) — fill it with: eshunt backfill --from {start} --to {end} --rule {}",
+                    r["rule_id"].as_str().unwrap_or("")
+                ),
+            }
         }
         match &r["lease"] {
             Value::Null => println!("  lease       none"),
@@ -174,8 +222,16 @@ fn print_text(report: &Value) {
         }
     }
     for b in report["backfills"].as_array().into_iter().flatten() {
+        let partial = if b["sums_cover_chunks"] == b["done"] {
+            String::new()
+        } else {
+            format!(
+                " (hits and alerts of the latest {} chunks)",
+                b["sums_cover_chunks"]
+            )
+        };
         println!(
-            "backfill {}: {}/{} chunks, {} hits, {} alerts, range [{}, {}){}",
+            "backfill {}: {}/{} chunks, {} hits, {} alerts{partial}, range [{}, {}){}",
             b["id"].as_str().unwrap_or("?"),
             b["done"],
             b["total"],

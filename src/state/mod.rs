@@ -126,34 +126,19 @@ impl StateStore {
         Ok(())
     }
 
-    /// Deletes a document (absent is fine).
-    pub async fn delete(&self, id: &str) -> Result<(), EsError> {
-        let reply = self
-            .cluster
-            .execute(&Request::delete(self.doc_path("_doc", id)))
-            .await?;
-        if reply.status != 404 {
-            reply.ok("deleting state")?;
-        }
-        Ok(())
-    }
-
-    /// All records of a kind matching `filter` (term filters on keyword fields), newest first
-    /// by `sort_field`, at most `size`. Refreshes the index first so recent writes are seen.
+    /// All records of a kind matching `filters` (term filters on keyword fields), newest first
+    /// by `sort_field`, at most `size`. Refreshes the index first so recent writes are seen
+    /// (best effort: a refresh the user may not run is skipped).
     pub async fn search<R: Record + DeserializeOwned>(
         &self,
         filters: &[(&str, &str)],
         sort_field: &str,
         size: usize,
     ) -> Result<Vec<R>, EsError> {
-        self.cluster
-            .execute(&Request::post(format!("/{}/_refresh", self.index)))
-            .await?;
-        let mut must = vec![json!({"term": {"type": R::KIND}})];
-        must.extend(filters.iter().map(|(k, v)| json!({"term": {*k: v}})));
+        self.refresh().await?;
         let body = json!({
             "size": size,
-            "query": {"bool": {"filter": must}},
+            "query": filter_query::<R>(filters),
             "sort": [{sort_field: {"order": "desc", "unmapped_type": "date"}}],
         });
         let reply = self
@@ -174,6 +159,30 @@ impl StateStore {
             .collect()
     }
 
+    /// How many records of a kind match `filters`, exactly (no 10,000 cap).
+    pub async fn count<R: Record>(&self, filters: &[(&str, &str)]) -> Result<u64, EsError> {
+        self.refresh().await?;
+        let body = json!({"query": filter_query::<R>(filters)});
+        let reply = self
+            .cluster
+            .execute(&Request::post(format!("/{}/_count", self.index)).json(&body))
+            .await?;
+        if reply.status == 404 {
+            return Ok(0);
+        }
+        let body = reply.ok("counting state")?.body;
+        body["count"]
+            .as_u64()
+            .ok_or_else(|| EsError::protocol("counting state", format!("no count in {body}")))
+    }
+
+    async fn refresh(&self) -> Result<(), EsError> {
+        self.cluster
+            .execute(&Request::post(format!("/{}/_refresh", self.index)))
+            .await?;
+        Ok(())
+    }
+
     fn doc_path(&self, endpoint: &str, id: &str) -> String {
         format!("/{}/{endpoint}/{}", self.index, crate::es::path_segment(id))
     }
@@ -186,6 +195,13 @@ impl StateStore {
         let body = reply.ok("writing state")?.body;
         Ok(Ok(version_of(&body)?))
     }
+}
+
+/// A `bool` filter on a record kind and `field = value` terms.
+fn filter_query<R: Record>(filters: &[(&str, &str)]) -> Value {
+    let mut must = vec![json!({"term": {"type": R::KIND}})];
+    must.extend(filters.iter().map(|(k, v)| json!({"term": {*k: v}})));
+    json!({"bool": {"filter": must}})
 }
 
 fn version_of(body: &Value) -> Result<Version, EsError> {

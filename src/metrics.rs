@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::time::timeout;
 
 /// Counters and gauges of one rule.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -213,22 +215,37 @@ fn escape(label: &str) -> String {
 /// Serves `GET /metrics` (any path) on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, metrics: std::sync::Arc<Metrics>) {
     loop {
-        let Ok((mut socket, _)) = listener.accept().await else {
-            continue;
+        let mut socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(e) => {
+                // Out of file descriptors and the like: do not spin.
+                tracing::warn!(error = %e, "metrics endpoint: accept failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
         };
         let metrics = metrics.clone();
         tokio::spawn(async move {
             let mut request = [0u8; 1024];
-            let _ = socket.read(&mut request).await;
+            // A client that never sends its request is dropped.
+            if !matches!(
+                timeout(SCRAPE_TIMEOUT, socket.read(&mut request)).await,
+                Ok(Ok(_))
+            ) {
+                return;
+            }
             let body = metrics.render(Utc::now());
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
-            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = timeout(SCRAPE_TIMEOUT, socket.write_all(response.as_bytes())).await;
         });
     }
 }
+
+/// How long a scrape may take to send its request or read the answer.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

@@ -25,15 +25,40 @@ async fn daemon_env() -> Env {
     Env::with_cluster(TestCluster::start(Flavor::Elasticsearch, "8.15.0"), knobs).await
 }
 
-fn spawn(env: &Env, instance: &str, extra: &[&str]) -> Child {
+/// An `eshunt run` process, killed when dropped so a failing test leaves no daemon behind.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+fn spawn(env: &Env, instance: &str, extra: &[&str]) -> Daemon {
     let log = std::fs::File::create(env.dir.path().join(format!("{instance}.log"))).unwrap();
-    env.eshunt("run")
+    let child = env
+        .eshunt("run")
         .args(["--instance", instance])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .unwrap()
+        .unwrap();
+    Daemon(child)
 }
 
 fn log(env: &Env, instance: &str) -> String {

@@ -77,37 +77,6 @@ impl Tally {
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().map(|o| o.count).sum()
     }
-
-    /// Total alerts.
-    pub fn alerts_total(&self) -> u64 {
-        self.alerts.values().sum()
-    }
-
-    /// Adds another tally's counts into this one.
-    pub fn merge(&mut self, other: Tally) {
-        self.events += other.events;
-        self.parsed += other.parsed;
-        self.outside_range += other.outside_range;
-        for (reason, occ) in other.skipped {
-            let mine = self.skipped.entry(reason).or_default();
-            mine.count += occ.count;
-            mine.examples.extend(occ.examples);
-            mine.examples.truncate(EXAMPLES);
-        }
-        for (rule, n) in other.alerts {
-            *self.alerts.entry(rule).or_default() += n;
-        }
-        self.unchecked_prefilters.extend(other.unchecked_prefilters);
-        for (rule, fields) in other.unavailable {
-            let mine = self.unavailable.entry(rule).or_default();
-            for (field, occ) in fields {
-                let m = mine.entry(field).or_default();
-                m.count += occ.count;
-                m.examples.extend(occ.examples);
-                m.examples.truncate(EXAMPLES);
-            }
-        }
-    }
 }
 
 /// A half-open time range `[from, to)` on event time.

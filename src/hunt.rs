@@ -79,13 +79,6 @@ impl Lateness {
             self.total_ms / self.count as i64
         }
     }
-
-    /// Adds another measurement.
-    pub fn add(&mut self, other: Lateness) {
-        self.count += other.count;
-        self.total_ms += other.total_ms;
-        self.max_ms = self.max_ms.max(other.max_ms);
-    }
 }
 
 /// What one window of one rule did.

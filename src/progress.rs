@@ -7,20 +7,21 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Counts shown with the progress.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Units done (chunks, files).
-    pub done: u64,
-    /// Hits or events processed.
-    pub events: u64,
-    /// Alerts written.
-    pub alerts: u64,
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    /// Units done (chunks, files), including those of an earlier run.
+    done: u64,
+    /// Hits or events processed in this run.
+    events: u64,
+    /// Alerts written in this run.
+    alerts: u64,
 }
 
 /// A progress reporter for `total` units of work.
 pub struct Progress {
     label: String,
     total: u64,
+    already_done: u64,
     started: Instant,
     counts: Mutex<(Counts, Instant)>,
     bar: Option<ProgressBar>,
@@ -38,6 +39,7 @@ impl Progress {
             );
             bar.set_prefix(label.to_string());
             bar.set_position(already_done);
+            bar.reset_eta(); // the ETA follows this run's pace, not the resumed jump
             bar
         });
         let counts = Counts {
@@ -47,6 +49,7 @@ impl Progress {
         Progress {
             label: label.to_string(),
             total,
+            already_done,
             started: Instant::now(),
             counts: Mutex::new((counts, Instant::now())),
             bar,
@@ -72,7 +75,8 @@ impl Progress {
             None if last_line.elapsed() >= Duration::from_secs(5) || counts.done == self.total => {
                 *last_line = Instant::now();
                 let left = self.total.saturating_sub(counts.done);
-                let per_unit = self.started.elapsed().as_secs_f64() / counts.done.max(1) as f64;
+                let done_now = counts.done - self.already_done;
+                let per_unit = self.started.elapsed().as_secs_f64() / done_now.max(1) as f64;
                 tracing::info!(
                     target: "eshunt::progress",
                     "{}: {}/{} done, {} events ({rate:.0}/s), {} alerts, ETA {:.0}s",
@@ -86,11 +90,6 @@ impl Progress {
             }
             None => {}
         }
-    }
-
-    /// The counts so far.
-    pub fn counts(&self) -> Counts {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner()).0
     }
 
     /// Ends the bar.

@@ -203,14 +203,6 @@ impl EsError {
             message: message.into(),
         }
     }
-
-    /// The HTTP status, for status errors.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            EsError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
 }
 
 /// A connected cluster.

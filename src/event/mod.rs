@@ -132,11 +132,6 @@ impl Event {
         &self.record
     }
 
-    /// The ECS document, when the event came as one.
-    pub fn ecs_document(&self) -> Option<&Value> {
-        self.ecs.as_ref()
-    }
-
     /// The event as an ECS document: the document itself, or — for a raw record — the document
     /// Elastic's AWS integration would index (mapped once, on first use).
     pub fn ecs_view(&self) -> &Value {
@@ -180,11 +175,6 @@ impl Event {
                 }
             }
         }
-    }
-
-    /// The CloudTrail subtrees this event holds only as unparseable strings.
-    pub fn unavailable(&self) -> &[&'static str] {
-        &self.unavailable
     }
 
     /// CloudTrail's `eventID` (ECS `event.id`), the event's identity across copies.

@@ -75,11 +75,6 @@ impl FieldPath {
         &self.text
     }
 
-    /// The keys of the path, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.segments.iter().map(|s| &*s.name)
-    }
-
     /// The first key (e.g. `responseElements` for `responseElements.layers`).
     pub fn root(&self) -> &str {
         &self.segments[0].name
@@ -94,11 +89,6 @@ impl FieldPath {
         f: &mut dyn FnMut(&'a Value) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         visit_segments(doc, &self.segments, f)
-    }
-
-    /// True when the path reaches at least one non-null value.
-    pub fn is_present(&self, doc: &Value) -> bool {
-        self.visit(doc, &mut |_| ControlFlow::Break(())).is_break()
     }
 
     /// The value the path reaches, keeping the shape of arrays met on the way: each array element

@@ -63,11 +63,6 @@ impl BulkWriter {
         }
     }
 
-    /// The target data stream or index.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
     /// Writes alerts; succeeds only when every alert was created, found existing, or
     /// dead-lettered.
     pub async fn write(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {

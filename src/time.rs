@@ -1,26 +1,97 @@
 //! Timestamps and durations as they appear in CloudTrail records, rule files and the command line.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use std::fmt;
 
-/// Parses the timestamp shapes found in CloudTrail and ECS data: RFC 3339
-/// (`2026-03-14T10:00:00Z`, with any fraction or offset), `2026-03-14 10:00:00[.fff…][Z]` (space
-/// separator, as in some exports), and a bare date `2026-03-14` (midnight UTC).
-pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let naive = text.strip_suffix('Z').unwrap_or(text);
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
-            return Some(t.and_utc());
+/// Parses the timestamp shapes found in CloudTrail and ECS data — and accepted on the command
+/// line: ISO 8601 / RFC 3339 with `T` or a space between date and time, optional seconds and
+/// fraction (up to nanoseconds), zone `Z`, `±hh:mm`, `±hhmm`, `±hh` or none (UTC); the basic
+/// form `20131102T010628Z`; a bare date (midnight UTC). These are the shapes the AWS
+/// integration's date processor reads, so event times and mapped `@timestamp`s agree.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<u32> {
+        let part = b.get(from..from + len)?;
+        part.iter().all(u8::is_ascii_digit).then(|| {
+            part.iter()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    // Date: YYYY-MM-DD or YYYYMMDD.
+    let (year, month, day, mut i, basic) = if b.get(4) == Some(&b'-') {
+        (num(0, 4)?, num(5, 2)?, num(8, 2)?, 10, false)
+    } else {
+        (num(0, 4)?, num(4, 2)?, num(6, 2)?, 8, true)
+    };
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0u32);
+    if i < b.len() {
+        if !matches!(b[i], b'T' | b't' | b' ') {
+            return None;
+        }
+        i += 1;
+        hour = num(i, 2)?;
+        i += 2;
+        let colon = |i: &mut usize| {
+            if !basic && b.get(*i) == Some(&b':') {
+                *i += 1;
+            }
+        };
+        colon(&mut i);
+        minute = num(i, 2)?;
+        i += 2;
+        if i < b.len() && b[i].is_ascii_digit() || b.get(i) == Some(&b':') {
+            colon(&mut i);
+            second = num(i, 2)?;
+            i += 2;
+        }
+        if matches!(b.get(i), Some(b'.' | b',')) {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let frac = &s[start..i];
+            if frac.is_empty() || frac.len() > 9 {
+                return None;
+            }
+            nanos = frac.parse::<u32>().ok()? * 10u32.pow(9 - frac.len() as u32);
         }
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    let offset_secs: i32 = match &s[i..] {
+        "" | "Z" | "z" => 0,
+        zone => {
+            let zb = zone.as_bytes();
+            let sign = match zb[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+            if !digits.bytes().all(|d| d.is_ascii_digit()) {
+                return None;
+            }
+            let (h, m) = match digits.len() {
+                2 => (digits.parse::<i32>().ok()?, 0),
+                4 => (
+                    digits[..2].parse::<i32>().ok()?,
+                    digits[2..].parse::<i32>().ok()?,
+                ),
+                _ => return None,
+            };
+            if h > 18 || m > 59 {
+                return None;
+            }
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let naive = date.and_hms_nano_opt(hour, minute, second.min(59), nanos)?;
+    let utc = Utc.from_utc_datetime(&naive);
+    Some(utc - chrono::Duration::seconds(i64::from(offset_secs)))
 }
 
 /// A span of time written as `<n><unit>` with units `ms`, `s`, `m`, `h`, `d`, `w`
@@ -146,7 +217,8 @@ pub fn parse_time_arg(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
     })
 }
 
-/// Formats a time the way eshunt writes it everywhere: RFC 3339, UTC, milliseconds.
+/// Formats a time the way eshunt writes it everywhere: RFC 3339, UTC, milliseconds (also the
+/// date processor's output format, `yyyy-MM-dd'T'HH:mm:ss.SSSZ`).
 pub fn format(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -165,6 +237,8 @@ mod tests {
             "2025-03-26 16:43:57",
             "2025-03-26 16:43:57Z",
             "2025-03-26T18:43:57+02:00",
+            "2025-03-26T18:43:57+0200",
+            "20250326T164357Z",
         ] {
             assert_eq!(format(parse_timestamp(text).unwrap()), expected, "{text}");
         }

@@ -49,7 +49,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
+use crate::time;
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{Map, Value};
 
 /// The ECS version the integration writes into `ecs.version`.
@@ -160,9 +161,9 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
     if let Some(ts) = record
         .get("eventTime")
         .and_then(Value::as_str)
-        .and_then(parse_timestamp)
+        .and_then(time::parse_timestamp)
     {
-        set(&mut doc, "@timestamp", Value::String(format_millis(&ts)));
+        set(&mut doc, "@timestamp", Value::String(time::format(ts)));
     }
 
     let json = match prune(record, gen) {
@@ -517,12 +518,12 @@ fn map_identity(
     if let Some(ts) = ui_path(&["sessionContext", "attributes", "creationDate"])
         .as_ref()
         .and_then(Value::as_str)
-        .and_then(parse_timestamp)
+        .and_then(time::parse_timestamp)
     {
         set(
             doc,
             &format!("{UI}.session_context.creation_date"),
-            Value::String(format_millis(&ts)),
+            Value::String(time::format(ts)),
         );
     }
     if let Some(v) = ui_path(&["sessionContext", "sessionIssuer", "type"]) {
@@ -1065,103 +1066,6 @@ fn template(v: &Value) -> String {
             out
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Timestamps
-
-/// Parses the timestamp shapes found in CloudTrail data: ISO 8601 / RFC 3339 with `T` or a
-/// space between date and time, optional seconds and fraction (up to nanoseconds), zone `Z`,
-/// `±hh:mm`, `±hhmm`, `±hh` or none (UTC); the basic form `20131102T010628Z`; a bare date.
-pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    let num = |from: usize, len: usize| -> Option<u32> {
-        let part = b.get(from..from + len)?;
-        part.iter().all(u8::is_ascii_digit).then(|| {
-            part.iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
-        })
-    };
-    // Date: YYYY-MM-DD or YYYYMMDD.
-    let (year, month, day, mut i, basic) = if b.get(4) == Some(&b'-') {
-        (num(0, 4)?, num(5, 2)?, num(8, 2)?, 10, false)
-    } else {
-        (num(0, 4)?, num(4, 2)?, num(6, 2)?, 8, true)
-    };
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
-    let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0u32);
-    if i < b.len() {
-        if !matches!(b[i], b'T' | b't' | b' ') {
-            return None;
-        }
-        i += 1;
-        hour = num(i, 2)?;
-        i += 2;
-        let colon = |i: &mut usize| {
-            if !basic && b.get(*i) == Some(&b':') {
-                *i += 1;
-            }
-        };
-        colon(&mut i);
-        minute = num(i, 2)?;
-        i += 2;
-        if i < b.len() && b[i].is_ascii_digit() || b.get(i) == Some(&b':') {
-            colon(&mut i);
-            second = num(i, 2)?;
-            i += 2;
-        }
-        if matches!(b.get(i), Some(b'.' | b',')) {
-            i += 1;
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            let frac = &s[start..i];
-            if frac.is_empty() || frac.len() > 9 {
-                return None;
-            }
-            nanos = frac.parse::<u32>().ok()? * 10u32.pow(9 - frac.len() as u32);
-        }
-    }
-    let offset_secs: i32 = match &s[i..] {
-        "" | "Z" | "z" => 0,
-        zone => {
-            let zb = zone.as_bytes();
-            let sign = match zb[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-            if !digits.bytes().all(|d| d.is_ascii_digit()) {
-                return None;
-            }
-            let (h, m) = match digits.len() {
-                2 => (digits.parse::<i32>().ok()?, 0),
-                4 => (
-                    digits[..2].parse::<i32>().ok()?,
-                    digits[2..].parse::<i32>().ok()?,
-                ),
-                _ => return None,
-            };
-            if h > 18 || m > 59 {
-                return None;
-            }
-            sign * (h * 3600 + m * 60)
-        }
-    };
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let naive = date.and_hms_nano_opt(hour, minute, second.min(59), nanos)?;
-    let utc = Utc.from_utc_datetime(&naive);
-    Some(utc - chrono::Duration::seconds(i64::from(offset_secs)))
-}
-
-/// `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, the date processor's output format.
-fn format_millis(ts: &DateTime<Utc>) -> String {
-    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 // ---------------------------------------------------------------------------------------------

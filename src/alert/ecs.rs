@@ -4,10 +4,9 @@
 //! same whether its event was read from a file or from an index.
 
 use crate::event::from_ecs::{FieldMap, When, FIELDS};
-use crate::event::path::{is_nullish, FieldPath};
+use crate::event::path::{is_nullish, set_dotted, FieldPath};
 use crate::net::parse_ip;
 use serde_json::{json, Map, Value};
-use std::ops::ControlFlow;
 
 /// ECS fields copied into alerts.
 const COPIED: &[&str] = &[
@@ -55,29 +54,34 @@ pub fn source_paths() -> &'static [&'static str] {
 /// The ECS fields of the source event, as a nested object.
 pub fn source_fields(record: &Value) -> Value {
     let session = is_session(record);
-    let mut doc = Value::Object(Map::new());
+    let mut doc = Map::new();
     for row in FIELDS.iter().filter(|r| applies(r, session)) {
         let Some(ecs) = row.ecs.first().filter(|e| COPIED.contains(e)) else {
             continue;
         };
         if let Some(value) = first_value(record, row.cloudtrail) {
-            set(&mut doc, ecs, value.clone());
+            set_dotted(&mut doc, ecs, value.clone());
         }
     }
     if let Some(ip) = first_value(record, "sourceIPAddress")
         .and_then(Value::as_str)
         .and_then(parse_ip)
     {
-        set(&mut doc, "source.ip", json!(ip.to_string()));
+        set_dotted(&mut doc, "source.ip", json!(ip.to_string()));
     }
-    if doc.pointer("/cloud/account/id").is_none() {
+    let has_account = doc
+        .get("cloud")
+        .and_then(|c| c.get("account"))
+        .and_then(|a| a.get("id"))
+        .is_some();
+    if !has_account {
         if let Some(account) = first_value(record, "recipientAccountId") {
-            set(&mut doc, "cloud.account.id", account.clone());
+            set_dotted(&mut doc, "cloud.account.id", account.clone());
         }
     }
-    set(&mut doc, "cloud.provider", json!("aws"));
-    set(&mut doc, "event.outcome", json!(outcome(record)));
-    doc
+    set_dotted(&mut doc, "cloud.provider", json!("aws"));
+    set_dotted(&mut doc, "event.outcome", json!(outcome(record)));
+    Value::Object(doc)
 }
 
 /// Elastic's rule: `failure` when `errorCode` or `errorMessage` has a value.
@@ -107,26 +111,7 @@ fn is_session(record: &Value) -> bool {
 }
 
 fn first_value<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
-    let path = FieldPath::parse(path).ok()?;
-    match path.visit(record, &mut ControlFlow::Break) {
-        ControlFlow::Break(v) => Some(v),
-        ControlFlow::Continue(()) => None,
-    }
-}
-
-fn set(doc: &mut Value, path: &str, value: Value) {
-    let mut slot = doc;
-    for key in path.split('.') {
-        if !slot.is_object() {
-            *slot = Value::Object(Map::new());
-        }
-        slot = slot
-            .as_object_mut()
-            .expect("just made an object")
-            .entry(key)
-            .or_insert(Value::Null);
-    }
-    *slot = value;
+    FieldPath::parse(path).ok()?.first(record)
 }
 
 #[cfg(test)]

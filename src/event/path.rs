@@ -91,6 +91,14 @@ impl FieldPath {
         visit_segments(doc, &self.segments, f)
     }
 
+    /// The first non-null value the path reaches in `doc`, through arrays.
+    pub fn first<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
+        match self.visit(doc, &mut ControlFlow::Break) {
+            ControlFlow::Break(v) => Some(v),
+            ControlFlow::Continue(()) => None,
+        }
+    }
+
     /// The value the path reaches, keeping the shape of arrays met on the way: each array element
     /// yields its own result (null where the element lacks the rest of the path). `None` when the
     /// path reaches nothing at all. Used for alert context (`layers.arn` → `[arn1, arn2]`).
@@ -170,6 +178,24 @@ fn lower_eq(key: &str, lower: &str) -> bool {
     } else {
         key.chars().flat_map(char::to_lowercase).eq(lower.chars())
     }
+}
+
+/// Sets a dotted path, creating objects on the way (replacing any non-object in the way).
+pub fn set_dotted(doc: &mut Map<String, Value>, dotted: &str, v: Value) {
+    let mut cur = doc;
+    let mut parts = dotted.split('.');
+    let Some(mut part) = parts.next() else { return };
+    for next in parts {
+        if !cur.get(part).is_some_and(Value::is_object) {
+            cur.insert(part.to_string(), Value::Object(Map::new()));
+        }
+        let Some(Value::Object(child)) = cur.get_mut(part) else {
+            return;
+        };
+        cur = child;
+        part = next;
+    }
+    cur.insert(part.to_string(), v);
 }
 
 /// Panther's truthiness for "is null" checks: absent, `null`, `""`, `[]` and `{}` are null.

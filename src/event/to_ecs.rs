@@ -49,6 +49,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use super::path::set_dotted;
 use crate::time;
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{Map, Value};
@@ -163,7 +164,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
         .and_then(Value::as_str)
         .and_then(time::parse_timestamp)
     {
-        set(&mut doc, "@timestamp", Value::String(time::format(ts)));
+        set_dotted(&mut doc, "@timestamp", Value::String(time::format(ts)));
     }
 
     let json = match prune(record, gen) {
@@ -172,7 +173,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
     };
     let mut related_user: Vec<String> = Vec::new();
 
-    set(&mut doc, "ecs.version", Value::from(ECS_VERSION));
+    set_dotted(&mut doc, "ecs.version", Value::from(ECS_VERSION));
     copy(
         &mut doc,
         &json,
@@ -192,7 +193,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
     if let Some(v) = json.get("eventName") {
         let action = template(v);
         if !action.is_empty() {
-            set(&mut doc, "event.action", Value::String(action));
+            set_dotted(&mut doc, "event.action", Value::String(action));
         }
     }
     copy(
@@ -209,17 +210,17 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
         && get(&doc, "user.name").is_none()
     {
         if let Some(v) = get_path(&json, &["additionalEventData", "UserName"]) {
-            set(&mut doc, "user.name", v.clone());
+            set_dotted(&mut doc, "user.name", v.clone());
             moved_user_name = true;
         }
     }
 
     copy(&mut doc, &json, &["awsRegion"], "cloud.region");
     if let Some(addr) = json.get("sourceIPAddress") {
-        set(&mut doc, "source.address", addr.clone());
+        set_dotted(&mut doc, "source.address", addr.clone());
         if let Some(s) = addr.as_str() {
             if s.parse::<std::net::IpAddr>().is_ok() {
-                set(&mut doc, "source.ip", Value::from(s));
+                set_dotted(&mut doc, "source.ip", Value::from(s));
             }
         }
     }
@@ -248,7 +249,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
             PipelineGeneration::Current => Value::String(template(v)),
             PipelineGeneration::Legacy => v.clone(),
         };
-        set(&mut doc, "aws.cloudtrail.management_event", v);
+        set_dotted(&mut doc, "aws.cloudtrail.management_event", v);
     }
     if let Some(v) = json.get("readOnly") {
         // Mapped `boolean`: Elasticsearch indexes "true"/"false" strings as booleans.
@@ -257,10 +258,10 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
             Value::String(s) if s == "false" => Value::Bool(false),
             other => other.clone(),
         };
-        set(&mut doc, "aws.cloudtrail.read_only", v);
+        set_dotted(&mut doc, "aws.cloudtrail.read_only", v);
     }
     if let Some(resources) = json.get("resources") {
-        set(
+        set_dotted(
             &mut doc,
             "aws.cloudtrail.resources",
             dedup_resources(resources),
@@ -274,7 +275,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
     );
     if get(&doc, "cloud.account.id").is_none() {
         if let Some(v) = json.get("recipientAccountId") {
-            set(&mut doc, "cloud.account.id", v.clone());
+            set_dotted(&mut doc, "cloud.account.id", v.clone());
         }
     }
     // The pipeline spells it `sharedEventId`; CloudTrail's `sharedEventID` is not mapped.
@@ -330,7 +331,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
             aed_map.insert("mfa_used".into(), Value::Bool(v.as_str() != Some("No")));
         }
         if !aed_map.is_empty() {
-            set(
+            set_dotted(
                 &mut doc,
                 "aws.cloudtrail.console_login.additional_eventdata",
                 Value::Object(aed_map),
@@ -355,14 +356,14 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
                 PipelineGeneration::Current => v.clone(),
             };
             if !is_empty_value(&v) {
-                set(&mut doc, target, v);
+                set_dotted(&mut doc, target, v);
             }
         }
     }
 
     if let Some(v) = json.get("insightDetails") {
         if gen == PipelineGeneration::Legacy || keeps_flattened(opts.retain) {
-            set(
+            set_dotted(
                 &mut doc,
                 "aws.cloudtrail.flattened.insight_details",
                 v.clone(),
@@ -377,7 +378,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
             if let Some(name) = get_str(&doc, "user.name") {
                 if name.find('@').is_some_and(|i| i > 0) {
                     let name = name.to_string();
-                    set(&mut doc, "user.email", Value::String(name));
+                    set_dotted(&mut doc, "user.email", Value::String(name));
                 }
             }
         }
@@ -388,18 +389,18 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
         }
         if let Some(ip) = get_str(&doc, "source.ip") {
             let ip = ip.to_string();
-            set(
+            set_dotted(
                 &mut doc,
                 "related.ip",
                 Value::Array(vec![Value::String(ip)]),
             );
         }
-        set(&mut doc, "cloud.provider", Value::from("aws"));
+        set_dotted(&mut doc, "cloud.provider", Value::from("aws"));
         if let Some(src) = get_str(&doc, "event.provider") {
             if let Some((service, _)) = src.split_once('.') {
                 if !service.is_empty() {
                     let service = service.to_string();
-                    set(&mut doc, "cloud.service.name", Value::String(service));
+                    set_dotted(&mut doc, "cloud.service.name", Value::String(service));
                 }
             }
         }
@@ -407,25 +408,25 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
     related_user.retain(|u| !u.is_empty());
     if !related_user.is_empty() {
         let users = related_user.into_iter().map(Value::String).collect();
-        set(&mut doc, "related.user", Value::Array(users));
+        set_dotted(&mut doc, "related.user", Value::Array(users));
     }
 
     apply_retain(&mut doc, opts.retain);
 
     // Constants added by the agent / integration, and the final pipelines.
-    set(&mut doc, "data_stream.type", Value::from("logs"));
-    set(&mut doc, "data_stream.dataset", Value::from(DATASET));
-    set(
+    set_dotted(&mut doc, "data_stream.type", Value::from("logs"));
+    set_dotted(&mut doc, "data_stream.dataset", Value::from(DATASET));
+    set_dotted(
         &mut doc,
         "data_stream.namespace",
         Value::from(opts.namespace.as_str()),
     );
-    set(&mut doc, "event.dataset", Value::from(DATASET));
-    set(&mut doc, "event.module", Value::from("aws"));
+    set_dotted(&mut doc, "event.dataset", Value::from(DATASET));
+    set_dotted(&mut doc, "event.module", Value::from("aws"));
     if opts.preserve_original {
         let original = serde_json::to_string(record).unwrap_or_default();
-        set(&mut doc, "event.original", Value::String(original));
-        set(
+        set_dotted(&mut doc, "event.original", Value::String(original));
+        set_dotted(
             &mut doc,
             "tags",
             Value::Array(vec![Value::from("preserve_original_event")]),
@@ -434,7 +435,7 @@ pub fn to_ecs(record: &Value, opts: &ToEcsOptions) -> Value {
     if let Some(ingested) = opts.ingested {
         let secs = ingested.with_nanosecond(0).unwrap_or(ingested);
         let text = secs.to_rfc3339_opts(SecondsFormat::Secs, true);
-        set(&mut doc, "event.ingested", Value::String(text));
+        set_dotted(&mut doc, "event.ingested", Value::String(text));
     }
 
     // An empty flattened container is not worth keeping (the newest pipeline drops it too).
@@ -492,52 +493,52 @@ fn map_identity(
     const UI: &str = "aws.cloudtrail.user_identity";
 
     if let Some(v) = ui_path(&["type"]) {
-        set(doc, &format!("{UI}.type"), v);
+        set_dotted(doc, &format!("{UI}.type"), v);
     }
     if let Some(v) = ui_path(&["userName"]) {
         if gen == PipelineGeneration::Legacy {
             push_unique(related_user, template(&v));
         }
-        set(doc, "user.name", v);
+        set_dotted(doc, "user.name", v);
     }
     if let Some(v) = ui_path(&["principalId"]) {
-        set(doc, "user.id", v);
+        set_dotted(doc, "user.id", v);
     }
     if let Some(v) = ui_path(&["arn"]) {
-        set(doc, &format!("{UI}.arn"), v);
+        set_dotted(doc, &format!("{UI}.arn"), v);
     }
     if let Some(v) = ui_path(&["accountId"]) {
-        set(doc, "cloud.account.id", v);
+        set_dotted(doc, "cloud.account.id", v);
     }
     if let Some(v) = ui_path(&["accessKeyId"]) {
-        set(doc, &format!("{UI}.access_key_id"), v);
+        set_dotted(doc, &format!("{UI}.access_key_id"), v);
     }
     if let Some(v) = ui_path(&["sessionContext", "attributes", "mfaAuthenticated"]) {
-        set(doc, &format!("{UI}.session_context.mfa_authenticated"), v);
+        set_dotted(doc, &format!("{UI}.session_context.mfa_authenticated"), v);
     }
     if let Some(ts) = ui_path(&["sessionContext", "attributes", "creationDate"])
         .as_ref()
         .and_then(Value::as_str)
         .and_then(time::parse_timestamp)
     {
-        set(
+        set_dotted(
             doc,
             &format!("{UI}.session_context.creation_date"),
             Value::String(time::format(ts)),
         );
     }
     if let Some(v) = ui_path(&["sessionContext", "sessionIssuer", "type"]) {
-        set(doc, &format!("{UI}.session_context.session_issuer.type"), v);
+        set_dotted(doc, &format!("{UI}.session_context.session_issuer.type"), v);
     }
     let ui_type = get_str(doc, &format!("{UI}.type")).map(str::to_string);
     let role_like = matches!(ui_type.as_deref(), Some("AssumedRole" | "FederatedUser"));
     if let Some(v) = ui_path(&["sessionContext", "sessionIssuer", "userName"]) {
         if (gen == PipelineGeneration::Legacy || role_like) && get(doc, "user.name").is_none() {
-            set(doc, "user.name", v);
+            set_dotted(doc, "user.name", v);
         }
     }
     if let Some(v) = ui_path(&["sessionContext", "sessionIssuer", "principalId"]) {
-        set(
+        set_dotted(
             doc,
             &format!("{UI}.session_context.session_issuer.principal_id"),
             v,
@@ -551,24 +552,24 @@ fn map_identity(
                 if !prefix.is_empty() {
                     push_unique(related_user, prefix.to_string());
                     if get(doc, "user.email").is_none() {
-                        set(doc, "user.email", Value::String(session.clone()));
+                        set_dotted(doc, "user.email", Value::String(session.clone()));
                     }
                 }
             }
         }
     }
     if let Some(v) = ui_path(&["sessionContext", "sessionIssuer", "arn"]) {
-        set(doc, &format!("{UI}.session_context.session_issuer.arn"), v);
+        set_dotted(doc, &format!("{UI}.session_context.session_issuer.arn"), v);
     }
     if let Some(v) = ui_path(&["sessionContext", "sessionIssuer", "accountId"]) {
-        set(
+        set_dotted(
             doc,
             &format!("{UI}.session_context.session_issuer.account_id"),
             v,
         );
     }
     if let Some(v) = ui_path(&["invokedBy"]) {
-        set(doc, &format!("{UI}.invoked_by"), v);
+        set_dotted(doc, &format!("{UI}.invoked_by"), v);
     }
 }
 
@@ -623,9 +624,9 @@ fn map_large_objects(
             m.remove(key);
         }
         let short = text.encode_utf16().count() < FLATTENED_MAX_CHARS;
-        set(doc, &format!("aws.cloudtrail.{field}"), Value::String(text));
+        set_dotted(doc, &format!("aws.cloudtrail.{field}"), Value::String(text));
         if keeps_flattened(opts.retain) && short {
-            set(doc, &format!("aws.cloudtrail.flattened.{field}"), flat);
+            set_dotted(doc, &format!("aws.cloudtrail.flattened.{field}"), flat);
         }
     }
 }
@@ -799,11 +800,11 @@ const CATEGORIES: &[(&str, &[&str], &[&str], bool)] = &[
 ];
 
 fn categorize(doc: &mut Map<String, Value>, resp: Option<&Value>, gen: PipelineGeneration) {
-    set(doc, "event.kind", Value::from("event"));
-    set(doc, "event.type", Value::Array(vec![Value::from("info")]));
+    set_dotted(doc, "event.kind", Value::from("event"));
+    set_dotted(doc, "event.type", Value::Array(vec![Value::from("info")]));
     let failed = get(doc, "aws.cloudtrail.error_code").is_some()
         || get(doc, "aws.cloudtrail.error_message").is_some();
-    set(
+    set_dotted(
         doc,
         "event.outcome",
         Value::from(if failed { "failure" } else { "success" }),
@@ -816,7 +817,7 @@ fn categorize(doc: &mut Map<String, Value>, resp: Option<&Value>, gen: PipelineG
             .and_then(|r| r.get("ConsoleLogin"))
             .and_then(Value::as_str)
         {
-            set(doc, "event.outcome", Value::String(s.to_lowercase()));
+            set_dotted(doc, "event.outcome", Value::String(s.to_lowercase()));
         }
     }
     let entry = CATEGORIES.iter().find(|(name, _, _, legacy)| {
@@ -824,8 +825,8 @@ fn categorize(doc: &mut Map<String, Value>, resp: Option<&Value>, gen: PipelineG
     });
     if let Some((_, category, types, _)) = entry {
         let list = |xs: &[&str]| Value::Array(xs.iter().map(|x| Value::from(*x)).collect());
-        set(doc, "event.category", list(category));
-        set(doc, "event.type", list(types));
+        set_dotted(doc, "event.category", list(category));
+        set_dotted(doc, "event.type", list(types));
     }
 }
 
@@ -841,22 +842,22 @@ fn map_tls(doc: &mut Map<String, Value>, json: &Map<String, Value>, gen: Pipelin
         match v.as_str().and_then(|s| s.split_once('v')) {
             Some((protocol, number)) => {
                 if !protocol.is_empty() {
-                    set(
+                    set_dotted(
                         doc,
                         "tls.version_protocol",
                         Value::String(protocol.to_lowercase()),
                     );
                 }
-                set(doc, "tls.version", Value::from(number));
+                set_dotted(doc, "tls.version", Value::from(number));
             }
-            None => set(doc, "tls.version", v.clone()),
+            None => set_dotted(doc, "tls.version", v.clone()),
         }
     }
     if let Some(v) = tls.get("cipherSuite") {
-        set(doc, "tls.cipher", v.clone());
+        set_dotted(doc, "tls.cipher", v.clone());
     }
     if let Some(v) = tls.get("clientProvidedHostHeader") {
-        set(doc, "tls.client.server_name", v.clone());
+        set_dotted(doc, "tls.client.server_name", v.clone());
     }
 }
 
@@ -1086,7 +1087,7 @@ fn get_path_value<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 
 fn copy(doc: &mut Map<String, Value>, json: &Map<String, Value>, from: &[&str], to: &str) {
     if let Some(v) = get_path(json, from) {
-        set(doc, to, v.clone());
+        set_dotted(doc, to, v.clone());
     }
 }
 
@@ -1097,24 +1098,6 @@ fn get<'a>(doc: &'a Map<String, Value>, dotted: &str) -> Option<&'a Value> {
 
 fn get_str<'a>(doc: &'a Map<String, Value>, dotted: &str) -> Option<&'a str> {
     get(doc, dotted).and_then(Value::as_str)
-}
-
-/// Sets a dotted path, creating objects on the way (replacing any non-object in the way).
-fn set(doc: &mut Map<String, Value>, dotted: &str, v: Value) {
-    let mut cur = doc;
-    let mut parts = dotted.split('.');
-    let Some(mut part) = parts.next() else { return };
-    for next in parts {
-        if !cur.get(part).is_some_and(Value::is_object) {
-            cur.insert(part.to_string(), Value::Object(Map::new()));
-        }
-        let Some(Value::Object(child)) = cur.get_mut(part) else {
-            return;
-        };
-        cur = child;
-        part = next;
-    }
-    cur.insert(part.to_string(), v);
 }
 
 fn push_unique(list: &mut Vec<String>, v: String) {

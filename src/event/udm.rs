@@ -3,7 +3,6 @@
 
 use super::path::FieldPath;
 use serde_json::Value;
-use std::ops::ControlFlow;
 
 /// The prefix that marks a data-model field in a rule's field reference.
 pub const PREFIX: &str = "udm.";
@@ -123,11 +122,7 @@ fn role_actor(record: &Value, unknown: impl Fn() -> String) -> Result<String, Ud
 }
 
 fn first<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
-    let path = FieldPath::parse(path).expect("static path");
-    match path.visit(record, &mut ControlFlow::Break) {
-        ControlFlow::Break(v) => Some(v),
-        ControlFlow::Continue(()) => None,
-    }
+    FieldPath::parse(path).expect("static path").first(record)
 }
 
 fn get_string(record: &Value, path: &str) -> Option<String> {

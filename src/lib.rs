@@ -1,13 +1,25 @@
 //! eshunt — a detection hunter for AWS CloudTrail, in Elasticsearch/OpenSearch and in files.
 //!
-//! Data flows one way: **source → event view → rule (prefilter, condition) → alert → sink**.
+//! Data flows one way: **source → event view → rule (prefilter, condition) → alert → sink**,
+//! with the scheduler, backfill and state around it.
 //!
+//! - [`source`]: where events come from — CloudTrail files, Elasticsearch/OpenSearch windows
+//!   (point in time + `search_after`, scroll on old clusters).
 //! - [`event`]: one view over a raw CloudTrail record or an Elastic ECS document, looked up by
-//!   CloudTrail field names.
+//!   CloudTrail field names; the mappings record ↔ ECS both ways.
 //! - [`rule`]: rule files (`queries/*.toml`), the condition language, alert shaping, rule tests.
 //! - [`kql`]: Kibana Query Language → Elasticsearch query DSL, as Kibana translates it.
 //! - [`dsl`]: local evaluation of Elasticsearch query DSL on a document, with the semantics of the
-//!   mapped field types (used to test prefilters offline).
+//!   mapped field types (prefilters on files, and tested offline).
+//! - [`engine`] and [`scan`]: rules over files; [`hunt`]: one rule over one cluster window.
+//! - [`alert`]: the ECS alert document and its deterministic id.
+//! - [`sink`]: JSON lines, or the alerts data stream (bulk `create`) with a dead-letter file.
+//! - [`schedule`]: windows per rule, leases between processes, the daemon loop.
+//! - [`backfill`]: the same rules over any range, chunked and resumable.
+//! - [`state`]: checkpoints, leases, run records, gaps and backfill progress in the cluster.
+//! - [`es`]: the client over Elasticsearch and OpenSearch (flavour, retries, setup).
+//! - [`config`], [`metrics`], [`progress`], [`time`], [`net`]: configuration, Prometheus
+//!   metrics, progress reporting, timestamps and spans, IP blocks.
 
 pub mod alert;
 pub mod backfill;

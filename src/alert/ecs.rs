@@ -32,7 +32,7 @@ const COPIED: &[&str] = &[
     "aws.cloudtrail.user_identity.session_context.session_issuer.type",
 ];
 
-/// The CloudTrail fields [`source_fields`] reads.
+/// The CloudTrail fields `source_fields` reads.
 pub fn source_paths() -> &'static [&'static str] {
     &[
         "eventName",

@@ -1,4 +1,4 @@
-//! Backfill: the same rules over any date range — of the cluster ([`run`]) or of CloudTrail
+//! Backfill: the same rules over any date range — of the cluster ([`Backfiller`]) or of CloudTrail
 //! files ([`files`]).
 //!
 //! A cluster backfill splits the range into chunks (rule × time), runs them with bounded

@@ -62,7 +62,7 @@ const UI_ISSUER: &str = "aws.cloudtrail.user_identity.session_context.session_is
 const UI_ISSUER_ARN: &str = "aws.cloudtrail.user_identity.session_context.session_issuer.arn";
 
 /// Every CloudTrail field Elastic's integration keeps, and where (see
-/// `shared/docs/cloudtrail-in-elastic.md` §1.2). `resources` is handled by [`resources`].
+/// `shared/docs/cloudtrail-in-elastic.md` §1.2). `resources` is handled apart ([`RESOURCES`]).
 pub const FIELDS: &[FieldMap] = &[
     row("eventTime", &["@timestamp"], Converted),
     row("eventVersion", &["aws.cloudtrail.event_version"], Verbatim),

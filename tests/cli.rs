@@ -281,3 +281,29 @@ title = "anything"
         "{err}"
     );
 }
+
+#[test]
+fn with_json_logs_errors_are_json_log_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let out = eshunt(&[
+        "--log-format",
+        "json",
+        "status",
+        "--config",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let events: Vec<Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["level"] == "ERROR"
+            && e["fields"]["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("missing.toml"))),
+        "{err}"
+    );
+}

@@ -54,6 +54,10 @@ enum LogFormat {
     Json,
 }
 
+/// Set when logs are JSON: errors (invalid rules, fatal errors) then go to the log as events,
+/// so a log pipeline parses every line.
+static JSON_LOGS: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ESHUNT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -63,7 +67,10 @@ fn init_logging(format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => {
+            let _ = JSON_LOGS.set(());
+            builder.json().init()
+        }
     }
 }
 
@@ -163,16 +170,25 @@ impl From<String> for Fail {
 /// The exit code of a command's result, printing the error if there is one.
 pub fn finish(result: Result<u8, Fail>) -> u8 {
     result.unwrap_or_else(|fail| {
-        eprintln!("error: {}", fail.message);
+        print_error(&fail.message);
         fail.code
     })
+}
+
+/// Prints an error on stderr: `error: …`, or a log event when logs are JSON.
+fn print_error(error: &dyn std::fmt::Display) {
+    if JSON_LOGS.get().is_some() {
+        tracing::error!(error = %error);
+    } else {
+        eprintln!("error: {error}");
+    }
 }
 
 /// Loads rules, printing every rule error to stderr. Returns the report.
 pub fn load_rules(dir: &std::path::Path) -> eshunt::rule::LoadReport {
     let report = eshunt::rule::load_dir(dir);
     for error in &report.errors {
-        eprintln!("error: {error}");
+        print_error(error);
     }
     report
 }

@@ -36,7 +36,10 @@ pub fn run(args: Args) -> u8 {
 
 fn daemon(args: Args) -> Result<u8, Fail> {
     let config = args.config.load()?;
-    let (rules, _) = cluster::select_rules(&config, &args.rule_ids)?;
+    let (rules, rule_errors) = cluster::select_rules(&config, &args.rule_ids)?;
+    if rule_errors {
+        tracing::warn!("some rule files are invalid and will not run until fixed (see above)");
+    }
     let instance = args.instance.clone().unwrap_or_else(default_instance);
     cluster::runtime().block_on(async move {
         let cluster = cluster::connect(&config).await?;

@@ -1,6 +1,6 @@
 //! `eshunt scan`: hunt CloudTrail files and print alerts as JSON lines.
 
-use super::{exit, load_rules, RulesDir};
+use super::{exit, finish, load_rules, Fail, RulesDir};
 use eshunt::engine::{Engine, TimeRange};
 use eshunt::scan::{scan, ScanReport};
 use eshunt::sink::ndjson::NdjsonSink;
@@ -37,51 +37,33 @@ pub struct Args {
 
 /// Runs `eshunt scan`.
 pub fn run(args: Args) -> u8 {
+    finish(scan_files(args))
+}
+
+fn scan_files(args: Args) -> Result<u8, Fail> {
     let now = chrono::Utc::now();
-    let range = match time_range(&args, now) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let range = time_range(&args, now).map_err(Fail::usage)?;
     let report = load_rules(&args.rules.dir);
-    let selected = match report.select(&args.rule_ids) {
-        Ok(rules) => rules,
-        Err(e) => {
-            eprintln!("error: {e} (rules folder: {})", args.rules.dir.display());
-            return exit::FAILURE;
-        }
-    };
+    let selected = report
+        .select(&args.rule_ids)
+        .map_err(|e| format!("{e} (rules folder: {})", args.rules.dir.display()))?;
     let engine = Engine::new(selected, range).parse_all(args.parse_all);
     let writer: Box<dyn Write> = match &args.output {
-        Some(path) => match File::create(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("error: cannot create {}: {e}", path.display());
-                return exit::FAILURE;
-            }
-        },
+        Some(path) => Box::new(
+            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        ),
         None => Box::new(io::stdout().lock()),
     };
     let mut sink = NdjsonSink::new(BufWriter::new(writer));
     let result = scan(&args.paths, &engine, now, &mut |alert| sink.write(&alert));
-    let scanned = match result.and_then(|r| sink.finish().map(|_| r)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: writing alerts: {e}");
-            return exit::FAILURE;
-        }
-    };
+    let scanned = result
+        .and_then(|r| sink.finish().map(|_| r))
+        .map_err(|e| format!("writing alerts: {e}"))?;
     print_summary(&scanned);
     let clean = report.errors.is_empty()
         && scanned.tally.skipped_total() == 0
         && scanned.tally.unavailable.is_empty();
-    if clean {
-        exit::OK
-    } else {
-        exit::PARTIAL
-    }
+    Ok(if clean { exit::OK } else { exit::PARTIAL })
 }
 
 fn time_range(args: &Args, now: chrono::DateTime<chrono::Utc>) -> Result<TimeRange, String> {

@@ -547,6 +547,9 @@ mod tests {
             config.auth(&env).is_err(),
             "a named but unset variable is an error"
         );
+        let env = FakeEnv(HashMap::from([("ESHUNT_ES_URL", "https://u:pw@a:9200")]));
+        let err = config.apply_env(&env).unwrap_err().message;
+        assert!(err.contains("credentials") && !err.contains("pw@"), "{err}");
     }
 
     #[test]

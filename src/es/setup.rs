@@ -386,6 +386,11 @@ mod tests {
         );
         assert_eq!(es["properties"]["message"]["type"], "match_only_text");
         assert_eq!(os["properties"]["message"]["type"], "text");
+        let es_7_10 = alert_mappings(&info(Flavor::Elasticsearch, 7, 10));
+        assert_eq!(
+            es_7_10["properties"]["message"]["type"], "text",
+            "match_only_text exists from 7.14"
+        );
         assert_eq!(
             es["properties"]["event"]["properties"]["severity"]["type"],
             "long"

@@ -467,6 +467,17 @@ mod tests {
     }
 
     #[test]
+    fn paths_overlap_at_segment_boundaries_whatever_the_characters() {
+        assert!(overlaps("responseElements", "responseElements.layers"));
+        assert!(overlaps("userIdentity.Type", "useridentity.type"));
+        assert!(!overlaps("eventName", "eventNameX"));
+        // A multi-byte character where the shorter path ends must not panic.
+        assert!(!overlaps("resources", "resourceé.arn"));
+        assert!(!overlaps("é", "ab"));
+        assert_eq!(storage_of("requestParameteré.x"), None);
+    }
+
+    #[test]
     fn rebuilds_an_sso_session_and_response_elements() {
         let doc = json!({
             "@timestamp": "2026-03-14T10:00:00.000Z",

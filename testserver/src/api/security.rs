@@ -42,11 +42,17 @@ impl SecurityConfig {
     }
 
     /// `_has_privileges` answers `false` for `privilege` on indices matching `pattern`
-    /// (`*` as privilege denies all).
+    /// (`*` as privilege denies all); a denied `read` also makes searches of them answer 403.
     pub fn deny(mut self, pattern: &str, privilege: &str) -> SecurityConfig {
         self.denied
             .push((pattern.to_string(), privilege.to_string()));
         self
+    }
+
+    /// Whether a security layer is there at all (users, keys or restrictions configured): on
+    /// OpenSearch, whether the security plugin answers.
+    fn is_installed(&self) -> bool {
+        self.requires_auth() || !self.denied.is_empty()
     }
 
     fn requires_auth(&self) -> bool {
@@ -156,6 +162,56 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
+}
+
+/// 403 when `target` (an index expression, comma-separated) names an index the user may not
+/// read, with the flavour's message.
+pub(super) fn check_read(
+    em: &Emulator,
+    req: &Req,
+    target: &str,
+    action: &str,
+) -> Result<(), EsError> {
+    let user = em.security.authenticate(req)?;
+    let denied: Vec<&str> = target
+        .split(',')
+        .filter(|t| !em.security.granted(t, "read"))
+        .collect();
+    if denied.is_empty() {
+        return Ok(());
+    }
+    let reason = if em.node.is_opensearch() {
+        format!("no permissions for [{action}] and User [name={user}, backend_roles=[], requestedTenant=null]")
+    } else {
+        format!(
+            "action [{action}] is unauthorized for user [{user}] with effective roles [eshunt] on indices [{}], this action is granted by the index privileges [read,all]",
+            denied.join(",")
+        )
+    };
+    Err(EsError::new(403, "security_exception", reason))
+}
+
+/// OpenSearch `GET /_plugins/_security/api/account`; `None` (no handler) without the plugin.
+pub(super) fn os_account(em: &Emulator, req: &Req) -> Option<Answer> {
+    if !em.security.is_installed() {
+        return None;
+    }
+    Some(em.security.authenticate(req).map(|user| {
+        Resp::json(
+            200,
+            &json!({
+                "user_name": user,
+                "is_reserved": false,
+                "is_hidden": false,
+                "is_internal_user": true,
+                "user_requested_tenant": null,
+                "backend_roles": [],
+                "custom_attribute_names": [],
+                "tenants": {},
+                "roles": ["eshunt"],
+            }),
+        )
+    }))
 }
 
 /// `GET /_security/_authenticate`.

@@ -401,6 +401,28 @@ async fn incomplete_pages_make_the_window_fail_until_it_succeeds() {
         .unwrap();
         assert_eq!(retried.attempts, 2);
     }
+    // A request the cluster refuses as wrong is not retried: another try cannot mend it.
+    env.cluster.faults().clear();
+    let refused = env
+        .cluster
+        .faults()
+        .add(Fault::on("POST", "^/_search$").first(3).then(Action::error(
+            400,
+            "search_phase_execution_exception",
+            "all shards failed",
+        )));
+    let failed = hunt_window_with_retries(
+        &cluster,
+        elastic,
+        day(),
+        pages(2),
+        &Delivery::Bulk(&writer),
+        retry(),
+    )
+    .await;
+    assert!(failed.is_err_and(|e| !e.is_retryable()));
+    assert_eq!(env.cluster.faults().applied(refused), 1);
+    env.cluster.faults().clear();
     let ids: BTreeSet<String> = env.alerts().await.keys().cloned().collect();
     assert_eq!(ids, expected(&rules, &docs)[ELASTIC]);
 }

@@ -20,6 +20,9 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     };
     // Date: YYYY-MM-DD or YYYYMMDD.
     let (year, month, day, mut i, basic) = if b.get(4) == Some(&b'-') {
+        if b.get(7) != Some(&b'-') {
+            return None;
+        }
         (num(0, 4)?, num(5, 2)?, num(8, 2)?, 10, false)
     } else {
         (num(0, 4)?, num(4, 2)?, num(6, 2)?, 8, true)
@@ -246,7 +249,14 @@ mod tests {
             format(parse_timestamp("2025-03-26").unwrap()),
             "2025-03-26T00:00:00.000Z"
         );
-        for junk in ["...", "redacted", "eventTime", ""] {
+        for junk in [
+            "...",
+            "redacted",
+            "eventTime",
+            "",
+            "2025-03x26",
+            "2025-03-26T16",
+        ] {
             assert_eq!(parse_timestamp(junk), None, "{junk}");
         }
     }

@@ -359,28 +359,37 @@ fn file_backfill_writes_each_alert_once_and_resumes() {
     );
     assert_eq!(alert_ids_in(&output).len(), scanned.len());
 
-    // Interrupted after writing a file's alerts but before recording it: the file is redone
-    // and its alerts are not written twice.
+    // Interrupted after writing alerts but before recording any file: every file is redone
+    // (here with --resume, which reads the range back) and no alert is written twice.
     let text = std::fs::read_to_string(&progress).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines.len() > 2,
         "a settings line and one line per file: {text}"
     );
-    std::fs::write(
-        &progress,
-        format!("{}\n", lines[..lines.len() - 1].join("\n")),
-    )
-    .unwrap();
-    let resumed = backfill("2026-03-14");
+    std::fs::write(&progress, format!("{}\n", lines[0])).unwrap();
+    let resumed = eshunt(&[
+        "backfill",
+        "--source",
+        "samples/",
+        "--resume",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert!(
+        stderr(&resumed).contains("(0 already done)")
+            && stderr(&resumed).contains("alerts written 0 to"),
+        "{}",
+        stderr(&resumed)
+    );
     let mut after = alert_ids_in(&output);
     after.sort();
     assert_eq!(after, scanned);
     assert_eq!(
         std::fs::read_to_string(&progress).unwrap().lines().count(),
         lines.len(),
-        "the redone file is recorded again"
+        "every redone file is recorded again"
     );
 
     // The progress file belongs to its range: another range is refused, not mixed in.
@@ -413,6 +422,17 @@ fn file_backfill_keeps_to_its_range() {
     assert!(alert_ids_in(&output).is_empty());
     assert!(
         stderr(&out).contains("outside the range"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_cluster_backfill_into_the_future_is_refused() {
+    let out = eshunt(&["backfill", "--from", "now-1h", "--to", "now+1h"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is in the future"),
         "{}",
         stderr(&out)
     );

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::scan::{ScanReport, Scanner};
 use crate::sink::ndjson::NdjsonSink;
+use crate::source::elasticsearch::Window;
 use crate::source::files;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,37 @@ pub fn run(
         resumed,
         scan: scanner.report,
     })
+}
+
+/// The range and rule ids a backfill into `output` was started with (its progress file's
+/// settings line), to resume it; `None` without a progress file.
+pub fn recorded(output: &Path) -> io::Result<Option<(Window, Vec<String>)>> {
+    let path = progress_path(output);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let first = BufReader::new(file).lines().next().transpose()?;
+    let invalid = || io::Error::other(format!("{}: no valid settings line", path.display()));
+    let settings: Settings = first
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .ok_or_else(invalid)?;
+    let bound = |text: &str| crate::time::parse_timestamp(text).ok_or_else(invalid);
+    let window = Window {
+        start: bound(&settings.range[0])?,
+        end: bound(&settings.range[1])?,
+    };
+    let ids = settings
+        .rules
+        .iter()
+        .map(|r| {
+            r.rsplit_once('@')
+                .map_or(r.as_str(), |(id, _)| id)
+                .to_string()
+        })
+        .collect();
+    Ok(Some((window, ids)))
 }
 
 /// The files a previous run finished, after checking its settings line matches.

@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 2)]
     concurrency: usize,
     /// Continue the most recent unfinished backfill (the same --from/--to/--rule/--chunk also
-    /// resume automatically).
+    /// resume automatically); with --source, the backfill into --output.
     #[arg(long)]
     resume: bool,
     /// Backfill CloudTrail files or folders instead of the cluster (no cluster needed).
@@ -72,10 +72,21 @@ fn range(args: &Args) -> Result<Window, String> {
 }
 
 fn file_backfill(args: &Args) -> Result<u8, String> {
-    let window = range(args)?;
     let output = args.output.as_ref().ok_or("--source needs --output")?;
+    let (window, rule_ids) = if args.resume && args.from.is_none() {
+        files::recorded(output)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "nothing to resume: {} has no progress file",
+                    output.display()
+                )
+            })?
+    } else {
+        (range(args)?, args.rule_ids.clone())
+    };
     let report = load_rules(&args.rules.dir);
-    let rules = report.select(&args.rule_ids)?;
+    let rules = report.select(&rule_ids)?;
     let engine = Engine::new(
         rules,
         TimeRange {
@@ -107,6 +118,16 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
 }
 
 fn cluster_backfill(args: &Args) -> Result<u8, String> {
+    if args.from.is_some() {
+        // A chunk of the future would be searched empty and then recorded as done.
+        let window = range(args)?;
+        if window.end > chrono::Utc::now() {
+            return Err(format!(
+                "--to {} is in the future: a cluster backfill covers time that has passed (live runs cover the rest)",
+                eshunt::time::format(window.end)
+            ));
+        }
+    }
     let config = args.config.load()?;
     let chunk = Span::parse(&args.chunk).map_err(|e| e.to_string())?;
     let loaded = load_rules(&config.rules.dir);

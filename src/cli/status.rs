@@ -123,12 +123,14 @@ async fn rule_status(
     }))
 }
 
-/// The id of a finished backfill of the gap's rule that covers the whole gap.
+/// The id of a finished backfill of the gap's rule that covers the whole gap and started after
+/// it (a backfill run earlier searched data the gap's time had not yet produced).
 fn filled_by<'b>(gap: &Gap, backfills: &'b [Backfill]) -> Option<&'b str> {
     backfills
         .iter()
         .find(|b| {
             b.finished_at.is_some()
+                && b.started_at >= gap.gap_end
                 && b.rule_ids.contains(&gap.rule_id)
                 && b.range_start <= gap.gap_start
                 && b.range_end >= gap.gap_end

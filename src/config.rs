@@ -410,17 +410,18 @@ impl Config {
 /// A node URL: `http(s)://host[:port][/path]`, without credentials (they belong in the
 /// environment or a file, never in the config).
 fn check_url(url: &str) -> Result<(), String> {
-    let Some(rest) = url
+    let rest = url
         .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
+        .or_else(|| url.strip_prefix("https://"));
+    let authority = rest.unwrap_or(url).split('/').next().unwrap_or("");
+    // Checked first, so the error below never echoes a password.
+    if authority.contains('@') {
+        return Err("[elasticsearch] a url holds credentials (user:password@): give them with ESHUNT_ES_USERNAME/ESHUNT_ES_PASSWORD or the config's *_env/*_file settings".into());
+    }
+    if rest.is_none() {
         return Err(format!(
             "[elasticsearch] url `{url}` must start with http:// or https://"
         ));
-    };
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.contains('@') {
-        return Err("[elasticsearch] a url holds credentials (user:password@): give them with ESHUNT_ES_USERNAME/ESHUNT_ES_PASSWORD or the config's *_env/*_file settings".into());
     }
     if authority.is_empty() {
         return Err(format!("[elasticsearch] url `{url}` has no host"));
@@ -547,9 +548,11 @@ mod tests {
             config.auth(&env).is_err(),
             "a named but unset variable is an error"
         );
-        let env = FakeEnv(HashMap::from([("ESHUNT_ES_URL", "https://u:pw@a:9200")]));
-        let err = config.apply_env(&env).unwrap_err().message;
-        assert!(err.contains("credentials") && !err.contains("pw@"), "{err}");
+        for url in ["https://u:pw@a:9200", "u:pw@a:9200"] {
+            let env = FakeEnv(HashMap::from([("ESHUNT_ES_URL", url)]));
+            let err = config.apply_env(&env).unwrap_err().message;
+            assert!(err.contains("credentials") && !err.contains("pw@"), "{err}");
+        }
     }
 
     #[test]

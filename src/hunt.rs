@@ -102,6 +102,8 @@ pub struct WindowReport {
     pub shards: Shards,
     /// Fields the condition needed that some documents hold only unreadably: field → hits.
     pub unavailable: BTreeMap<String, u64>,
+    /// Hits evaluated with at least one needed field unreadable (their verdicts may be wrong).
+    pub unavailable_hits: u64,
     /// Hits that could not be evaluated (no `_source`, or a `_source` that is not JSON).
     pub skipped: u64,
     /// Ingest delay of the hits.
@@ -131,7 +133,7 @@ pub async fn hunt_window(
     let mut tally = Tally::default();
     let mut written = WriteReport::default();
     let mut lateness = Lateness::default();
-    let (mut hits_seen, mut matched_total) = (0, 0);
+    let (mut hits_seen, mut matched_total, mut unavailable_hits) = (0, 0, 0);
     let mut pager = Pager::new(cluster, rule, window, settings);
     let result: Result<(), WindowError> = async {
         while let Some(hits) = pager.next_page().await? {
@@ -156,6 +158,7 @@ pub async fn hunt_window(
                     }
                 };
                 let verdict = rule.evaluate(&event, PrefilterCheck::DoneByCluster);
+                unavailable_hits += u64::from(!verdict.unavailable.is_empty());
                 for field in &verdict.unavailable {
                     tally.unavailable(&rule.meta.id, field.as_str(), &event);
                 }
@@ -190,6 +193,7 @@ pub async fn hunt_window(
             .into_iter()
             .map(|(field, occ)| (field, occ.count))
             .collect(),
+        unavailable_hits,
         skipped,
         lateness,
         attempts: 1,

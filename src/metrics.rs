@@ -54,7 +54,7 @@ impl Metrics {
             m.alerts_created += report.written.created;
             m.alerts_existing += report.written.existing;
             m.alerts_dead_lettered += report.written.dead_lettered;
-            m.unavailable_hits += report.unavailable.values().sum::<u64>();
+            m.unavailable_hits += report.unavailable_hits;
             m.skipped_hits += report.skipped;
             m.retries += report.written.retried + u64::from(report.attempts.saturating_sub(1));
             m.window_seconds_sum += report.elapsed.as_secs_f64();
@@ -272,7 +272,12 @@ mod tests {
             pages: 1,
             took_ms: 5,
             shards: Shards::default(),
-            unavailable: Default::default(),
+            unavailable: [
+                ("responseElements".to_string(), 3),
+                ("userIdentity".to_string(), 3),
+            ]
+            .into(),
+            unavailable_hits: 3,
             skipped: 4,
             lateness: Lateness {
                 count: 2,
@@ -296,6 +301,10 @@ mod tests {
         assert!(text.contains("eshunt_lag_seconds{rule=\"r\\\"1\"} 90\n"));
         assert!(text.contains("eshunt_gap_seconds_total{rule=\"other\"} 60\n"));
         assert!(text.contains("eshunt_skipped_hits_total{rule=\"r\\\"1\"} 4\n"));
+        assert!(
+            text.contains("eshunt_unavailable_hits_total{rule=\"r\\\"1\"} 3\n"),
+            "hits, not field occurrences: {text}"
+        );
         assert!(text.contains("# TYPE eshunt_windows_total counter"));
     }
 }

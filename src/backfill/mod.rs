@@ -158,7 +158,7 @@ impl Backfiller {
                     report.hits += done.hits;
                     report.alerts_created += done.written.created;
                     report.alerts_existing += done.written.existing;
-                    report.unreliable += done.unavailable.values().sum::<u64>() + done.skipped;
+                    report.unreliable += done.unavailable_hits + done.skipped;
                 }
                 Err(e) => {
                     tracing::error!(rule = %rule_id, %window, error = %e, "backfill chunk failed; run the backfill again to retry it");

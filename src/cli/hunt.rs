@@ -42,12 +42,15 @@ fn hunt(args: Args) -> Result<u8, Fail> {
     let (rules, rule_errors) = cluster::select_rules(&config, &args.rule_ids)?;
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
-        let writer = cluster::writer(&config, &cluster)?;
         let stdout: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stdout()));
-        let delivery = if args.dry_run {
-            Delivery::Print(&stdout)
+        let writer = if args.dry_run {
+            None // a dry run writes nothing, so it needs no writable dead-letter file
         } else {
-            Delivery::Bulk(&writer)
+            Some(cluster::writer(&config, &cluster)?)
+        };
+        let delivery = match &writer {
+            Some(writer) => Delivery::Bulk(writer),
+            None => Delivery::Print(&stdout),
         };
         let settings = cluster::page_settings(&config);
         let retry = cluster::retry_policy(&config);

@@ -276,7 +276,7 @@ impl Runtime {
         record.lateness_mean_ms = done.lateness.mean_ms();
         record.lateness_max_ms = done.lateness.max_ms;
         record.unavailable = done.unavailable.keys().cloned().collect();
-        record.unavailable_hits = done.unavailable.values().sum();
+        record.unavailable_hits = done.unavailable_hits;
         record.skipped = done.skipped;
         self.save(record).await;
     }

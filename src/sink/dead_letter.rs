@@ -25,18 +25,25 @@ impl DeadLetter {
         }
     }
 
-    /// Checks that the file can be appended to, so a refused alert cannot stop hunting later
-    /// (the file is created only when it already exists or its folder accepts it).
+    /// Checks that the file can be appended to, so a refused alert cannot stop hunting later.
+    /// An existing file is opened for appending; otherwise a uniquely named probe file is
+    /// created and removed in its folder (the dead-letter file itself is never removed: another
+    /// process may be appending to it).
     pub fn check_writable(&self) -> io::Result<()> {
-        let existed = self.path.exists();
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        if !existed {
-            std::fs::remove_file(&self.path)?;
+        if self.path.exists() {
+            OpenOptions::new().append(true).open(&self.path)?;
+            return Ok(());
         }
-        Ok(())
+        let folder = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let probe = folder.join(format!(".eshunt-write-check-{}", std::process::id()));
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)?;
+        std::fs::remove_file(&probe)
     }
 
     /// Appends one refused alert with the target, status and error, and syncs the file.
@@ -75,7 +82,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dl = DeadLetter::new(&dir.path().join("d.ndjson"));
         dl.check_writable().unwrap();
-        assert!(!dir.path().join("d.ndjson").exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no file left behind"
+        );
         assert!(DeadLetter::new(&dir.path().join("missing/d.ndjson"))
             .check_writable()
             .is_err());

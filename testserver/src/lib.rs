@@ -34,9 +34,10 @@
 //! - Point-in-time ids change every few searches and superseded ids are refused by default
 //!   ([`ContextPolicy`]), to catch clients that do not carry the newest id.
 //! - Security ([`SecurityConfig`]): users and API keys (401 otherwise), `_has_privileges`, and
-//!   indices denied `read` answer 403 to searches, counts and points in time with the flavour's
-//!   `security_exception`; OpenSearch's security plugin answers `_plugins/_security/api/account`
-//!   only when security is configured.
+//!   indices denied `read`: searches, counts and points in time naming one get a 403
+//!   `security_exception` — on Elasticsearch only by a concrete name (a wildcard silently leaves
+//!   it out), on OpenSearch by any expression. OpenSearch's security plugin answers
+//!   `_plugins/_security/api/account` only when security is configured.
 //! - Not supported (answered 400 with an ES-shaped error naming them): aggregations,
 //!   highlighting, suggesters, collapse, scripts, aliases, ingest pipelines, and any endpoint
 //!   not listed in the `api` module.

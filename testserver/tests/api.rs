@@ -381,3 +381,53 @@ async fn security_answers_from_configuration() {
         .await;
     assert_eq!(s, 400);
 }
+
+#[tokio::test]
+async fn indices_denied_read_are_hidden_or_refused_as_each_flavour_does() {
+    for (flavor, version) in [
+        (Flavor::Elasticsearch, "8.15.0"),
+        (Flavor::OpenSearch, "2.11.0"),
+    ] {
+        let server = TestServer::builder(flavor, version)
+            .emulator_only()
+            .security(SecurityConfig::open().deny("secret-*", "read"))
+            .start()
+            .unwrap();
+        let c = Client::new(&server);
+        for index in ["secret-a", "public-a"] {
+            let (s, _) = c
+                .req(
+                    "PUT",
+                    &format!("/{index}/_doc/1?refresh=true"),
+                    Some(json!({"x": 1})),
+                )
+                .await;
+            assert_eq!(s, 201);
+        }
+        let (s, r) = c.req("POST", "/secret-a/_search", Some(json!({}))).await;
+        assert_eq!(s, 403, "{flavor:?}: a concrete name is refused");
+        assert_eq!(r["error"]["type"], "security_exception");
+        let (s, r) = c.req("POST", "/*-a/_search", Some(json!({}))).await;
+        if flavor == Flavor::Elasticsearch {
+            assert_eq!(s, 200, "{r}");
+            assert_eq!(r["hits"]["total"]["value"], 1, "ES leaves it out: {r}");
+            assert_eq!(r["hits"]["hits"][0]["_index"], "public-a");
+        } else {
+            assert_eq!(s, 403, "OpenSearch refuses the whole request: {r}");
+        }
+        let (s, _) = c.req("POST", "/secret-*/_count", Some(json!({}))).await;
+        let expected = if flavor == Flavor::OpenSearch {
+            403
+        } else {
+            200
+        };
+        assert_eq!(s, expected, "{flavor:?}");
+        let (s, r) = c.req("GET", "/_plugins/_security/api/account", None).await;
+        let expected = if flavor == Flavor::OpenSearch {
+            200
+        } else {
+            400
+        };
+        assert_eq!(s, expected, "{flavor:?}: {r}");
+    }
+}

@@ -1,6 +1,6 @@
 //! `_search` (plain, point in time, scroll), `_count`, and the scroll endpoints.
 
-use super::Answer;
+use super::{security, Answer};
 use crate::emulator::Emulator;
 use crate::error::EsError;
 use crate::http::{parse_time_value, Req, Resp};
@@ -116,15 +116,15 @@ fn pit_matches(
     })
 }
 
-/// The live documents of the target indices now.
+/// The live documents of the target indices now (searches, counts, points in time), as far as
+/// the user may read them (see [`security::readable`]).
 pub(super) fn snapshots(
     em: &Emulator,
     req: &Req,
     target: &str,
 ) -> Result<Vec<ShardSnapshot>, EsError> {
-    Ok(em
-        .store
-        .resolve(target, ResolveOptions::search(req))?
+    let indices = em.store.resolve(target, ResolveOptions::search(req))?;
+    Ok(security::readable(em, req, target, indices)?
         .iter()
         .map(|ix| ix.snapshot())
         .collect())

@@ -6,10 +6,12 @@ use super::Answer;
 use crate::emulator::Emulator;
 use crate::error::EsError;
 use crate::http::{Req, Resp};
+use crate::store::Index;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use eshunt::dsl::pattern::simple_match;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Who may call the server and which index privileges they lack.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,7 +44,8 @@ impl SecurityConfig {
     }
 
     /// `_has_privileges` answers `false` for `privilege` on indices matching `pattern`
-    /// (`*` as privilege denies all); a denied `read` also makes searches of them answer 403.
+    /// (`*` as privilege denies all); a denied `read` also applies to searches (see
+    /// `readable`).
     pub fn deny(mut self, pattern: &str, privilege: &str) -> SecurityConfig {
         self.denied
             .push((pattern.to_string(), privilege.to_string()));
@@ -53,6 +56,15 @@ impl SecurityConfig {
     /// OpenSearch, whether the security plugin answers.
     fn is_installed(&self) -> bool {
         self.requires_auth() || !self.denied.is_empty()
+    }
+
+    /// Whether the user may read an index (by its name or its data stream's).
+    pub(crate) fn may_read(&self, index: &Index) -> bool {
+        self.granted(&index.name, "read")
+            && index
+                .data_stream
+                .as_deref()
+                .is_none_or(|ds| self.granted(ds, "read"))
     }
 
     fn requires_auth(&self) -> bool {
@@ -164,23 +176,38 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// 403 when `target` (an index expression, comma-separated) names an index the user may not
-/// read, with the flavour's message.
-pub(super) fn check_read(
+/// The resolved `indices` of `target` the user may read, or a 403 as the flavour answers: on
+/// Elasticsearch for a concrete name (a wildcard silently leaves such indices out); on
+/// OpenSearch for any of them (its default, `do_not_fail_on_forbidden: false`).
+pub(super) fn readable(
     em: &Emulator,
     req: &Req,
     target: &str,
-    action: &str,
-) -> Result<(), EsError> {
+    indices: Vec<Arc<Index>>,
+) -> Result<Vec<Arc<Index>>, EsError> {
     let user = em.security.authenticate(req)?;
-    let denied: Vec<&str> = target
+    let os = em.node.is_opensearch();
+    let mut denied: Vec<String> = target
         .split(',')
-        .filter(|t| !em.security.granted(t, "read"))
+        .filter(|t| !t.contains('*') && !em.security.granted(t, "read"))
+        .map(str::to_string)
         .collect();
-    if denied.is_empty() {
-        return Ok(());
+    if os {
+        denied.extend(
+            indices
+                .iter()
+                .filter(|ix| !em.security.may_read(ix))
+                .map(|ix| ix.name.clone()),
+        );
     }
-    let reason = if em.node.is_opensearch() {
+    if denied.is_empty() {
+        return Ok(indices
+            .into_iter()
+            .filter(|ix| em.security.may_read(ix))
+            .collect());
+    }
+    let action = "indices:data/read/search";
+    let reason = if os {
         format!("no permissions for [{action}] and User [name={user}, backend_roles=[], requestedTenant=null]")
     } else {
         format!(

@@ -178,7 +178,8 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 
 /// The resolved `indices` of `target` the user may read, or a 403 as the flavour answers: on
 /// Elasticsearch for a concrete name (a wildcard silently leaves such indices out); on
-/// OpenSearch for any of them (its default, `do_not_fail_on_forbidden: false`).
+/// OpenSearch for any denied expression or index (its default, `do_not_fail_on_forbidden:
+/// false`).
 pub(super) fn readable(
     em: &Emulator,
     req: &Req,
@@ -189,7 +190,7 @@ pub(super) fn readable(
     let os = em.node.is_opensearch();
     let mut denied: Vec<String> = target
         .split(',')
-        .filter(|t| !t.contains('*') && !em.security.granted(t, "read"))
+        .filter(|t| (os || !t.contains('*')) && !em.security.granted(t, "read"))
         .map(str::to_string)
         .collect();
     if os {

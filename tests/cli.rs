@@ -154,7 +154,7 @@ fn malformed_input_is_reported_with_its_location_and_the_run_goes_on() {
     assert!(err.contains("invalid JSON: 1"), "{err}");
     assert!(err.contains("mixed.jsonl:1:"), "{err}");
     assert!(err.contains("not a JSON object: 1"), "{err}");
-    assert!(err.contains("mixed.jsonl:2: Records[0]"), "{err}");
+    assert!(err.contains("mixed.jsonl:2: [0]"), "{err}");
     assert!(err.contains("unreadable file: 1"), "{err}");
     assert!(
         !alerts(&out).is_empty(),

@@ -203,7 +203,9 @@ fn source_link(event: &Event, identity: &Identity) -> Value {
             link["file"] = json!(&**file);
             link["line"] = json!(line);
         }
-        Origin::Record { file, line, index } => {
+        Origin::Record {
+            file, line, index, ..
+        } => {
             link["file"] = json!(&**file);
             link["line"] = json!(line);
             link["record"] = json!(index);

@@ -3,7 +3,7 @@
 //! progress file beside `--output`).
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, load_rules, Fail, RulesDir};
+use super::{exit, finish, load_rules, Fail, RuleFilter, RulesDir};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::engine::{Engine, TimeRange};
 use eshunt::source::elasticsearch::Window;
@@ -23,9 +23,8 @@ pub struct Args {
     /// Range end (exclusive).
     #[arg(long, value_name = "TS", required_unless_present = "resume")]
     to: Option<String>,
-    /// Only the rule with this id (repeatable). Without it, every enabled rule.
-    #[arg(long = "rule", value_name = "ID")]
-    rule_ids: Vec<String>,
+    #[command(flatten)]
+    rule: RuleFilter,
     /// Chunk length (cluster backfills).
     #[arg(long, value_name = "SPAN", default_value = "1h")]
     chunk: String,
@@ -83,7 +82,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
                 )
             })?
     } else {
-        (range(args)?, args.rule_ids.clone())
+        (range(args)?, args.rule.ids.clone())
     };
     let report = load_rules(&args.rules.dir);
     let rules = report.select(&rule_ids)?;
@@ -148,7 +147,7 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
                 concurrency: args.concurrency,
             }
         } else {
-            let rules = loaded.select(&args.rule_ids)?;
+            let rules = loaded.select(&args.rule.ids)?;
             BackfillSpec {
                 rules: rules.into_iter().cloned().map(Arc::new).collect(),
                 range: range(args)?,

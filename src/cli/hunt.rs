@@ -1,7 +1,7 @@
 //! `eshunt hunt`: one pass of every selected rule over a window of the cluster.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, Fail};
+use super::{exit, finish, Fail, RuleFilter};
 use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
 use eshunt::source::elasticsearch::Window;
 use eshunt::time::{parse_time_arg, Span};
@@ -13,9 +13,8 @@ use std::sync::Mutex;
 pub struct Args {
     #[command(flatten)]
     config: ConfigArg,
-    /// Only the rule with this id (repeatable). Without it, every enabled rule runs.
-    #[arg(long = "rule", value_name = "ID")]
-    rule_ids: Vec<String>,
+    #[command(flatten)]
+    rule: RuleFilter,
     /// Window start (RFC 3339, a date, `now-1h`); needs --to.
     #[arg(long, value_name = "TS", requires = "to", conflicts_with = "last")]
     from: Option<String>,
@@ -39,7 +38,7 @@ fn hunt(args: Args) -> Result<u8, Fail> {
     let config = args.config.load()?;
     let now = chrono::Utc::now();
     let fixed = fixed_window(&args, now).map_err(Fail::usage)?;
-    let (rules, rule_errors) = cluster::select_rules(&config, &args.rule_ids)?;
+    let (rules, rule_errors) = cluster::select_rules(&config, &args.rule.ids)?;
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
         let stdout: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stdout()));

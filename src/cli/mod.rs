@@ -112,6 +112,14 @@ pub struct RulesDir {
     pub dir: PathBuf,
 }
 
+/// `--rule ID`: the rules a hunting command runs, shared by `scan`, `hunt`, `run` and `backfill`.
+#[derive(Debug, clap::Args)]
+pub struct RuleFilter {
+    /// Only the rule with this id (repeatable). Without it, every enabled rule runs.
+    #[arg(long = "rule", value_name = "ID")]
+    pub ids: Vec<String>,
+}
+
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -1,7 +1,7 @@
 //! `eshunt run`: the daemon — every enabled rule on its own schedule until SIGINT/SIGTERM.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, Fail};
+use super::{exit, finish, Fail, RuleFilter};
 use eshunt::config::Config;
 use eshunt::es::Cluster;
 use eshunt::metrics::Metrics;
@@ -17,9 +17,8 @@ use std::sync::Arc;
 pub struct Args {
     #[command(flatten)]
     config: ConfigArg,
-    /// Only the rule with this id (repeatable). Without it, every enabled rule runs.
-    #[arg(long = "rule", value_name = "ID")]
-    rule_ids: Vec<String>,
+    #[command(flatten)]
+    rule: RuleFilter,
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
@@ -36,7 +35,7 @@ pub fn run(args: Args) -> u8 {
 
 fn daemon(args: Args) -> Result<u8, Fail> {
     let config = args.config.load()?;
-    let (rules, rule_errors) = cluster::select_rules(&config, &args.rule_ids)?;
+    let (rules, rule_errors) = cluster::select_rules(&config, &args.rule.ids)?;
     if rule_errors {
         tracing::warn!("some rule files are invalid and will not run until fixed (see above)");
     }

@@ -1,6 +1,6 @@
 //! `eshunt scan`: hunt CloudTrail files and print alerts as JSON lines.
 
-use super::{exit, finish, load_rules, Fail, RulesDir};
+use super::{exit, finish, load_rules, Fail, RuleFilter, RulesDir};
 use eshunt::engine::{Engine, TimeRange};
 use eshunt::scan::{scan, ScanReport};
 use eshunt::sink::ndjson::NdjsonSink;
@@ -17,9 +17,8 @@ pub struct Args {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     rules: RulesDir,
-    /// Only the rule with this id (repeatable). Without it, every enabled rule runs.
-    #[arg(long = "rule", value_name = "ID")]
-    rule_ids: Vec<String>,
+    #[command(flatten)]
+    rule: RuleFilter,
     /// Only events at or after this time (RFC 3339, a date, `now-7d`).
     #[arg(long, value_name = "TS")]
     from: Option<String>,
@@ -45,7 +44,7 @@ fn scan_files(args: Args) -> Result<u8, Fail> {
     let range = time_range(&args, now).map_err(Fail::usage)?;
     let report = load_rules(&args.rules.dir);
     let selected = report
-        .select(&args.rule_ids)
+        .select(&args.rule.ids)
         .map_err(|e| format!("{e} (rules folder: {})", args.rules.dir.display()))?;
     let engine = Engine::new(selected, range).parse_all(args.parse_all);
     let writer: Box<dyn Write> = match &args.output {

@@ -34,8 +34,10 @@ pub enum Origin {
         file: Arc<str>,
         /// 1-based line where the array starts (1 for a whole-file document).
         line: u64,
-        /// 0-based position in `Records`.
+        /// 0-based position in the array.
         index: u64,
+        /// Whether the array is a delivery file's `Records` (else a bare JSON array).
+        in_records: bool,
     },
     /// A document in Elasticsearch/OpenSearch.
     Document {
@@ -52,7 +54,15 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Line { file, line } => write!(f, "{file}:{line}"),
-            Origin::Record { file, line, index } => write!(f, "{file}:{line}: Records[{index}]"),
+            Origin::Record {
+                file,
+                line,
+                index,
+                in_records,
+            } => {
+                let array = if *in_records { "Records" } else { "" };
+                write!(f, "{file}:{line}: {array}[{index}]")
+            }
             Origin::Document { index, id } => write!(f, "{index}/{id}"),
             Origin::Inline(label) => f.write_str(label),
         }

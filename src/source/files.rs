@@ -231,7 +231,7 @@ fn read_document(name: &Arc<str>, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
 /// A JSON array of records or hits (an export) starting at `line`: a document or one line.
 fn read_array(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
     match serde_json::from_slice::<Vec<&RawValue>>(text) {
-        Ok(items) => emit_elements(name, line, &items, each),
+        Ok(items) => emit_elements(name, line, &items, false, each),
         Err(e) => each(Item::Skipped(invalid_json(line_origin(name, line), &e))),
     }
 }
@@ -239,7 +239,7 @@ fn read_array(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn FnMut(Item
 /// A delivery file (`Records`) or a single record starting at `line`.
 fn read_records_document(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
     if let Ok(file) = serde_json::from_slice::<RecordsFile>(text) {
-        return emit_elements(name, line, &file.records, each);
+        return emit_elements(name, line, &file.records, true, each);
     }
     let origin = line_origin(name, line);
     match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
@@ -255,7 +255,13 @@ fn line_origin(name: &Arc<str>, line: u64) -> Origin {
     }
 }
 
-fn emit_elements(name: &Arc<str>, line: u64, items: &[&RawValue], each: &mut dyn FnMut(Item<'_>)) {
+fn emit_elements(
+    name: &Arc<str>,
+    line: u64,
+    items: &[&RawValue],
+    in_records: bool,
+    each: &mut dyn FnMut(Item<'_>),
+) {
     for (index, item) in items.iter().enumerate() {
         each(Item::Record(RawRecord {
             text: item.get().as_bytes(),
@@ -263,6 +269,7 @@ fn emit_elements(name: &Arc<str>, line: u64, items: &[&RawValue], each: &mut dyn
                 file: name.clone(),
                 line,
                 index: index as u64,
+                in_records,
             },
         }));
     }
@@ -320,7 +327,7 @@ mod tests {
             vec![
                 ("f:1".into(), "{\"a\":1}".into()),
                 ("f:3".into(), "{\"b\":2".into()),
-                ("f:4: Records[0]".into(), "1".into()),
+                ("f:4: [0]".into(), "1".into()),
             ]
         );
     }
@@ -354,13 +361,19 @@ mod tests {
 
     #[test]
     fn one_line_delivery_file_and_array() {
-        assert_eq!(records(b"{\"Records\":[{\"a\":1}]}", false).len(), 1);
-        assert_eq!(records(b"[\n{\"a\":1},\n{\"a\":2}\n]", false).len(), 2);
         assert_eq!(
-            records(b"[{\"a\":1},{\"a\":2}]\n", false).len(),
-            2,
-            "jq -c output"
+            records(b"{\"Records\":[{\"a\":1}]}", false)[0].0,
+            "f:1: Records[0]"
         );
+        let pretty = records(b"[\n{\"a\":1},\n{\"a\":2}\n]", false);
+        assert_eq!(pretty.len(), 2);
+        assert_eq!(
+            pretty[1].0, "f:1: [1]",
+            "a bare array is labelled by position"
+        );
+        let compact = records(b"{\"a\":0}\n[{\"a\":1},{\"a\":2}]\n", false);
+        assert_eq!(compact.len(), 3, "jq -c output after a line");
+        assert_eq!(compact[2].0, "f:2: [1]");
     }
 
     #[test]

@@ -277,9 +277,9 @@ impl Env for ProcessEnv {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: {message}")]
 pub struct ConfigError {
-    /// The config file (or the variable) at fault.
+    /// The config file (with `:line:col` when known), or the variable, at fault.
     pub file: String,
-    /// What is wrong (with line and column when known).
+    /// What is wrong.
     pub message: String,
 }
 
@@ -292,16 +292,14 @@ impl Config {
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
         let mut config: Config = toml::from_str(&text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let before = &text[..s.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                    format!("{line}:{col}: ")
-                })
-                .unwrap_or_default();
-            error(format!("{at}{}", e.message().trim()))
+            let mut err = error(e.message().trim().to_string());
+            if let Some(span) = e.span() {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                err.file = format!("{}:{line}:{col}", err.file);
+            }
+            err
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
@@ -489,11 +487,9 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_column() {
         let (_dir, path) = write("[elasticsearch]\nurls = [\"https://es\"]\nverify = false\n");
-        let err = Config::load(&path).unwrap_err();
-        assert!(
-            err.message.starts_with("3:1: unknown field `verify`"),
-            "{err}"
-        );
+        let err = Config::load(&path).unwrap_err().to_string();
+        let expected = format!("{}:3:1: unknown field `verify`", path.display());
+        assert!(err.starts_with(&expected), "{err}");
         let (_dir, path) = write("[hunt]\npage_size = 0\n");
         assert!(Config::load(&path)
             .unwrap_err()

@@ -227,6 +227,51 @@ async fn opensearch_1_pages_with_scroll() {
         .is_empty());
 }
 
+/// A page whose hits all lack `_source` (`_source.enabled: false`) is counted as skipped and
+/// does not end the window: the pages after it are still read.
+#[tokio::test]
+async fn a_page_without_source_does_not_end_the_window() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let docs = ecs_docs(
+        "ns-",
+        t(START),
+        20,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let rule = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let expected = expected(&rules, &docs);
+    let faults = env.cluster.faults();
+    let stripped = faults.add(
+        Fault::on("POST", "^/_search$")
+            .first(1)
+            .then(Action::without_source()),
+    );
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    let report = hunt_window(
+        &cluster,
+        rule,
+        day(),
+        pages(2),
+        &Delivery::Bulk(&writer),
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(faults.applied(stripped), 1);
+    assert_eq!(report.skipped, 2, "the stripped page's hits are skipped");
+    assert_eq!(report.hits + 2, expected[ELASTIC].len() as u64);
+    assert_eq!(
+        env.alerts().await.len(),
+        expected[ELASTIC].len() - 2,
+        "every hit after the stripped page is alerted on"
+    );
+}
+
 #[tokio::test]
 async fn windows_are_on_event_ingested_with_timestamp_fallback() {
     let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;

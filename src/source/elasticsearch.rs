@@ -372,6 +372,10 @@ impl<'a> Pager<'a> {
             (None, Paging::Scroll) => {
                 let mut body = self.body.clone();
                 body["sort"] = json!(["_doc"]);
+                // A scroll refuses `track_total_hits: false` (it counts its hits anyway).
+                if let Some(fields) = body.as_object_mut() {
+                    fields.remove("track_total_hits");
+                }
                 Request::post(format!("/{}/_search", self.indices))
                     .param("scroll", self.settings.keep_alive.es_time())
                     .json(&body)
@@ -381,7 +385,8 @@ impl<'a> Pager<'a> {
         };
         let reply = self.cluster.execute_raw(&request).await?;
         let hits = self.accept(reply)?;
-        Ok((!hits.is_empty()).then_some(hits))
+        // A page whose hits all lacked `_source` is empty but not the last one.
+        Ok((!hits.is_empty() || !self.finished).then_some(hits))
     }
 
     fn sort(&self) -> Value {

@@ -98,6 +98,9 @@ pub enum Action {
     ShardFailure,
     /// A search page with `timed_out: true` and half of its hits.
     TimedOut,
+    /// A search page whose hits come without `_source` (as from an index mapped with
+    /// `_source.enabled: false`).
+    WithoutSource,
     /// Fail these bulk items; the others are served.
     FailItems(Vec<ItemFault>),
     /// Expire the point in time or scroll the request uses, before serving it.
@@ -176,6 +179,11 @@ impl Action {
     /// A partial page: timed out.
     pub fn timed_out() -> Action {
         Action::TimedOut
+    }
+
+    /// A page whose hits lack `_source`.
+    pub fn without_source() -> Action {
+        Action::WithoutSource
     }
 
     /// Fails some bulk items.
@@ -282,6 +290,7 @@ pub(crate) struct Plan {
     pub drop: bool,
     pub shard_failure: bool,
     pub timed_out: bool,
+    pub without_source: bool,
     pub items: Vec<ItemFault>,
     pub expire: bool,
     /// Some fault applied.
@@ -359,6 +368,7 @@ impl Plan {
             Action::Drop => self.drop = true,
             Action::ShardFailure => self.shard_failure = true,
             Action::TimedOut => self.timed_out = true,
+            Action::WithoutSource => self.without_source = true,
             Action::FailItems(items) => self.items.extend(items.iter().cloned()),
             Action::ExpireContext => self.expire = true,
         }
@@ -480,6 +490,22 @@ pub(crate) fn degrade_search(resp: Resp, shard_failure: bool, timed_out: bool) -
             Some(list) => list.push(failure),
             None => shards["failures"] = json!([failure]),
         }
+    }
+    let mut out = Resp::json(200, &body);
+    out.headers = resp.headers;
+    out
+}
+
+/// Takes `_source` out of every hit of a search answer.
+pub(crate) fn strip_source(resp: Resp) -> Resp {
+    let Some(mut body) = resp.body_json().filter(|_| resp.status == 200) else {
+        return resp;
+    };
+    let Some(hits) = body.pointer_mut("/hits/hits").and_then(Value::as_array_mut) else {
+        return resp;
+    };
+    for hit in hits.iter_mut().filter_map(Value::as_object_mut) {
+        hit.remove("_source");
     }
     let mut out = Resp::json(200, &body);
     out.headers = resp.headers;

@@ -295,6 +295,9 @@ async fn serve(shared: &Shared, req: &Req, plan: Plan) -> Resp {
     if plan.shard_failure || plan.timed_out {
         resp = faults::degrade_search(resp, plan.shard_failure, plan.timed_out);
     }
+    if plan.without_source {
+        resp = faults::strip_source(resp);
+    }
     record(shared, req, resp.status, plan.applied);
     resp
 }

@@ -37,6 +37,8 @@ pub(crate) struct SearchRequest {
     pub search_after: Option<Vec<Value>>,
     pub source: SourceFilter,
     pub track_total: TrackTotal,
+    /// Whether `track_total_hits` was given (a scroll refuses it unless accurate).
+    pub track_total_given: bool,
     pub pit: Option<PitRef>,
     pub scroll: Option<Duration>,
     pub seq_no_primary_term: bool,
@@ -89,6 +91,7 @@ impl SearchRequest {
             search_after: None,
             source: SourceFilter::default(),
             track_total: TrackTotal::UpTo(10_000),
+            track_total_given: false,
             pit: None,
             scroll: None,
             seq_no_primary_term: false,
@@ -118,7 +121,10 @@ impl SearchRequest {
                 })
             }
             "_source" => self.source = SourceFilter::from_body(value)?,
-            "track_total_hits" => self.track_total = track_total(value)?,
+            "track_total_hits" => {
+                self.track_total = track_total(value)?;
+                self.track_total_given = true;
+            }
             "pit" => self.pit = Some(pit_ref(value)?),
             "seq_no_primary_term" => self.seq_no_primary_term = value.as_bool() == Some(true),
             "version" => self.version = value.as_bool() == Some(true),
@@ -158,6 +164,7 @@ impl SearchRequest {
                 "false" => json!(false),
                 n => json!(parse_usize(n, "track_total_hits")?),
             })?;
+            self.track_total_given = true;
         }
         if let Some(s) = req.param("scroll") {
             self.scroll = Some(parse_time_value(s, "scroll")?);
@@ -179,6 +186,9 @@ impl SearchRequest {
     fn validate(&mut self) -> Result<(), EsError> {
         let mut problems = Vec::new();
         if self.scroll.is_some() {
+            if self.track_total_given && self.track_total != TrackTotal::Accurate {
+                problems.push("disabling [track_total_hits] is not allowed in a scroll context");
+            }
             self.track_total = TrackTotal::Accurate;
             if self.from > 0 {
                 problems.push("using [from] is not allowed in a scroll context");
@@ -328,6 +338,13 @@ mod tests {
             .reason
             .contains("not supported"));
         assert!(parse("/_search", "scroll=1m", json!({"from": 5})).is_err());
+        assert_eq!(
+            parse("/_search", "scroll=1m", json!({"track_total_hits": false}))
+                .unwrap_err()
+                .reason,
+            "Validation Failed: 1: disabling [track_total_hits] is not allowed in a scroll context;"
+        );
+        assert!(parse("/_search", "scroll=1m", json!({"track_total_hits": true})).is_ok());
         assert!(parse("/_search", "", json!({"from": 5, "search_after": [1]})).is_err());
         assert!(parse("/_search", "", json!({"size": -5})).is_err());
     }

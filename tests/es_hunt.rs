@@ -227,6 +227,79 @@ async fn opensearch_1_pages_with_scroll() {
         .is_empty());
 }
 
+/// A point in time opened without some shards would page through part of the data: the window
+/// is incomplete, the point in time is released, and the retry opens a whole one. OpenSearch is
+/// asked not to create a partial one at all.
+async fn partial_point_in_time_is_not_used(flavor: Flavor, version: &str, open: &str) {
+    let env = Env::start(flavor, version).await;
+    let docs = ecs_docs(
+        "pp-",
+        t(START),
+        10,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let rule = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let faults = env.cluster.faults();
+    faults.add(
+        Fault::on("POST", open)
+            .first(1)
+            .then(Action::shard_failure()),
+    );
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    let first = hunt_window(
+        &cluster,
+        rule,
+        day(),
+        pages(4),
+        &Delivery::Bulk(&writer),
+        chrono::Utc::now(),
+        None,
+    )
+    .await;
+    let err = first.expect_err("a partial point in time makes the window incomplete");
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("failed shard"), "{err}");
+    let requests = env.cluster.requests();
+    assert!(requests.matching("POST", "^/_search$").is_empty());
+    assert_eq!(requests.matching("DELETE", "point_in_time|_pit").len(), 1);
+    if flavor == Flavor::OpenSearch {
+        let opened = requests.matching("POST", open);
+        assert_eq!(
+            opened[0].param("allow_partial_pit_creation").as_deref(),
+            Some("false")
+        );
+    }
+    let report = hunt_window_with_retries(
+        &cluster,
+        rule,
+        day(),
+        pages(4),
+        &Delivery::Bulk(&writer),
+        retry(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.written.created,
+        expected(&rules, &docs)[ELASTIC].len() as u64
+    );
+}
+
+#[tokio::test]
+async fn elasticsearch_partial_point_in_time_is_not_used() {
+    partial_point_in_time_is_not_used(Flavor::Elasticsearch, "8.15.0", "/_pit$").await;
+}
+
+#[tokio::test]
+async fn opensearch_partial_point_in_time_is_not_used() {
+    partial_point_in_time_is_not_used(Flavor::OpenSearch, "2.11.0", "/_search/point_in_time$")
+        .await;
+}
+
 /// A page whose hits all lack `_source` (`_source.enabled: false`) is counted as skipped and
 /// does not end the window: the pages after it are still read.
 #[tokio::test]

@@ -357,7 +357,7 @@ impl<'a> Pager<'a> {
         }
         let request = match (&self.context, self.paging) {
             (None, Paging::PointInTime { .. }) => {
-                self.context = Some(Context::Pit(self.open_pit().await?));
+                self.open_pit().await?;
                 return Box::pin(self.next_page()).await;
             }
             (Some(Context::Pit(id)), _) => {
@@ -396,20 +396,35 @@ impl<'a> Pager<'a> {
         }
     }
 
-    async fn open_pit(&self) -> Result<String, WindowError> {
-        let (path, field) = match self.cluster.info().flavor {
-            Flavor::Elasticsearch => (format!("/{}/_pit", self.indices), "id"),
-            Flavor::OpenSearch => (format!("/{}/_search/point_in_time", self.indices), "pit_id"),
+    /// Opens the window's point in time. One opened without some shards would page through
+    /// part of the data: it is kept (so [`Pager::close`] releases it) and the window is
+    /// incomplete. OpenSearch is asked not to create such a point in time at all (its
+    /// `allow_partial_pit_creation` defaults to true).
+    async fn open_pit(&mut self) -> Result<(), WindowError> {
+        let keep_alive = self.settings.keep_alive.es_time();
+        let (request, field) = match self.cluster.info().flavor {
+            Flavor::Elasticsearch => (Request::post(format!("/{}/_pit", self.indices)), "id"),
+            Flavor::OpenSearch => (
+                Request::post(format!("/{}/_search/point_in_time", self.indices))
+                    .param("allow_partial_pit_creation", "false"),
+                "pit_id",
+            ),
         };
         let what = "opening a point in time";
         let reply = self
             .cluster
-            .execute(&Request::post(path).param("keep_alive", self.settings.keep_alive.es_time()))
+            .execute(&request.param("keep_alive", keep_alive))
             .await?
             .ok(what)?;
-        match reply.body[field].as_str() {
-            Some(id) => Ok(id.to_string()),
-            None => Err(EsError::protocol(what, format!("no `{field}` in {}", reply.body)).into()),
+        let Some(id) = reply.body[field].as_str() else {
+            return Err(EsError::protocol(what, format!("no `{field}` in {}", reply.body)).into());
+        };
+        self.context = Some(Context::Pit(id.to_string()));
+        match reply.body["_shards"]["failed"].as_u64() {
+            Some(failed) if failed > 0 => Err(WindowError::Incomplete(format!(
+                "the point in time was opened without {failed} failed shard(s)"
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -94,7 +94,8 @@ pub enum Action {
     Delay(Duration),
     /// Close the connection without answering.
     Drop,
-    /// A search page with one more shard, failed, and half of its hits.
+    /// A search page with one more shard, failed, and half of its hits (or any other answer
+    /// with `_shards`, such as opening a point in time, with one more failed shard).
     ShardFailure,
     /// A search page with `timed_out: true` and half of its hits.
     TimedOut,
@@ -455,6 +456,7 @@ pub(crate) fn merge_bulk(resp: Option<Resp>, injected: Injected) -> Resp {
 }
 
 /// Makes a search answer partial: a failed shard, or a timeout; half of the hits are dropped.
+/// A failed shard also applies to other answers with `_shards` (opening a point in time).
 pub(crate) fn degrade_search(resp: Resp, shard_failure: bool, timed_out: bool) -> Resp {
     if resp.status != 200 {
         return resp;
@@ -462,16 +464,15 @@ pub(crate) fn degrade_search(resp: Resp, shard_failure: bool, timed_out: bool) -
     let Some(mut body) = resp.body_json() else {
         return resp;
     };
-    let Some(hits) = body.pointer_mut("/hits/hits").and_then(Value::as_array_mut) else {
+    let mut index = "unknown".to_string();
+    if let Some(hits) = body.pointer_mut("/hits/hits").and_then(Value::as_array_mut) {
+        hits.truncate(hits.len() / 2);
+        if let Some(name) = hits.first().and_then(|h| h["_index"].as_str()) {
+            index = name.to_string();
+        }
+    } else if body.get("_shards").is_none() {
         return resp;
-    };
-    let keep = hits.len() / 2;
-    hits.truncate(keep);
-    let index = hits
-        .first()
-        .and_then(|h| h["_index"].as_str())
-        .unwrap_or("unknown")
-        .to_string();
+    }
     if timed_out {
         body["timed_out"] = json!(true);
     }

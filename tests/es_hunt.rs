@@ -345,6 +345,48 @@ async fn a_page_without_source_does_not_end_the_window() {
     );
 }
 
+/// A scroll continuation whose answer is lost has moved the cursor anyway: it is not resent
+/// (that would skip a page) — the window starts over with a new scroll and loses nothing.
+#[tokio::test]
+async fn a_lost_scroll_answer_restarts_the_window() {
+    let env = Env::start(Flavor::OpenSearch, "1.3.0").await;
+    if env.cluster.server().is_proxy() {
+        return;
+    }
+    let docs = ecs_docs(
+        "ls-",
+        t(START),
+        20,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let rule = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let lost = env.cluster.faults().add(
+        Fault::on("POST", "^/_search/scroll$")
+            .nth(2)
+            .then(Action::lose_answer()),
+    );
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    let report = hunt_window_with_retries(
+        &cluster,
+        rule,
+        day(),
+        pages(2),
+        &Delivery::Bulk(&writer),
+        retry(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(env.cluster.faults().applied(lost), 1);
+    assert_eq!(report.attempts, 2, "the window started over");
+    let ids: BTreeSet<String> = env.alerts().await.keys().cloned().collect();
+    let expected = expected(&rules, &docs);
+    assert_eq!(ids, expected[ELASTIC], "no page was skipped");
+}
+
 #[tokio::test]
 async fn windows_are_on_event_ingested_with_timestamp_fallback() {
     let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;

@@ -35,6 +35,7 @@ pub struct Request {
     query: Vec<(String, String)>,
     body: Option<String>,
     ndjson: bool,
+    not_repeatable: bool,
 }
 
 impl Request {
@@ -45,7 +46,16 @@ impl Request {
             query: Vec::new(),
             body: None,
             ndjson: false,
+            not_repeatable: false,
         }
+    }
+
+    /// Marks a request that must not be sent twice (a scroll continuation moves the cursor
+    /// even when its answer is lost): only a 429, which the cluster answers without doing
+    /// anything, is retried; other failures are returned for the caller to start over.
+    pub fn not_repeatable(mut self) -> Request {
+        self.not_repeatable = true;
+        self
     }
 
     /// `GET path`.
@@ -277,8 +287,9 @@ impl Sender {
         loop {
             let outcome = self.send_once(request).await;
             let retryable = match &outcome {
+                Ok(reply) if request.not_repeatable => reply.status == 429,
                 Ok(reply) => is_retryable_status(reply.status),
-                Err(_) => true,
+                Err(_) => !request.not_repeatable,
             };
             if !retryable || attempt >= self.retry.max_retries {
                 return outcome;

@@ -381,7 +381,8 @@ impl<'a> Pager<'a> {
                     .json(&body)
             }
             (Some(Context::Scroll(id)), _) => Request::post("/_search/scroll")
-                .json(&json!({"scroll": self.settings.keep_alive.es_time(), "scroll_id": id})),
+                .json(&json!({"scroll": self.settings.keep_alive.es_time(), "scroll_id": id}))
+                .not_repeatable(),
         };
         let reply = self.cluster.execute_raw(&request).await?;
         let hits = self.accept(reply)?;

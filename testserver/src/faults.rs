@@ -94,6 +94,9 @@ pub enum Action {
     Delay(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Serve the request, then close the connection instead of answering: the work is done
+    /// but the client never learns it.
+    LoseAnswer,
     /// A search page with one more shard, failed, and half of its hits (or any other answer
     /// with `_shards`, such as opening a point in time, with one more failed shard).
     ShardFailure,
@@ -170,6 +173,11 @@ impl Action {
     /// Closes the connection without an answer.
     pub fn drop_connection() -> Action {
         Action::Drop
+    }
+
+    /// Serves the request and closes the connection before the answer.
+    pub fn lose_answer() -> Action {
+        Action::LoseAnswer
     }
 
     /// A partial page: a failed shard.
@@ -289,6 +297,7 @@ pub(crate) struct Plan {
     pub delay: Duration,
     pub respond: Option<Resp>,
     pub drop: bool,
+    pub lose_answer: bool,
     pub shard_failure: bool,
     pub timed_out: bool,
     pub without_source: bool,
@@ -367,6 +376,7 @@ impl Plan {
             }
             Action::Delay(d) => self.delay += *d,
             Action::Drop => self.drop = true,
+            Action::LoseAnswer => self.lose_answer = true,
             Action::ShardFailure => self.shard_failure = true,
             Action::TimedOut => self.timed_out = true,
             Action::WithoutSource => self.without_source = true,

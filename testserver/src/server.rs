@@ -268,7 +268,12 @@ async fn answer(
         kill.notify_one();
         std::future::pending::<()>().await;
     }
+    let lose_answer = plan.lose_answer;
     let resp = serve(shared, &req, plan).await;
+    if lose_answer {
+        kill.notify_one();
+        std::future::pending::<()>().await;
+    }
     to_hyper(shared, resp)
 }
 

@@ -632,6 +632,49 @@ async fn refused_alerts_go_to_the_dead_letter_file() {
     );
 }
 
+/// An item refused for missing rights says every alert would be refused: the write fails (the
+/// window is not done) instead of filling the dead-letter file; once fixed, the window is redone.
+#[tokio::test]
+async fn alerts_refused_for_rights_fail_the_window() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let docs = ecs_docs(
+        "r-",
+        t(START),
+        7,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(5),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    env.cluster.faults().add(
+        Fault::on("POST", "^/_bulk$")
+            .nth(1)
+            .then(Action::fail_items(vec![ItemFault::position(0, 403)])),
+    );
+    let writer = writer(&env).await;
+    let delivery = Delivery::Bulk(&writer);
+    let cluster = env.connect().await;
+    let hunt = || {
+        hunt_window(
+            &cluster,
+            elastic,
+            day(),
+            pages(50),
+            &delivery,
+            chrono::Utc::now(),
+            None,
+        )
+    };
+    let err = hunt().await.expect_err("a 403 item fails the window");
+    assert!(err.to_string().contains("security_exception"), "{err}");
+    assert!(!env.dir.path().join("dead-letter.ndjson").exists());
+    let report = hunt().await.unwrap();
+    assert_eq!(report.written.dead_lettered, 0);
+    let ids: BTreeSet<String> = env.alerts().await.keys().cloned().collect();
+    assert_eq!(ids, expected(&rules, &docs)[ELASTIC], "no alert is lost");
+}
+
 #[test]
 fn cli_setup_hunt_explain_and_dry_run() {
     let rt = tokio::runtime::Runtime::new().unwrap();

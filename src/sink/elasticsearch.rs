@@ -11,7 +11,7 @@ use super::dead_letter::DeadLetter;
 use crate::alert::Alert;
 use crate::es::retry::{is_retryable_status, Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError, Request};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,6 +43,14 @@ pub struct BulkWriter {
     batch: usize,
     retry: RetryPolicy,
     dead_letter: DeadLetter,
+}
+
+/// Whether a refused item says the target takes no alert at all (missing rights, no such index,
+/// a closed index) rather than that this alert does not fit: the write fails, so the window is
+/// retried once that is fixed, instead of every alert going to the dead-letter file.
+fn refuses_every_alert(status: u16, item: &Value) -> bool {
+    matches!(status, 401 | 403 | 404)
+        || item["error"]["type"].as_str() == Some("index_closed_exception")
 }
 
 impl BulkWriter {
@@ -98,6 +106,9 @@ impl BulkWriter {
                     200 | 201 => report.created += 1,
                     409 => report.existing += 1,
                     status if is_retryable_status(status) || status >= 500 => retry.push(*alert),
+                    status if refuses_every_alert(status, result) => {
+                        return Err(EsError::status("writing alerts", status, result));
+                    }
                     status => {
                         let error = &result["error"];
                         tracing::error!(alert = %alert.id, rule = %alert.rule_id, status, %error, "alert refused; appended to the dead-letter file");

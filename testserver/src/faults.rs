@@ -70,6 +70,7 @@ impl ItemFault {
         let e = match self.status {
             429 => EsError::new(429, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=0] (injected by eshunt-testserver)"),
             400 => EsError::new(400, "mapper_parsing_exception", format!("failed to parse field [event.severity] of type [long] in document with id '{id}' (injected by eshunt-testserver)")),
+            403 => EsError::new(403, "security_exception", "action [indices:data/write/bulk[s]] is unauthorized for user [eshunt] with effective roles [eshunt] on indices [logs-eshunt.alerts-default] (injected by eshunt-testserver)"),
             409 => EsError::new(409, "version_conflict_engine_exception", format!("[{id}]: version conflict, document already exists (current version [1]) (injected by eshunt-testserver)")),
             503 => EsError::new(503, "unavailable_shards_exception", "[0] primary shard is not active (injected by eshunt-testserver)"),
             s => EsError::new(s, "exception", format!("injected failure with status {s}")),

@@ -359,8 +359,13 @@ fn file_backfill_writes_each_alert_once_and_resumes() {
     );
     assert_eq!(alert_ids_in(&output).len(), scanned.len());
 
-    // Interrupted after writing alerts but before recording any file: every file is redone
-    // (here with --resume, which reads the range back) and no alert is written twice.
+    // Interrupted after writing alerts but before recording any file, in the middle of the
+    // last alert: every file is redone (here with --resume, which reads the range back), the
+    // torn line is cut off, and no alert is written twice.
+    let out_text = std::fs::read_to_string(&output).unwrap();
+    let last_start = out_text.trim_end().rfind('\n').unwrap() + 1;
+    let torn = last_start + (out_text.len() - last_start) / 2;
+    std::fs::write(&output, &out_text[..torn]).unwrap();
     let text = std::fs::read_to_string(&progress).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
@@ -379,7 +384,8 @@ fn file_backfill_writes_each_alert_once_and_resumes() {
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     assert!(
         stderr(&resumed).contains("(0 already done)")
-            && stderr(&resumed).contains("alerts written 0 to"),
+            && stderr(&resumed).contains("alerts written 1 to")
+            && stderr(&resumed).contains("torn last line"),
         "{}",
         stderr(&resumed)
     );

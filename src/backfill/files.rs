@@ -111,13 +111,8 @@ pub fn run(
             .skip(crate::scan::unreadable(&path, error));
     }
     let bar = Progress::new("backfill", found.files.len() as u64, resumed as u64);
-    let mut sink = NdjsonSink::new(BufWriter::new(
-        OpenOptions::new().create(true).append(true).open(output)?,
-    ));
-    let mut record = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&progress_file)?;
+    let mut sink = NdjsonSink::new(BufWriter::new(open_append(output)?));
+    let mut record = open_append(&progress_file)?;
     if done.is_empty() && record.metadata()?.len() == 0 {
         writeln!(record, "{}", serde_json::to_string(&settings)?)?;
     }
@@ -195,6 +190,42 @@ fn read_done(path: &Path, settings: &Settings) -> io::Result<HashSet<Done>> {
     Ok(lines
         .filter_map(|l| serde_json::from_str(&l).ok())
         .collect())
+}
+
+/// Opens a JSON-lines file to append to. A torn last line (the process was killed while
+/// writing it) is cut off first, so what is appended starts a line of its own.
+fn open_append(path: &Path) -> io::Result<File> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)?;
+    let kept = complete_lines_len(&mut file)?;
+    let len = file.metadata()?.len();
+    if kept < len {
+        tracing::warn!(file = %path.display(), bytes = len - kept, "cutting off a torn last line left by an interrupted run");
+        file.set_len(kept)?;
+    }
+    Ok(file)
+}
+
+/// The length of `file` up to and including its last newline.
+fn complete_lines_len(file: &mut File) -> io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    const BLOCK: u64 = 64 * 1024;
+    let mut end = file.metadata()?.len();
+    let mut buf = vec![0u8; BLOCK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let block = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(block)?;
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// The alert ids already in an output file (a torn last line is ignored).

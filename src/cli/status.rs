@@ -4,7 +4,7 @@
 
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, load_rules, Fail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use eshunt::es::EsError;
 use eshunt::state::records::{Backfill, BackfillChunk, Checkpoint, Gap, Lease, RunRecord};
 use eshunt::state::StateStore;
@@ -123,8 +123,9 @@ async fn rule_status(
     }))
 }
 
-/// The id of a finished backfill of the gap's rule that covers the whole gap and started after
-/// it (a backfill run earlier searched data the gap's time had not yet produced).
+/// The id of a finished backfill of the gap's rule that covers the whole gap (to the
+/// millisecond, as printed) and started after it (a backfill run earlier searched data the
+/// gap's time had not yet produced).
 fn filled_by<'b>(gap: &Gap, backfills: &'b [Backfill]) -> Option<&'b str> {
     backfills
         .iter()
@@ -133,7 +134,7 @@ fn filled_by<'b>(gap: &Gap, backfills: &'b [Backfill]) -> Option<&'b str> {
                 && b.started_at >= gap.gap_end
                 && b.rule_ids.contains(&gap.rule_id)
                 && b.range_start <= gap.gap_start
-                && b.range_end >= gap.gap_end
+                && b.range_end >= gap.gap_end.trunc_subsecs(3)
         })
         .map(|b| b.backfill_id.as_str())
 }

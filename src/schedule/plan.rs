@@ -9,7 +9,7 @@
 //! from there.
 
 use crate::source::elasticsearch::Window;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 /// The knobs of planning, per rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +36,10 @@ pub struct Plan {
 }
 
 /// Plans the windows for a rule whose last complete window ended at `checkpoint` (`None` on
-/// the first run), at time `now`.
+/// the first run), at time `now`. Window bounds are whole milliseconds, as precise as the range
+/// queries and the times printed (e.g. in the backfill command `status` suggests for a gap).
 pub fn plan(checkpoint: Option<DateTime<Utc>>, now: DateTime<Utc>, s: &PlanSettings) -> Plan {
-    let end = now - s.settle;
+    let end = (now - s.settle).trunc_subsecs(3);
     let (mut start, mut gap) = match checkpoint {
         None => (end - s.lookback, None),
         Some(cp) => (cp - s.overlap, None),
@@ -103,6 +104,20 @@ mod tests {
                 end: t(100) - TimeDelta::seconds(30)
             }]
         );
+    }
+
+    #[test]
+    fn window_bounds_and_gaps_are_whole_milliseconds() {
+        let now = t(3000) + TimeDelta::nanoseconds(123_456_789);
+        let p = plan(Some(t(0)), now, &settings());
+        let gap = p.gap.unwrap();
+        assert_eq!(gap.end.timestamp_subsec_nanos(), 123_000_000);
+        let last = p.windows.last().unwrap();
+        assert_eq!(last.end, now.trunc_subsecs(3) - TimeDelta::seconds(30));
+        assert!(p
+            .windows
+            .iter()
+            .all(|w| w.start.timestamp_subsec_nanos() % 1_000_000 == 0));
     }
 
     #[test]

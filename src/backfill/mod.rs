@@ -41,9 +41,14 @@ pub struct BackfillSpec {
 }
 
 impl BackfillSpec {
-    /// The backfill's id: a hash of rules, range and chunk length.
+    /// The backfill's id: a hash of rules (with their versions: a changed rule is a new
+    /// backfill), range and chunk length.
     pub fn id(&self) -> String {
-        let mut ids: Vec<&str> = self.rules.iter().map(|r| r.meta.id.as_str()).collect();
+        let mut ids: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| format!("{}@{}", r.meta.id, r.meta.version))
+            .collect();
         ids.sort();
         let key = format!(
             "{}|{}|{}|{}",
@@ -283,4 +288,40 @@ impl Backfiller {
 pub async fn latest_unfinished(store: &StateStore) -> Result<Option<Backfill>, EsError> {
     let all: Vec<Backfill> = store.search(&[], "started_at", 100).await?;
     Ok(all.into_iter().find(|b| b.finished_at.is_none()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_changes_with_rules_range_chunk_and_rule_versions() {
+        let report = crate::rule::load_dir(std::path::Path::new("queries"));
+        let rules: Vec<Arc<Rule>> = report.rules.into_iter().map(Arc::new).collect();
+        let start = crate::time::parse_timestamp("2026-01-01").unwrap();
+        let spec = |rules: Vec<Arc<Rule>>, days: i64, chunk: &str| BackfillSpec {
+            rules,
+            range: Window {
+                start,
+                end: start + chrono::TimeDelta::days(days),
+            },
+            chunk: Span::parse(chunk).unwrap(),
+            concurrency: 1,
+        };
+        let base = spec(rules.clone(), 30, "1h").id();
+        let mut reversed = rules.clone();
+        reversed.reverse();
+        assert_eq!(
+            spec(reversed, 30, "1h").id(),
+            base,
+            "rule order does not matter"
+        );
+        assert_ne!(spec(rules[..1].to_vec(), 30, "1h").id(), base);
+        assert_ne!(spec(rules.clone(), 31, "1h").id(), base);
+        assert_ne!(spec(rules.clone(), 30, "2h").id(), base);
+        let mut changed = (*rules[0]).clone();
+        changed.meta.version += 1;
+        let bumped = vec![Arc::new(changed), rules[1].clone()];
+        assert_ne!(spec(bumped, 30, "1h").id(), base, "a new rule version");
+    }
 }

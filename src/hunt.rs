@@ -16,7 +16,7 @@ use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, Win
 use crate::source::files::{invalid_json, Skipped};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -27,24 +27,49 @@ pub enum Delivery<'a> {
     /// Written to the cluster.
     Bulk(&'a BulkWriter),
     /// Printed as JSON lines (dry run).
-    Print(&'a Mutex<Box<dyn Write + Send>>),
+    Print(&'a Mutex<Printer>),
+}
+
+/// Alerts printed as JSON lines (a dry run), each id once: a window redone after a failure
+/// finds what it printed before as existing, as a write to the cluster would.
+pub struct Printer {
+    out: Box<dyn Write + Send>,
+    printed: HashSet<String>,
+}
+
+impl Printer {
+    /// Prints to `out`.
+    pub fn new(out: Box<dyn Write + Send>) -> Printer {
+        Printer {
+            out,
+            printed: HashSet::new(),
+        }
+    }
+
+    fn print(&mut self, alerts: &[Alert]) -> std::io::Result<WriteReport> {
+        let mut report = WriteReport::default();
+        for alert in alerts {
+            if self.printed.insert(alert.id.clone()) {
+                writeln!(self.out, "{}", alert.doc)?;
+                report.created += 1;
+            } else {
+                report.existing += 1;
+            }
+        }
+        self.out.flush()?;
+        Ok(report)
+    }
 }
 
 impl Delivery<'_> {
     async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
         match self {
             Delivery::Bulk(writer) => writer.write(alerts).await,
-            Delivery::Print(out) => {
-                let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
-                for alert in alerts {
-                    writeln!(out, "{}", alert.doc)
-                        .map_err(|e| EsError::protocol("printing alerts", e.to_string()))?;
-                }
-                Ok(WriteReport {
-                    created: alerts.len() as u64,
-                    ..WriteReport::default()
-                })
-            }
+            Delivery::Print(printer) => printer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .print(alerts)
+                .map_err(|e| EsError::protocol("printing alerts", e.to_string())),
         }
     }
 }

@@ -6,13 +6,12 @@ mod support;
 
 use chrono::TimeDelta;
 use eshunt::es::retry::RetryPolicy;
-use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery};
+use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery, Printer};
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::source::elasticsearch::{PageSettings, Window};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 use support::*;
@@ -432,7 +431,7 @@ async fn windows_are_on_event_ingested_with_timestamp_fallback() {
         .into_iter()
         .find(|r| r.meta.id == ELASTIC)
         .unwrap();
-    let out: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::sink()));
+    let out = Mutex::new(Printer::new(Box::new(std::io::sink())));
     let report = hunt_window(
         &env.connect().await,
         &elastic,
@@ -450,6 +449,55 @@ async fn windows_are_on_event_ingested_with_timestamp_fallback() {
         25 * 60 * 1000,
         "lateness of the late document"
     );
+}
+
+/// A dry run redone after a failed page prints each alert once, like a write finds it existing.
+#[tokio::test]
+async fn a_redone_dry_run_prints_each_alert_once() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let docs = ecs_docs(
+        "dr-",
+        t(START),
+        12,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    env.cluster.faults().add(
+        Fault::on("POST", "^/_search$")
+            .nth(3)
+            .then(Action::shard_failure()),
+    );
+    let path = env.dir.path().join("dry-run.ndjson");
+    let file = std::fs::File::create(&path).unwrap();
+    let out = Mutex::new(Printer::new(Box::new(file)));
+    let report = hunt_window_with_retries(
+        &env.connect().await,
+        elastic,
+        day(),
+        pages(2),
+        &Delivery::Print(&out),
+        retry(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.attempts, 2);
+    assert!(report.written.existing > 0, "the redo met printed alerts");
+    let printed: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["eshunt"]["alert_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let unique: BTreeSet<String> = printed.iter().cloned().collect();
+    assert_eq!(printed.len(), unique.len(), "no alert printed twice");
+    assert_eq!(unique, expected(&rules, &docs)[ELASTIC]);
 }
 
 #[tokio::test]
@@ -478,7 +526,7 @@ async fn a_window_beyond_ten_thousand_hits_is_paged_to_its_end() {
         .into_iter()
         .find(|r| r.meta.id == ELASTIC)
         .unwrap();
-    let out: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::sink()));
+    let out = Mutex::new(Printer::new(Box::new(std::io::sink())));
     let report = hunt_window(
         &env.connect().await,
         &elastic,
@@ -875,7 +923,7 @@ async fn unreadable_subtrees_are_read_through_event_original_or_reported() {
         .into_iter()
         .find(|r| r.meta.id == PANTHER)
         .unwrap();
-    let out: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::sink()));
+    let out = Mutex::new(Printer::new(Box::new(std::io::sink())));
     let report = hunt_window(
         &env.connect().await,
         &panther,

@@ -2,10 +2,9 @@
 
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, Fail, RuleFilter};
-use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
+use eshunt::hunt::{hunt_window_with_retries, Delivery, Printer, WindowReport};
 use eshunt::source::elasticsearch::Window;
 use eshunt::time::{parse_time_arg, Span};
-use std::io::Write;
 use std::sync::Mutex;
 
 /// Arguments of `eshunt hunt`.
@@ -41,7 +40,7 @@ fn hunt(args: Args) -> Result<u8, Fail> {
     let (rules, rule_errors) = cluster::select_rules(&config, &args.rule.ids)?;
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
-        let stdout: Mutex<Box<dyn Write + Send>> = Mutex::new(Box::new(std::io::stdout()));
+        let stdout = Mutex::new(Printer::new(Box::new(std::io::stdout())));
         let writer = if args.dry_run {
             None // a dry run writes nothing, so it needs no writable dead-letter file
         } else {

@@ -67,6 +67,7 @@ fn every_alert_field_is_mapped_on_both_flavors() {
                 patch: 0,
             },
             cluster_name: "t".into(),
+            compat_mode: false,
         };
         let mapping = alert_mappings(&info);
         for alert in &alerts {

@@ -875,6 +875,64 @@ fn setup_lists_missing_privileges() {
     }
 }
 
+/// OpenSearch in Elasticsearch compatibility mode says it is 7.10.2 with no distribution: eshunt
+/// tells it by its tagline, reads the real version from the node info, and uses OpenSearch's
+/// APIs (its point in time, its mapping types).
+#[test]
+fn opensearch_in_compatibility_mode_is_recognised() {
+    let server = TestServer::builder(Flavor::OpenSearch, "2.11.0")
+        .emulator_only()
+        .compatibility_mode()
+        .start()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(Env::with_cluster(
+        TestCluster::with_server(server),
+        Knobs::default(),
+    ));
+    let out = env.eshunt("setup").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("OpenSearch 2.11.0") && stdout.contains("compatibility mode"),
+        "{stdout}"
+    );
+    let docs = ecs_docs(
+        "cm-",
+        t(START),
+        6,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    rt.block_on(env.load(&docs));
+    let rules = env.rules();
+    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let report = rt.block_on(async {
+        let cluster = env.connect().await;
+        let writer = writer(&env).await;
+        hunt_window(
+            &cluster,
+            elastic,
+            day(),
+            pages(4),
+            &Delivery::Bulk(&writer),
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        report.written.created as usize,
+        expected(&rules, &docs)[ELASTIC].len()
+    );
+    let pits = env
+        .cluster
+        .requests()
+        .matching("POST", "/_search/point_in_time$");
+    assert!(!pits.is_empty(), "paged with OpenSearch's point in time");
+}
+
 #[test]
 fn setup_on_opensearch_without_restrictions_checks_what_it_can() {
     let server = TestServer::builder(Flavor::OpenSearch, "2.11.0")

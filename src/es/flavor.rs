@@ -69,10 +69,15 @@ pub struct ClusterInfo {
     pub version: Version,
     /// Cluster name.
     pub cluster_name: String,
+    /// OpenSearch answering `GET /` as Elasticsearch 7.10.2
+    /// (`compatibility.override_main_response_version`): `version` is the real one only once
+    /// read from the node info ([`ClusterInfo::set_node_version`]).
+    pub compat_mode: bool,
 }
 
 impl ClusterInfo {
-    /// Reads the root endpoint's answer. OpenSearch says `version.distribution: "opensearch"`.
+    /// Reads the root endpoint's answer. OpenSearch says `version.distribution: "opensearch"`
+    /// — except in compatibility mode, where only its tagline tells it from Elasticsearch.
     pub fn from_root(body: &Value) -> Result<ClusterInfo, String> {
         let version = body
             .pointer("/version/number")
@@ -80,18 +85,39 @@ impl ClusterInfo {
             .ok_or_else(|| format!("the root endpoint did not return version.number: {body}"))?;
         let version =
             Version::parse(version).ok_or_else(|| format!("unreadable version `{version}`"))?;
-        let flavor = match body
+        let distribution = body
             .pointer("/version/distribution")
-            .and_then(Value::as_str)
-        {
-            Some("opensearch") => Flavor::OpenSearch,
-            _ => Flavor::Elasticsearch,
+            .and_then(Value::as_str);
+        let opensearch_tagline = body["tagline"]
+            .as_str()
+            .is_some_and(|t| t.contains("OpenSearch"));
+        let flavor = if distribution == Some("opensearch") || opensearch_tagline {
+            Flavor::OpenSearch
+        } else {
+            Flavor::Elasticsearch
         };
         Ok(ClusterInfo {
             flavor,
             version,
             cluster_name: body["cluster_name"].as_str().unwrap_or("?").to_string(),
+            compat_mode: flavor == Flavor::OpenSearch && distribution.is_none(),
         })
+    }
+
+    /// Takes the real version from a node info answer (`GET /_nodes/_local`), which
+    /// compatibility mode leaves alone; `false` when the answer holds none.
+    pub fn set_node_version(&mut self, nodes: &Value) -> bool {
+        let version = nodes["nodes"]
+            .as_object()
+            .and_then(|nodes| nodes.values().find_map(|n| n["version"].as_str()))
+            .and_then(Version::parse);
+        match version {
+            Some(v) => {
+                self.version = v;
+                true
+            }
+            None => false,
+        }
     }
 
     /// How to page through a window on this cluster.
@@ -139,9 +165,14 @@ impl fmt::Display for ClusterInfo {
             Flavor::Elasticsearch => "Elasticsearch",
             Flavor::OpenSearch => "OpenSearch",
         };
+        let compat = if self.compat_mode {
+            ", in Elasticsearch compatibility mode"
+        } else {
+            ""
+        };
         write!(
             f,
-            "{product} {} (cluster {})",
+            "{product} {} (cluster {}{compat})",
             self.version, self.cluster_name
         )
     }
@@ -189,6 +220,30 @@ mod tests {
             info("2.11.0", Some("opensearch")).to_string(),
             "OpenSearch 2.11.0 (cluster c)"
         );
+    }
+
+    #[test]
+    fn opensearch_in_compatibility_mode_is_told_by_its_tagline() {
+        let root = json!({"cluster_name": "c", "version": {"number": "7.10.2"},
+                          "tagline": "The OpenSearch Project: https://opensearch.org/"});
+        let mut os = ClusterInfo::from_root(&root).unwrap();
+        assert_eq!(os.flavor, Flavor::OpenSearch);
+        assert!(os.compat_mode);
+        assert_eq!(
+            os.paging(),
+            Paging::Scroll,
+            "until the real version is known"
+        );
+        assert!(os.set_node_version(&json!({"nodes": {"n1": {"version": "2.17.0"}}})));
+        assert_eq!(os.paging(), Paging::PointInTime { shard_doc: false });
+        assert_eq!(
+            os.to_string(),
+            "OpenSearch 2.17.0 (cluster c, in Elasticsearch compatibility mode)"
+        );
+        assert!(!os.set_node_version(&json!({"error": "forbidden"})));
+        let es = info("7.10.2", None);
+        assert_eq!(es.flavor, Flavor::Elasticsearch);
+        assert!(!es.compat_mode);
     }
 
     #[test]

@@ -250,7 +250,11 @@ impl Cluster {
             body: root.json(),
         }
         .ok("GET /")?;
-        let info = ClusterInfo::from_root(&root.body).map_err(|m| EsError::protocol("GET /", m))?;
+        let mut info =
+            ClusterInfo::from_root(&root.body).map_err(|m| EsError::protocol("GET /", m))?;
+        if info.compat_mode {
+            real_opensearch_version(&sender, &mut info).await;
+        }
         if info.is_supported() {
             tracing::info!(cluster = %info, paging = ?info.paging(), "connected");
         } else {
@@ -277,6 +281,20 @@ impl Cluster {
     /// Like [`Cluster::execute`], leaving the body unparsed.
     pub async fn execute_raw(&self, request: &Request) -> Result<RawReply, EsError> {
         self.sender.execute(request).await
+    }
+}
+
+/// Reads the real version of an OpenSearch cluster in compatibility mode from the node info;
+/// without it (the user may not read node info) eshunt keeps to what works on every
+/// OpenSearch version (scroll), and says so.
+async fn real_opensearch_version(sender: &Sender, info: &mut ClusterInfo) {
+    let request = Request::get("/_nodes/_local").param("filter_path", "nodes.*.version");
+    let found = match sender.execute(&request).await {
+        Ok(reply) if reply.status < 300 => info.set_node_version(&reply.json()),
+        _ => false,
+    };
+    if !found {
+        tracing::warn!("OpenSearch in Elasticsearch compatibility mode hides its version and the node info is not readable (cluster:monitor/nodes/info): paging with scroll");
     }
 }
 

@@ -344,6 +344,7 @@ mod tests {
                 patch: 0,
             },
             cluster_name: "c".into(),
+            compat_mode: false,
         }
     }
 

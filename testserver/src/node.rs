@@ -11,6 +11,9 @@ pub(crate) struct Node {
     pub cluster_name: String,
     pub cluster_uuid: String,
     pub node_name: String,
+    /// OpenSearch's `compatibility.override_main_response_version`: `GET /` says 7.10.2 and no
+    /// distribution.
+    pub compat_mode: bool,
 }
 
 impl Node {
@@ -22,6 +25,7 @@ impl Node {
             cluster_name: "eshunt-testserver".to_string(),
             cluster_uuid: crate::ids::uuid_like(0),
             node_name: "eshunt-testserver-0".to_string(),
+            compat_mode: false,
         }
     }
 
@@ -74,8 +78,37 @@ impl Node {
     /// The `GET /` answer.
     pub fn root(&self) -> Value {
         let number = self.version.to_string();
-        if self.is_opensearch() {
-            json!({
+        if self.is_opensearch() && self.compat_mode {
+            let mut root = self.opensearch_root("7.10.2");
+            if let Some(version) = root["version"].as_object_mut() {
+                version.remove("distribution");
+            }
+            root
+        } else if self.is_opensearch() {
+            self.opensearch_root(&number)
+        } else {
+            self.elasticsearch_root(&number)
+        }
+    }
+
+    /// `GET /_nodes/_local`: this node, with its real version.
+    pub fn nodes_info(&self) -> Value {
+        json!({
+            "_nodes": {"total": 1, "successful": 1, "failed": 0},
+            "cluster_name": self.cluster_name,
+            "nodes": {
+                self.cluster_uuid.clone(): {
+                    "name": self.node_name,
+                    "version": self.version.to_string(),
+                    "build_type": "tar",
+                    "build_hash": "eshunt-testserver",
+                },
+            },
+        })
+    }
+
+    fn opensearch_root(&self, number: &str) -> Value {
+        json!({
                 "name": self.node_name,
                 "cluster_name": self.cluster_name,
                 "cluster_uuid": self.cluster_uuid,
@@ -91,9 +124,11 @@ impl Node {
                     "minimum_index_compatibility_version": "7.0.0",
                 },
                 "tagline": "The OpenSearch Project: https://opensearch.org/",
-            })
-        } else {
-            json!({
+        })
+    }
+
+    fn elasticsearch_root(&self, number: &str) -> Value {
+        json!({
                 "name": self.node_name,
                 "cluster_name": self.cluster_name,
                 "cluster_uuid": self.cluster_uuid,
@@ -109,7 +144,6 @@ impl Node {
                     "minimum_index_compatibility_version": "7.0.0",
                 },
                 "tagline": "You Know, for Search",
-            })
-        }
+        })
     }
 }

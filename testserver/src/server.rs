@@ -54,6 +54,7 @@ pub struct TestServerBuilder {
     policy: ContextPolicy,
     security: SecurityConfig,
     record_body_limit: usize,
+    compat_mode: bool,
 }
 
 impl TestServerBuilder {
@@ -68,6 +69,7 @@ impl TestServerBuilder {
             policy: ContextPolicy::default(),
             security: SecurityConfig::open(),
             record_body_limit: 1024 * 1024,
+            compat_mode: false,
         }
     }
 
@@ -98,6 +100,14 @@ impl TestServerBuilder {
     /// Authentication and privileges of the emulator.
     pub fn security(mut self, security: SecurityConfig) -> Self {
         self.security = security;
+        self
+    }
+
+    /// OpenSearch in Elasticsearch compatibility mode
+    /// (`compatibility.override_main_response_version`): `GET /` says 7.10.2, without a
+    /// distribution; `GET /_nodes/_local` tells the real version.
+    pub fn compatibility_mode(mut self) -> Self {
+        self.compat_mode = true;
         self
     }
 
@@ -140,11 +150,13 @@ impl TestServerBuilder {
         }
         let version = Version::parse(&self.version)
             .ok_or_else(|| format!("unreadable version `{}`", self.version))?;
-        let node = Node::new(self.flavor, version);
+        let mut node = Node::new(self.flavor, version);
+        node.compat_mode = self.compat_mode && self.flavor == Flavor::OpenSearch;
         let info = ClusterInfo {
             flavor: self.flavor,
             version,
             cluster_name: node.cluster_name.clone(),
+            compat_mode: node.compat_mode,
         };
         let em = Emulator::new(node, self.policy, self.security.clone());
         Ok((Backend::Emulator(Arc::new(em)), info))

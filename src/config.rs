@@ -411,9 +411,11 @@ fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
-    let authority = rest.unwrap_or(url).split('/').next().unwrap_or("");
-    // Checked first, so the error below never echoes a password.
-    if authority.contains('@') {
+    let rest_or_all = rest.unwrap_or(url);
+    let authority = rest_or_all.split('/').next().unwrap_or("");
+    // Checked first, so no error below echoes a password — also one holding a `/`.
+    let before_query = rest_or_all.split(['?', '#']).next().unwrap_or("");
+    if before_query.contains('@') {
         return Err("[elasticsearch] a url holds credentials (user:password@): give them with ESHUNT_ES_USERNAME/ESHUNT_ES_PASSWORD or the config's *_env/*_file settings".into());
     }
     if rest.is_none() {
@@ -544,7 +546,7 @@ mod tests {
             config.auth(&env).is_err(),
             "a named but unset variable is an error"
         );
-        for url in ["https://u:pw@a:9200", "u:pw@a:9200"] {
+        for url in ["https://u:pw@a:9200", "u:pw@a:9200", "https://u:p/w@a:9200"] {
             let env = FakeEnv(HashMap::from([("ESHUNT_ES_URL", url)]));
             let err = config.apply_env(&env).unwrap_err().message;
             assert!(err.contains("credentials") && !err.contains("pw@"), "{err}");

@@ -10,7 +10,7 @@ use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery, Printer};
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::source::elasticsearch::{PageSettings, Window};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -931,6 +931,86 @@ fn opensearch_in_compatibility_mode_is_recognised() {
         .requests()
         .matching("POST", "/_search/point_in_time$");
     assert!(!pits.is_empty(), "paged with OpenSearch's point in time");
+}
+
+/// `create` refuses a known `_id` only within one backing index: after the alerts data stream
+/// rolls over, rerunning a window must still find its alerts written and create none again.
+async fn alerts_are_not_duplicated_across_a_rollover(flavor: Flavor, version: &str) {
+    let env = Env::start(flavor, version).await;
+    let stream = env.cluster.name("ro-alerts");
+    let template =
+        json!({"index_patterns": [format!("{stream}*")], "data_stream": {}, "priority": 500});
+    let path = format!("/_index_template/{}", env.cluster.name("ro-alerts"));
+    let (status, body) = env
+        .cluster
+        .request("PUT", &path, Some(&template))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let docs = ecs_docs(
+        "ro-",
+        t(START),
+        8,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let expected = expected(&rules, &docs)[ELASTIC].len() as u64;
+    let cluster = env.connect().await;
+    let writer = BulkWriter::new(
+        cluster.clone(),
+        &stream,
+        4,
+        retry(),
+        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
+    );
+    let delivery = Delivery::Bulk(&writer);
+    let hunt = || {
+        hunt_window(
+            &cluster,
+            elastic,
+            day(),
+            pages(50),
+            &delivery,
+            chrono::Utc::now(),
+            None,
+        )
+    };
+    assert_eq!(hunt().await.unwrap().written.created, expected);
+    let (status, body) = env
+        .cluster
+        .request("POST", &format!("/{stream}/_rollover"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let again = hunt().await.unwrap();
+    assert_eq!(again.written.created, 0);
+    assert_eq!(again.written.existing, expected);
+    env.cluster
+        .request("POST", &format!("/{stream}/_refresh"), None)
+        .await
+        .unwrap();
+    let (_, found) = env
+        .cluster
+        .request("GET", &format!("/{stream}/_search?size=1000"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found["hits"]["hits"].as_array().unwrap().len() as u64,
+        expected
+    );
+}
+
+#[tokio::test]
+async fn elasticsearch_alerts_are_not_duplicated_across_a_rollover() {
+    alerts_are_not_duplicated_across_a_rollover(Flavor::Elasticsearch, "8.15.0").await;
+}
+
+#[tokio::test]
+async fn opensearch_alerts_are_not_duplicated_across_a_rollover() {
+    alerts_are_not_duplicated_across_a_rollover(Flavor::OpenSearch, "2.11.0").await;
 }
 
 #[test]

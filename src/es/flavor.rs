@@ -25,6 +25,13 @@ pub struct Version {
 }
 
 impl Version {
+    /// OpenSearch 1.0.0, the first.
+    pub const OPENSEARCH_OLDEST: Version = Version {
+        major: 1,
+        minor: 0,
+        patch: 0,
+    };
+
     /// Parses `8.15.1`, `2.11.0`, `9.0.0-SNAPSHOT`.
     pub fn parse(text: &str) -> Option<Version> {
         let core = text.split(['-', '+']).next()?;
@@ -70,8 +77,8 @@ pub struct ClusterInfo {
     /// Cluster name.
     pub cluster_name: String,
     /// OpenSearch answering `GET /` as Elasticsearch 7.10.2
-    /// (`compatibility.override_main_response_version`): `version` is the real one only once
-    /// read from the node info ([`ClusterInfo::set_node_version`]).
+    /// (`compatibility.override_main_response_version`): `version` is 1.0.0 until the real one
+    /// is read from the node info ([`ClusterInfo::set_node_version`]).
     pub compat_mode: bool,
 }
 
@@ -96,11 +103,18 @@ impl ClusterInfo {
         } else {
             Flavor::Elasticsearch
         };
+        let compat_mode = flavor == Flavor::OpenSearch && distribution.is_none();
         Ok(ClusterInfo {
             flavor,
-            version,
+            // The 7.10.2 of compatibility mode is no OpenSearch version: assume the oldest
+            // (what works on every one) until the real one is read.
+            version: if compat_mode {
+                Version::OPENSEARCH_OLDEST
+            } else {
+                version
+            },
             cluster_name: body["cluster_name"].as_str().unwrap_or("?").to_string(),
-            compat_mode: flavor == Flavor::OpenSearch && distribution.is_none(),
+            compat_mode,
         })
     }
 

@@ -221,8 +221,8 @@ pub fn required_privileges(
         ),
         (
             vec![target.to_string()],
-            vec!["create_doc", "auto_configure"],
-            "writing alerts",
+            vec!["create_doc", "auto_configure", "read"],
+            "writing alerts (and finding those already written)",
         ),
         (
             vec![state_index.to_string()],

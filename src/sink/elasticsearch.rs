@@ -1,6 +1,11 @@
 //! Writing alerts to Elasticsearch/OpenSearch: bulk `create` with the deterministic `_id`, so
 //! writing the same alert twice is harmless.
 //!
+//! `create` refuses an `_id` only within one index, and a data stream writes to its newest
+//! backing index: after a rollover the same alert would be created again. So each batch first
+//! asks the whole target which of its ids it already holds (an `ids` query across every backing
+//! index) and sends only the others; `create`'s 409 covers what the search cannot see yet.
+//!
 //! A bulk request answers 200 even when items fail, so every item is checked: `201` created;
 //! `409` already written (counted, not an error); `429`/`5xx` retried alone, with backoff;
 //! anything else (a mapping conflict…) is reported and the alert appended to the dead-letter
@@ -12,6 +17,7 @@ use crate::alert::Alert;
 use crate::es::retry::{is_retryable_status, Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError, Request};
 use serde_json::{json, Value};
+use std::collections::HashSet;
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,8 +88,15 @@ impl BulkWriter {
     }
 
     async fn write_chunk(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
-        let mut report = WriteReport::default();
-        let mut pending: Vec<&Alert> = alerts.iter().collect();
+        let held = self.held(alerts).await?;
+        let mut report = WriteReport {
+            existing: held.len() as u64,
+            ..WriteReport::default()
+        };
+        let mut pending: Vec<&Alert> = alerts.iter().filter(|a| !held.contains(&a.id)).collect();
+        if pending.is_empty() {
+            return Ok(report);
+        }
         let mut jitter = Jitter::new();
         let mut attempt = 0;
         loop {
@@ -146,6 +159,31 @@ impl BulkWriter {
             tokio::time::sleep(delay).await;
             pending = retry;
         }
+    }
+
+    /// The ids of `alerts` the target already holds, in any of its backing indices (none when
+    /// the target does not exist yet).
+    async fn held(&self, alerts: &[Alert]) -> Result<HashSet<String>, EsError> {
+        let ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+        let request = Request::post(format!("/{}/_search", self.target))
+            .param("ignore_unavailable", "true")
+            .json(&json!({
+                "size": ids.len(),
+                "_source": false,
+                "track_total_hits": false,
+                "query": {"ids": {"values": ids}},
+            }));
+        let reply = self.cluster.execute(&request).await?;
+        if reply.status == 404 {
+            return Ok(HashSet::new());
+        }
+        let reply = reply.ok("looking for alerts already written")?;
+        Ok(reply.body["hits"]["hits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["_id"].as_str().map(str::to_string))
+            .collect())
     }
 
     fn body(&self, alerts: &[&Alert]) -> String {

@@ -1,11 +1,13 @@
-//! The dead-letter file: alerts the cluster refused for good (a mapping conflict, a closed
-//! index…), appended as JSON lines with the reason, so no alert is ever lost. Each append is
-//! flushed and synced to disk before the alert counts as handled.
+//! The dead-letter file: alerts the cluster refused for good (a mapping conflict…), appended
+//! as JSON lines with the reason, so no alert is ever lost. Each append is flushed and synced to
+//! disk before the alert counts as handled. An alert already in the file (a window re-read by
+//! the overlap, or redone) is not appended again.
 
 use crate::alert::Alert;
 use serde_json::{json, Value};
-use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -13,7 +15,8 @@ use std::sync::Mutex;
 #[derive(Debug)]
 pub struct DeadLetter {
     path: PathBuf,
-    lock: Mutex<()>,
+    /// The alert ids in the file, read at the first append.
+    recorded: Mutex<Option<HashSet<String>>>,
 }
 
 impl DeadLetter {
@@ -21,7 +24,7 @@ impl DeadLetter {
     pub fn new(path: &Path) -> DeadLetter {
         DeadLetter {
             path: path.to_path_buf(),
-            lock: Mutex::new(()),
+            recorded: Mutex::new(None),
         }
     }
 
@@ -46,7 +49,8 @@ impl DeadLetter {
         std::fs::remove_file(&probe)
     }
 
-    /// Appends one refused alert with the target, status and error, and syncs the file.
+    /// Appends one refused alert with the target, status and error, and syncs the file —
+    /// unless the file already holds it.
     pub fn append(
         &self,
         alert: &Alert,
@@ -63,13 +67,36 @@ impl DeadLetter {
             "written_at": crate::time::format(chrono::Utc::now()),
             "alert": alert.doc,
         });
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+        if recorded.is_none() {
+            *recorded = Some(self.read_ids()?);
+        }
+        let ids = recorded.get_or_insert_with(HashSet::new);
+        if ids.contains(&alert.id) {
+            return Ok(());
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)?;
         file.write_all(format!("{line}\n").as_bytes())?;
-        file.sync_data()
+        file.sync_data()?;
+        ids.insert(alert.id.clone());
+        Ok(())
+    }
+
+    fn read_ids(&self) -> io::Result<HashSet<String>> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+            .filter_map(|v| v["alert_id"].as_str().map(str::to_string))
+            .collect())
     }
 }
 
@@ -111,12 +138,25 @@ mod tests {
         dl.append(&alert, "logs-x-default", 400, &json!(null))
             .unwrap();
         dl.check_writable().unwrap();
+        // Another process (or a restart) finds what the file holds.
+        let again = DeadLetter::new(&dir.path().join("dead.ndjson"));
+        again
+            .append(&alert, "logs-x-default", 400, &json!(null))
+            .unwrap();
+        let other = Alert {
+            id: "a2".into(),
+            ..alert.clone()
+        };
+        again
+            .append(&other, "logs-x-default", 400, &json!(null))
+            .unwrap();
         let text = std::fs::read_to_string(dir.path().join("dead.ndjson")).unwrap();
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 2, "each refused alert once: {text}");
+        assert_eq!(lines[1]["alert_id"], "a2");
         assert_eq!(lines[0]["alert_id"], "a1");
         assert_eq!(lines[0]["error"]["type"], "mapper_parsing_exception");
         assert_eq!(lines[0]["alert"]["message"], "m");

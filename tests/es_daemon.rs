@@ -296,3 +296,35 @@ async fn sigterm_stops_gracefully_releases_leases_and_serves_metrics() {
         all_ids(&expected(&env.rules(), &docs))
     );
 }
+
+/// A rule whose interval outlasts the lease stays with its holder: the lease is renewed between
+/// ticks too, so the other process neither takes it over nor runs the rule a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_whose_interval_outlasts_the_lease_stays_with_its_holder() {
+    let knobs = Knobs {
+        page_size: 5,
+        interval: "5s",
+        lookback: "6s",
+        extra_schedule: "",
+    };
+    let env = Env::with_cluster(TestCluster::start(Flavor::Elasticsearch, "8.15.0"), knobs).await;
+    assert!(env.config().schedule.lease_ttl.std() < Duration::from_secs(5));
+    let _a = spawn(&env, "a", &[]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _b = spawn(&env, "b", &[]);
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let store = eshunt::state::StateStore::new(env.connect().await, &env.state);
+    for rule in [PANTHER, ELASTIC] {
+        let runs: Vec<eshunt::state::records::RunRecord> = store
+            .search(
+                &[("rule_id", rule), ("status", "complete")],
+                "finished_at",
+                100,
+            )
+            .await
+            .unwrap();
+        let instances: BTreeSet<&str> = runs.iter().map(|r| r.instance.as_str()).collect();
+        assert!(runs.len() >= 2, "{rule}: {} runs", runs.len());
+        assert_eq!(instances.len(), 1, "{rule} ran in {instances:?}");
+    }
+}

@@ -325,8 +325,7 @@ impl Runtime {
         let mut held: Option<Version> = None;
         let mut due = Utc::now();
         loop {
-            let wait = (due - Utc::now()).to_std().unwrap_or_default();
-            if !self.pause(wait).await {
+            if !self.wait_until(&rule.meta.id, &mut held, due).await {
                 break;
             }
             let now = Utc::now();
@@ -379,6 +378,34 @@ impl Runtime {
                 .await
             {
                 tracing::warn!(rule = %rule.meta.id, error = %e, "could not release the lease");
+            }
+        }
+    }
+
+    /// Waits until `due` (false when shutdown starts first). While this process holds the
+    /// rule's lease it renews it as a tick does, so a rule whose interval outlasts the lease is
+    /// not taken over between ticks by another process.
+    async fn wait_until(
+        &self,
+        rule_id: &str,
+        held: &mut Option<Version>,
+        due: DateTime<Utc>,
+    ) -> bool {
+        let step = (self.config.lease_ttl.std() / 3).max(Duration::from_millis(200));
+        loop {
+            let left = (due - Utc::now()).to_std().unwrap_or_default();
+            if left.is_zero() {
+                return true;
+            }
+            let nap = if held.is_some() { left.min(step) } else { left };
+            if !self.pause(nap).await {
+                return false;
+            }
+            if let Some(version) = *held {
+                *held = match self.leases.hold(rule_id, Some(version), Utc::now()).await {
+                    Ok(Holding::Held { version, .. }) => Some(version),
+                    Ok(Holding::Elsewhere { .. }) | Err(_) => None,
+                };
             }
         }
     }

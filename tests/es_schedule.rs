@@ -153,6 +153,32 @@ async fn ticks_cover_time_contiguously_and_alert_exactly_once() {
     }
 }
 
+/// A checkpoint write whose answer is lost is resent and meets a 409: the document then holds
+/// exactly what was written, so the write is known to be ours and the tick goes on.
+#[tokio::test]
+async fn a_checkpoint_write_with_a_lost_answer_is_recognised_as_ours() {
+    let env = env_with("").await;
+    let rules = env.rules();
+    let rt = runtime(&env, "a", &env.target).await;
+    let t0 = t(T0);
+    tick_all(&rt, &rules, t0).await;
+    let lost = env.cluster.faults().add(
+        Fault::on("PUT", "/_doc/checkpoint")
+            .first(1)
+            .then(Action::lose_answer()),
+    );
+    let now = t0 + TimeDelta::minutes(5);
+    let report = rt.tick(&rules[0], now, &|| true).await.unwrap();
+    assert_eq!(env.cluster.faults().applied(lost), 1);
+    assert!(!report.interrupted, "the resent write is ours: {report:?}");
+    assert_eq!(report.windows.len(), 1);
+    let checkpoint = env
+        .state_doc(&format!("checkpoint:{}", rules[0].meta.id))
+        .await
+        .unwrap();
+    assert_eq!(checkpoint["checkpoint"].as_str().map(t), report.checkpoint);
+}
+
 #[tokio::test]
 async fn catch_up_after_downtime_runs_every_missed_window() {
     let env = env_with("max_window = \"1h\"").await;

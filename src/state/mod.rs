@@ -101,8 +101,9 @@ impl StateStore {
         id: &str,
         value: &T,
     ) -> Result<Result<Version, Conflict>, EsError> {
-        let request = Request::put(self.doc_path("_create", id)).json(&to_json(value)?);
-        self.conditional(request).await
+        let value = to_json(value)?;
+        let request = Request::put(self.doc_path("_create", id)).json(&value);
+        self.conditional(id, &value, request).await
     }
 
     /// Replaces a document if it is still at `expected`.
@@ -112,11 +113,12 @@ impl StateStore {
         value: &T,
         expected: Version,
     ) -> Result<Result<Version, Conflict>, EsError> {
+        let value = to_json(value)?;
         let request = Request::put(self.doc_path("_doc", id))
             .param("if_seq_no", expected.seq_no)
             .param("if_primary_term", expected.primary_term)
-            .json(&to_json(value)?);
-        self.conditional(request).await
+            .json(&value);
+        self.conditional(id, &value, request).await
     }
 
     /// Writes a document unconditionally (run records, gaps).
@@ -187,10 +189,21 @@ impl StateStore {
         format!("/{}/{endpoint}/{}", self.index, crate::es::path_segment(id))
     }
 
-    async fn conditional(&self, request: Request) -> Result<Result<Version, Conflict>, EsError> {
+    /// Sends a conditional write of `value` to `id`. A 409 may answer a resend of a write that
+    /// did succeed (its answer was lost): when the document now holds exactly `value`, the
+    /// write is ours.
+    async fn conditional(
+        &self,
+        id: &str,
+        value: &Value,
+        request: Request,
+    ) -> Result<Result<Version, Conflict>, EsError> {
         let reply = self.cluster.execute(&request).await?;
         if reply.status == 409 {
-            return Ok(Err(Conflict));
+            return Ok(match self.get::<Value>(id).await? {
+                Some(current) if current.value == *value => Ok(current.version),
+                _ => Err(Conflict),
+            });
         }
         let body = reply.ok("writing state")?.body;
         Ok(Ok(version_of(&body)?))

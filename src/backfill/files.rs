@@ -7,7 +7,7 @@
 use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::scan::{ScanReport, Scanner};
-use crate::sink::ndjson::NdjsonSink;
+use crate::sink::ndjson::{ids_in, NdjsonSink};
 use crate::source::elasticsearch::Window;
 use crate::source::files;
 use chrono::{DateTime, Utc};
@@ -102,7 +102,7 @@ pub fn run(
             todo.push(path.clone());
         }
     }
-    let mut scanner = Scanner::new(engine, now, alert_ids(output)?);
+    let mut scanner = Scanner::new(engine, now, ids_in(output, "/eshunt/alert_id")?);
     scanner.report.ignored_files = found.ignored;
     for (path, error) in found.errors {
         scanner
@@ -226,19 +226,4 @@ fn complete_lines_len(file: &mut File) -> io::Result<u64> {
         end = start;
     }
     Ok(0)
-}
-
-/// The alert ids already in an output file (a torn last line is ignored).
-fn alert_ids(output: &Path) -> io::Result<HashSet<String>> {
-    let file = match File::open(output) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
-        Err(e) => return Err(e),
-    };
-    Ok(BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
-        .filter_map(|v| v["eshunt"]["alert_id"].as_str().map(str::to_string))
-        .collect())
 }

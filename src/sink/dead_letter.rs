@@ -6,8 +6,8 @@
 use crate::alert::Alert;
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::fs::OpenOptions;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -69,7 +69,7 @@ impl DeadLetter {
         });
         let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
         if recorded.is_none() {
-            *recorded = Some(self.read_ids()?);
+            *recorded = Some(super::ndjson::ids_in(&self.path, "/alert_id")?);
         }
         let ids = recorded.get_or_insert_with(HashSet::new);
         if ids.contains(&alert.id) {
@@ -83,20 +83,6 @@ impl DeadLetter {
         file.sync_data()?;
         ids.insert(alert.id.clone());
         Ok(())
-    }
-
-    fn read_ids(&self) -> io::Result<HashSet<String>> {
-        let file = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
-            Err(e) => return Err(e),
-        };
-        Ok(BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
-            .filter_map(|v| v["alert_id"].as_str().map(str::to_string))
-            .collect())
     }
 }
 

@@ -1,8 +1,27 @@
 //! Alerts as JSON lines: one ECS alert document per line (its id is `eshunt.alert_id`).
 
 use crate::alert::Alert;
+use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+/// The alert ids a JSON-lines file holds, each at the JSON `pointer` of its line (e.g.
+/// `/eshunt/alert_id`); lines that are not JSON (a torn last line) are passed over, and a
+/// missing file holds none.
+pub fn ids_in(path: &Path, pointer: &str) -> io::Result<HashSet<String>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v.pointer(pointer)?.as_str().map(str::to_string))
+        .collect())
+}
 
 /// Writes alerts as JSON lines to any writer.
 pub struct NdjsonSink<W: Write> {

@@ -41,6 +41,65 @@ fn day() -> Window {
     }
 }
 
+/// A test environment holding `count` generated documents (ids `{prefix}…`, from [`START`],
+/// 30 s apart, ingested `late` seconds after their time), and its rules.
+async fn loaded(
+    flavor: Flavor,
+    version: &str,
+    prefix: &str,
+    count: usize,
+    late: i64,
+) -> (Env, Vec<Value>, Vec<eshunt::rule::Rule>) {
+    let env = Env::start(flavor, version).await;
+    let docs = ecs_docs(
+        prefix,
+        t(START),
+        count,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(late),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    (env, docs, rules)
+}
+
+/// The rule with this id.
+fn rule<'r>(rules: &'r [eshunt::rule::Rule], id: &str) -> &'r eshunt::rule::Rule {
+    rules.iter().find(|r| r.meta.id == id).unwrap()
+}
+
+/// One pass of `rule` over [`day`], in pages of `page`, now.
+async fn hunt_day(
+    cluster: &eshunt::es::Cluster,
+    rule: &eshunt::rule::Rule,
+    page: usize,
+    delivery: &Delivery<'_>,
+) -> Result<eshunt::hunt::WindowReport, eshunt::source::elasticsearch::WindowError> {
+    hunt_window(
+        cluster,
+        rule,
+        day(),
+        pages(page),
+        delivery,
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+}
+
+/// Starts an emulator from `server`, and runs `eshunt setup` against it: the runtime, the
+/// environment, the command's output and its stdout.
+fn setup_on(
+    server: eshunt_testserver::TestServerBuilder,
+) -> (tokio::runtime::Runtime, Env, std::process::Output, String) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cluster = TestCluster::with_server(server.start().unwrap());
+    let env = rt.block_on(Env::with_cluster(cluster, Knobs::default()));
+    let out = env.eshunt("setup").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (rt, env, out, stdout)
+}
+
 async fn writer(env: &Env) -> BulkWriter {
     BulkWriter::new(
         env.connect().await,
@@ -52,16 +111,7 @@ async fn writer(env: &Env) -> BulkWriter {
 }
 
 async fn exactly_once_through_faults(flavor: Flavor, version: &str) {
-    let env = Env::start(flavor, version).await;
-    let docs = ecs_docs(
-        "evt-",
-        t(START),
-        40,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(90),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
+    let (env, docs, rules) = loaded(flavor, version, "evt-", 40, 90).await;
     let expected = expected(&rules, &docs);
     assert!(expected[PANTHER].len() >= 6 && expected[ELASTIC].len() > expected[PANTHER].len());
 
@@ -129,17 +179,9 @@ async fn exactly_once_through_faults(flavor: Flavor, version: &str) {
     // Running again adds nothing: every alert is found existing.
     faults.clear();
     for rule in &rules {
-        let again = hunt_window(
-            &cluster,
-            rule,
-            day(),
-            pages(3),
-            &Delivery::Bulk(&writer),
-            chrono::Utc::now(),
-            None,
-        )
-        .await
-        .unwrap();
+        let again = hunt_day(&cluster, rule, 3, &Delivery::Bulk(&writer))
+            .await
+            .unwrap();
         assert_eq!(again.written.created, 0);
         assert_eq!(
             again.written.existing as usize,
@@ -184,33 +226,16 @@ async fn opensearch_2_exactly_once_through_faults() {
 
 #[tokio::test]
 async fn opensearch_1_pages_with_scroll() {
-    let env = Env::start(Flavor::OpenSearch, "1.3.0").await;
+    let (env, docs, rules) = loaded(Flavor::OpenSearch, "1.3.0", "s-", 20, 10).await;
     if env.cluster.server().is_proxy() {
-        return;
+        return; // a real cluster is not OpenSearch 1.x
     }
-    let docs = ecs_docs(
-        "s-",
-        t(START),
-        20,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(10),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
     let cluster = env.connect().await;
     let writer = writer(&env).await;
     for rule in &rules {
-        hunt_window(
-            &cluster,
-            rule,
-            day(),
-            pages(2),
-            &Delivery::Bulk(&writer),
-            chrono::Utc::now(),
-            None,
-        )
-        .await
-        .unwrap();
+        hunt_day(&cluster, rule, 2, &Delivery::Bulk(&writer))
+            .await
+            .unwrap();
     }
     let ids: BTreeSet<String> = env.alerts().await.keys().cloned().collect();
     assert_eq!(ids, all_ids(&expected(&rules, &docs)));
@@ -230,17 +255,8 @@ async fn opensearch_1_pages_with_scroll() {
 /// is incomplete, the point in time is released, and the retry opens a whole one. OpenSearch is
 /// asked not to create a partial one at all.
 async fn partial_point_in_time_is_not_used(flavor: Flavor, version: &str, open: &str) {
-    let env = Env::start(flavor, version).await;
-    let docs = ecs_docs(
-        "pp-",
-        t(START),
-        10,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(10),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let rule = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let (env, docs, rules) = loaded(flavor, version, "pp-", 10, 10).await;
+    let rule = rule(&rules, ELASTIC);
     let faults = env.cluster.faults();
     faults.add(
         Fault::on("POST", open)
@@ -249,16 +265,7 @@ async fn partial_point_in_time_is_not_used(flavor: Flavor, version: &str, open: 
     );
     let cluster = env.connect().await;
     let writer = writer(&env).await;
-    let first = hunt_window(
-        &cluster,
-        rule,
-        day(),
-        pages(4),
-        &Delivery::Bulk(&writer),
-        chrono::Utc::now(),
-        None,
-    )
-    .await;
+    let first = hunt_day(&cluster, rule, 4, &Delivery::Bulk(&writer)).await;
     let err = first.expect_err("a partial point in time makes the window incomplete");
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().contains("failed shard"), "{err}");
@@ -303,17 +310,8 @@ async fn opensearch_partial_point_in_time_is_not_used() {
 /// does not end the window: the pages after it are still read.
 #[tokio::test]
 async fn a_page_without_source_does_not_end_the_window() {
-    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
-    let docs = ecs_docs(
-        "ns-",
-        t(START),
-        20,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(10),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let rule = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let (env, docs, rules) = loaded(Flavor::Elasticsearch, "8.15.0", "ns-", 20, 10).await;
+    let rule = rule(&rules, ELASTIC);
     let expected = expected(&rules, &docs);
     let faults = env.cluster.faults();
     let stripped = faults.add(
@@ -323,17 +321,9 @@ async fn a_page_without_source_does_not_end_the_window() {
     );
     let cluster = env.connect().await;
     let writer = writer(&env).await;
-    let report = hunt_window(
-        &cluster,
-        rule,
-        day(),
-        pages(2),
-        &Delivery::Bulk(&writer),
-        chrono::Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = hunt_day(&cluster, rule, 2, &Delivery::Bulk(&writer))
+        .await
+        .unwrap();
     assert_eq!(faults.applied(stripped), 1);
     assert_eq!(report.skipped, 2, "the stripped page's hits are skipped");
     assert_eq!(report.hits + 2, expected[ELASTIC].len() as u64);
@@ -348,20 +338,11 @@ async fn a_page_without_source_does_not_end_the_window() {
 /// (that would skip a page) — the window starts over with a new scroll and loses nothing.
 #[tokio::test]
 async fn a_lost_scroll_answer_restarts_the_window() {
-    let env = Env::start(Flavor::OpenSearch, "1.3.0").await;
+    let (env, docs, rules) = loaded(Flavor::OpenSearch, "1.3.0", "ls-", 20, 10).await;
     if env.cluster.server().is_proxy() {
-        return;
+        return; // a real cluster is not OpenSearch 1.x
     }
-    let docs = ecs_docs(
-        "ls-",
-        t(START),
-        20,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(10),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let rule = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let rule = rule(&rules, ELASTIC);
     let lost = env.cluster.faults().add(
         Fault::on("POST", "^/_search/scroll$")
             .nth(2)
@@ -454,17 +435,8 @@ async fn windows_are_on_event_ingested_with_timestamp_fallback() {
 /// A dry run redone after a failed page prints each alert once, like a write finds it existing.
 #[tokio::test]
 async fn a_redone_dry_run_prints_each_alert_once() {
-    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
-    let docs = ecs_docs(
-        "dr-",
-        t(START),
-        12,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(10),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let (env, docs, rules) = loaded(Flavor::Elasticsearch, "8.15.0", "dr-", 12, 10).await;
+    let elastic = rule(&rules, ELASTIC);
     env.cluster.faults().add(
         Fault::on("POST", "^/_search$")
             .nth(3)
@@ -527,17 +499,9 @@ async fn a_window_beyond_ten_thousand_hits_is_paged_to_its_end() {
         .find(|r| r.meta.id == ELASTIC)
         .unwrap();
     let out = Mutex::new(Printer::new(Box::new(std::io::sink())));
-    let report = hunt_window(
-        &env.connect().await,
-        &elastic,
-        day(),
-        pages(1000),
-        &Delivery::Print(&out),
-        chrono::Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = hunt_day(&env.connect().await, &elastic, 1000, &Delivery::Print(&out))
+        .await
+        .unwrap();
     assert_eq!(report.hits, 12_345);
     assert_eq!(report.matched, 12_345);
     assert_eq!(report.pages, 13);
@@ -552,17 +516,8 @@ async fn a_window_beyond_ten_thousand_hits_is_paged_to_its_end() {
 
 #[tokio::test]
 async fn incomplete_pages_make_the_window_fail_until_it_succeeds() {
-    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
-    let docs = ecs_docs(
-        "i-",
-        t(START),
-        14,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(5),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let (env, docs, rules) = loaded(Flavor::Elasticsearch, "8.15.0", "i-", 14, 5).await;
+    let elastic = rule(&rules, ELASTIC);
     let cluster = env.connect().await;
     let writer = writer(&env).await;
     for (i, action) in [
@@ -577,16 +532,7 @@ async fn incomplete_pages_make_the_window_fail_until_it_succeeds() {
         env.cluster
             .faults()
             .add(Fault::on("POST", "^/_search$").nth(2).then(action));
-        let once = hunt_window(
-            &cluster,
-            elastic,
-            day(),
-            pages(2),
-            &Delivery::Bulk(&writer),
-            chrono::Utc::now(),
-            None,
-        )
-        .await;
+        let once = hunt_day(&cluster, elastic, 2, &Delivery::Bulk(&writer)).await;
         assert!(
             once.is_err(),
             "fault {i}: a partial page must not complete the window"
@@ -637,34 +583,17 @@ async fn incomplete_pages_make_the_window_fail_until_it_succeeds() {
 
 #[tokio::test]
 async fn refused_alerts_go_to_the_dead_letter_file() {
-    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
-    let docs = ecs_docs(
-        "d-",
-        t(START),
-        7,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(5),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let (env, docs, rules) = loaded(Flavor::Elasticsearch, "8.15.0", "d-", 7, 5).await;
+    let elastic = rule(&rules, ELASTIC);
     env.cluster.faults().add(
         Fault::on("POST", "^/_bulk$")
             .nth(1)
             .then(Action::fail_items(vec![ItemFault::position(1, 400)])),
     );
     let writer = writer(&env).await;
-    let report = hunt_window(
-        &env.connect().await,
-        elastic,
-        day(),
-        pages(50),
-        &Delivery::Bulk(&writer),
-        chrono::Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = hunt_day(&env.connect().await, elastic, 50, &Delivery::Bulk(&writer))
+        .await
+        .unwrap();
     assert_eq!(report.written.dead_lettered, 1);
     assert_eq!(report.written.created + 1, report.matched);
     let dead = std::fs::read_to_string(env.dir.path().join("dead-letter.ndjson")).unwrap();
@@ -684,17 +613,8 @@ async fn refused_alerts_go_to_the_dead_letter_file() {
 /// window is not done) instead of filling the dead-letter file; once fixed, the window is redone.
 #[tokio::test]
 async fn alerts_refused_for_rights_fail_the_window() {
-    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
-    let docs = ecs_docs(
-        "r-",
-        t(START),
-        7,
-        TimeDelta::seconds(30),
-        TimeDelta::seconds(5),
-    );
-    env.load(&docs).await;
-    let rules = env.rules();
-    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let (env, docs, rules) = loaded(Flavor::Elasticsearch, "8.15.0", "r-", 7, 5).await;
+    let elastic = rule(&rules, ELASTIC);
     env.cluster.faults().add(
         Fault::on("POST", "^/_bulk$")
             .nth(1)
@@ -703,17 +623,7 @@ async fn alerts_refused_for_rights_fail_the_window() {
     let writer = writer(&env).await;
     let delivery = Delivery::Bulk(&writer);
     let cluster = env.connect().await;
-    let hunt = || {
-        hunt_window(
-            &cluster,
-            elastic,
-            day(),
-            pages(50),
-            &delivery,
-            chrono::Utc::now(),
-            None,
-        )
-    };
+    let hunt = || hunt_day(&cluster, elastic, 50, &delivery);
     let err = hunt().await.expect_err("a 403 item fails the window");
     assert!(err.to_string().contains("security_exception"), "{err}");
     assert!(!env.dir.path().join("dead-letter.ndjson").exists());
@@ -849,20 +759,13 @@ fn setup_lists_missing_privileges() {
         (Flavor::Elasticsearch, "8.15.0"),
         (Flavor::OpenSearch, "2.11.0"),
     ] {
-        let server = TestServer::builder(flavor, version)
-            .emulator_only()
-            .security(
-                eshunt_testserver::SecurityConfig::open().deny("*logs-aws.cloudtrail*", "read"),
-            )
-            .start()
-            .unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let env = rt.block_on(Env::with_cluster(
-            TestCluster::with_server(server),
-            Knobs::default(),
-        ));
-        let out = env.eshunt("setup").output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let (_rt, env, out, stdout) = setup_on(
+            TestServer::builder(flavor, version)
+                .emulator_only()
+                .security(
+                    eshunt_testserver::SecurityConfig::open().deny("*logs-aws.cloudtrail*", "read"),
+                ),
+        );
         assert_eq!(out.status.code(), Some(3), "{flavor:?}: {stdout}");
         assert!(stdout.contains("MISSING"), "{flavor:?}: {stdout}");
         assert!(
@@ -880,18 +783,11 @@ fn setup_lists_missing_privileges() {
 /// APIs (its point in time, its mapping types).
 #[test]
 fn opensearch_in_compatibility_mode_is_recognised() {
-    let server = TestServer::builder(Flavor::OpenSearch, "2.11.0")
-        .emulator_only()
-        .compatibility_mode()
-        .start()
-        .unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let env = rt.block_on(Env::with_cluster(
-        TestCluster::with_server(server),
-        Knobs::default(),
-    ));
-    let out = env.eshunt("setup").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (rt, env, out, stdout) = setup_on(
+        TestServer::builder(Flavor::OpenSearch, "2.11.0")
+            .emulator_only()
+            .compatibility_mode(),
+    );
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
         stdout.contains("OpenSearch 2.11.0") && stdout.contains("compatibility mode"),
@@ -906,21 +802,13 @@ fn opensearch_in_compatibility_mode_is_recognised() {
     );
     rt.block_on(env.load(&docs));
     let rules = env.rules();
-    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let elastic = rule(&rules, ELASTIC);
     let report = rt.block_on(async {
         let cluster = env.connect().await;
         let writer = writer(&env).await;
-        hunt_window(
-            &cluster,
-            elastic,
-            day(),
-            pages(4),
-            &Delivery::Bulk(&writer),
-            chrono::Utc::now(),
-            None,
-        )
-        .await
-        .unwrap()
+        hunt_day(&cluster, elastic, 4, &Delivery::Bulk(&writer))
+            .await
+            .unwrap()
     });
     assert_eq!(
         report.written.created as usize,
@@ -956,7 +844,7 @@ async fn alerts_are_not_duplicated_across_a_rollover(flavor: Flavor, version: &s
     );
     env.load(&docs).await;
     let rules = env.rules();
-    let elastic = rules.iter().find(|r| r.meta.id == ELASTIC).unwrap();
+    let elastic = rule(&rules, ELASTIC);
     let expected = expected(&rules, &docs)[ELASTIC].len() as u64;
     let cluster = env.connect().await;
     let writer = BulkWriter::new(
@@ -967,17 +855,7 @@ async fn alerts_are_not_duplicated_across_a_rollover(flavor: Flavor, version: &s
         DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
     );
     let delivery = Delivery::Bulk(&writer);
-    let hunt = || {
-        hunt_window(
-            &cluster,
-            elastic,
-            day(),
-            pages(50),
-            &delivery,
-            chrono::Utc::now(),
-            None,
-        )
-    };
+    let hunt = || hunt_day(&cluster, elastic, 50, &delivery);
     assert_eq!(hunt().await.unwrap().written.created, expected);
     let (status, body) = env
         .cluster
@@ -1015,18 +893,13 @@ async fn opensearch_alerts_are_not_duplicated_across_a_rollover() {
 
 #[test]
 fn setup_on_opensearch_without_restrictions_checks_what_it_can() {
-    let server = TestServer::builder(Flavor::OpenSearch, "2.11.0")
-        .emulator_only()
-        .security(eshunt_testserver::SecurityConfig::open().deny("nothing-eshunt-reads-*", "read"))
-        .start()
-        .unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let env = rt.block_on(Env::with_cluster(
-        TestCluster::with_server(server),
-        Knobs::default(),
-    ));
-    let out = env.eshunt("setup").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_rt, _env, out, stdout) = setup_on(
+        TestServer::builder(Flavor::OpenSearch, "2.11.0")
+            .emulator_only()
+            .security(
+                eshunt_testserver::SecurityConfig::open().deny("nothing-eshunt-reads-*", "read"),
+            ),
+    );
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
         stdout.contains("searching the source indices works"),
@@ -1062,17 +935,9 @@ async fn unreadable_subtrees_are_read_through_event_original_or_reported() {
         .find(|r| r.meta.id == PANTHER)
         .unwrap();
     let out = Mutex::new(Printer::new(Box::new(std::io::sink())));
-    let report = hunt_window(
-        &env.connect().await,
-        &panther,
-        day(),
-        pages(10),
-        &Delivery::Print(&out),
-        chrono::Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = hunt_day(&env.connect().await, &panther, 10, &Delivery::Print(&out))
+        .await
+        .unwrap();
     assert_eq!(report.hits, 2);
     assert_eq!(
         report.matched, 1,

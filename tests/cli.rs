@@ -282,6 +282,35 @@ title = "anything"
     );
 }
 
+/// A rule that leaves out `[source]` and `[schedule]` gets the defaults the README shows.
+#[test]
+fn rule_defaults_are_the_documented_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = r#"
+id = "minimal"
+name = "Minimal"
+version = 1
+severity = "low"
+description = "Only what is required."
+
+[detection]
+kql = 'event.action: X'
+
+[alert]
+title = "t"
+"#;
+    write(dir.path(), "minimal.toml", rule);
+    let out = eshunt(&["rules", "-v", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("every 5m, look-back 6m"), "{text}");
+    assert!(text.contains("indices:    logs-aws.cloudtrail-*"), "{text}");
+    assert!(
+        text.contains("time field: event.ingested (else @timestamp)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn with_json_logs_errors_are_json_log_events() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,6 +104,7 @@ pub struct SourceFile {
     pub index: Vec<String>,
     #[serde(default = "default_timestamp")]
     pub timestamp_field: String,
+    #[serde(default = "default_timestamp_fallback")]
     pub timestamp_fallback: Option<String>,
 }
 
@@ -112,7 +113,7 @@ impl Default for SourceFile {
         SourceFile {
             index: default_index(),
             timestamp_field: default_timestamp(),
-            timestamp_fallback: None,
+            timestamp_fallback: default_timestamp_fallback(),
         }
     }
 }
@@ -121,8 +122,16 @@ fn default_index() -> Vec<String> {
     vec!["logs-aws.cloudtrail-*".into()]
 }
 
+/// Windows are on ingest time, as Elastic's rules for CloudTrail (`timestamp_override`): late
+/// deliveries are hunted when they arrive.
 fn default_timestamp() -> String {
-    "@timestamp".into()
+    "event.ingested".into()
+}
+
+/// Documents without the timestamp field are matched on `@timestamp` (ignored when it is the
+/// timestamp field).
+fn default_timestamp_fallback() -> Option<String> {
+    Some("@timestamp".into())
 }
 
 /// When a rule runs.

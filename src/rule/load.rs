@@ -635,14 +635,36 @@ fn parse_schedule(s: &ScheduleFile) -> Result<Schedule, String> {
             }
         },
     };
-    if let Every::Interval(interval) = &every {
-        if lookback < *interval {
+    match &every {
+        Every::Interval(interval) if lookback < *interval => {
             return Err(format!(
                 "lookback ({lookback}) is shorter than the interval ({interval}): events between runs would be missed"
             ));
         }
+        Every::Cron { text, schedule } => {
+            if let Some(gap) = longest_gap(schedule).filter(|gap| lookback.delta() < *gap) {
+                return Err(format!(
+                    "lookback ({lookback}) is shorter than the longest time between runs of `{text}` ({}): events between runs would be missed",
+                    Span::from_delta(gap)
+                ));
+            }
+        }
+        Every::Interval(_) => {}
     }
     Ok(Schedule { every, lookback })
+}
+
+/// The longest time between two runs of a cron schedule, over its next thousand runs (from a
+/// fixed date, so loading is deterministic) or a year, whichever comes first.
+fn longest_gap(schedule: &cron::Schedule) -> Option<chrono::TimeDelta> {
+    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0)?; // 2026-01-01
+    let horizon = start + chrono::TimeDelta::days(366);
+    let runs: Vec<_> = schedule
+        .after(&start)
+        .take(1000)
+        .take_while(|t| *t < horizon)
+        .collect();
+    runs.windows(2).map(|w| w[1] - w[0]).max()
 }
 
 /// Parses a cron expression: six or seven fields (with seconds), or the classic five (a `0`
@@ -699,4 +721,50 @@ fn line_col_in(text: &str, char_offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(
+        interval: Option<&str>,
+        cron: Option<&str>,
+        lookback: Option<&str>,
+    ) -> Result<Schedule, String> {
+        parse_schedule(&ScheduleFile {
+            interval: interval.map(str::to_string),
+            cron: cron.map(str::to_string),
+            lookback: lookback.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn look_back_must_cover_the_time_between_runs() {
+        let default = schedule(None, None, None).unwrap();
+        assert_eq!(default.lookback.to_string(), "6m");
+        assert_eq!(
+            schedule(Some("10m"), None, None)
+                .unwrap()
+                .lookback
+                .to_string(),
+            "11m"
+        );
+        let short = schedule(Some("10m"), None, Some("5m")).unwrap_err();
+        assert!(short.contains("shorter than the interval"), "{short}");
+        assert!(schedule(None, Some("*/5 * * * *"), Some("6m")).is_ok());
+        let cron = schedule(None, Some("*/5 * * * *"), Some("1m")).unwrap_err();
+        assert!(cron.contains("longest time between runs"), "{cron}");
+        // Business hours only: the night between runs is the longest gap.
+        let nights = schedule(None, Some("0 */5 9-17 * * *"), Some("1h")).unwrap_err();
+        assert!(
+            nights.contains("15h") || nights.contains("905m"),
+            "{nights}"
+        );
+        assert!(
+            schedule(None, Some("*/5 * * * *"), None).is_err(),
+            "cron needs a look-back"
+        );
+        assert!(schedule(Some("5m"), Some("*/5 * * * *"), None).is_err());
+    }
 }

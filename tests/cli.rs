@@ -439,6 +439,24 @@ fn file_backfill_writes_each_alert_once_and_resumes() {
 }
 
 #[test]
+fn file_backfill_takes_several_sources_after_one_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("alerts.ndjson");
+    let paths = ["samples/cloudtrail", "samples/cloudtrail-extra.jsonl"];
+    let mut args = vec!["backfill", "--source"];
+    args.extend(paths);
+    args.extend(["--from", "2026-03-14", "--to", "2026-03-15"]);
+    args.extend(["--output", output.to_str().unwrap()]);
+    let out = eshunt(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut scan = vec!["scan"];
+    scan.extend(paths);
+    let scanned = alerts(&eshunt(&scan)).len();
+    assert!(scanned > 0);
+    assert_eq!(alert_ids_in(&output).len(), scanned);
+}
+
+#[test]
 fn file_backfill_keeps_to_its_range() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("alerts.ndjson");

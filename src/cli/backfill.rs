@@ -3,7 +3,7 @@
 //! progress file beside `--output`).
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, load_rules, Fail, RuleFilter, RulesDir};
+use super::{exit, finish, load_rules, Fail, RuleFilter};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::engine::{Engine, TimeRange};
 use eshunt::source::elasticsearch::Window;
@@ -36,13 +36,15 @@ pub struct Args {
     #[arg(long)]
     resume: bool,
     /// Backfill CloudTrail files or folders instead of the cluster (no cluster needed).
-    #[arg(long = "source", value_name = "PATH", requires = "output")]
+    #[arg(long = "source", value_name = "PATH", num_args = 1.., requires = "output")]
     sources: Vec<PathBuf>,
     /// With --source: where alerts are appended (its `.progress` file makes reruns resume).
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    #[command(flatten)]
-    rules: RulesDir,
+    /// With --source: folder of rule files [default: queries]. A cluster backfill reads the
+    /// config's `[rules] dir`, as `hunt` and `run` do.
+    #[arg(long = "rules", value_name = "DIR", requires = "sources")]
+    rules_dir: Option<PathBuf>,
 }
 
 /// Runs `eshunt backfill`.
@@ -84,7 +86,8 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     } else {
         (range(args)?, args.rule.ids.clone())
     };
-    let report = load_rules(&args.rules.dir);
+    let dir = args.rules_dir.clone().unwrap_or_else(|| PathBuf::from("queries"));
+    let report = load_rules(&dir);
     let rules = report.select(&rule_ids)?;
     let engine = Engine::new(
         rules,

@@ -248,6 +248,13 @@ fn rule_errors_name_file_line_and_column_and_other_rules_still_run() {
 }
 
 #[test]
+fn a_missing_rules_folder_is_a_failure_not_a_partial_run() {
+    let out = eshunt(&["rules", "--rules", "/nonexistent/eshunt-rules"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(eshunt(&["scan"]).status.code(), Some(2));
     assert_eq!(eshunt(&["frobnicate"]).status.code(), Some(2));

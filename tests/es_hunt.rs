@@ -892,6 +892,18 @@ async fn opensearch_alerts_are_not_duplicated_across_a_rollover() {
 }
 
 #[test]
+fn setup_with_an_invalid_rule_file_finishes_with_exit_3() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(Env::start(Flavor::Elasticsearch, "8.15.0"));
+    std::fs::write(env.dir.path().join("queries/broken.toml"), "id = 3\n").unwrap();
+    let out = env.eshunt("setup").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("some rule files are invalid"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.toml:1:6"));
+}
+
+#[test]
 fn setup_on_opensearch_without_restrictions_checks_what_it_can() {
     let (_rt, _env, out, stdout) = setup_on(
         TestServer::builder(Flavor::OpenSearch, "2.11.0")

@@ -86,7 +86,10 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     } else {
         (range(args)?, args.rule.ids.clone())
     };
-    let dir = args.rules_dir.clone().unwrap_or_else(|| PathBuf::from("queries"));
+    let dir = args
+        .rules_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("queries"));
     let report = load_rules(&dir);
     let rules = report.select(&rule_ids)?;
     let engine = Engine::new(

@@ -33,9 +33,10 @@ pub mod exit {
 #[derive(Debug, Parser)]
 #[command(name = "eshunt", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 success; 1 rule test failed or the command could not run; \
-2 invalid command line; 3 finished but skipped something (invalid rules, unreadable records, \
-unavailable fields)."
+    after_help = "Exit codes: 0 success; 1 a rule test failed (in `test`, also an invalid rule \
+file) or the command could not run; 2 invalid command line; 3 finished but skipped something \
+(invalid rule files, unreadable records, unavailable fields, missing privileges; in `status`, \
+an open gap or an unresolved failure)."
 )]
 pub struct Cli {
     #[command(subcommand)]

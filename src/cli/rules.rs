@@ -14,6 +14,13 @@ pub struct Args {
 
 /// Runs `eshunt rules`.
 pub fn run(args: Args) -> u8 {
+    if !args.rules.dir.is_dir() {
+        eprintln!(
+            "error: {}: the rules directory does not exist",
+            args.rules.dir.display()
+        );
+        return exit::FAILURE;
+    }
     let report = load_rules(&args.rules.dir);
     let width = report
         .rules

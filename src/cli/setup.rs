@@ -13,14 +13,15 @@ pub struct Args {
 }
 
 /// Runs `eshunt setup`: 0 when installed and every privilege is granted, 3 when privileges
-/// are missing, 1 when installing failed.
+/// are missing or some rule files are invalid (their indices are not checked), 1 when
+/// installing failed.
 pub fn run(args: Args) -> u8 {
     finish(setup(args))
 }
 
 fn setup(args: Args) -> Result<u8, Fail> {
     let config = args.config.load()?;
-    let (rules, _) = cluster::select_rules(&config, &[])?;
+    let (rules, rule_errors) = cluster::select_rules(&config, &[])?;
     let mut indices: Vec<String> = rules.iter().flat_map(|r| r.source.index.clone()).collect();
     indices.sort();
     indices.dedup();
@@ -40,7 +41,7 @@ fn setup(args: Args) -> Result<u8, Fail> {
         let privileges = check_privileges(&cluster, &indices, target, &config.schedule.state_index)
             .await
             .map_err(|e| format!("checking privileges: {e}"))?;
-        Ok(match privileges {
+        let code = match privileges {
             PrivilegeReport::AllGranted => {
                 println!("privileges: all granted");
                 exit::OK
@@ -60,6 +61,13 @@ fn setup(args: Args) -> Result<u8, Fail> {
                 }
                 exit::PARTIAL
             }
-        })
+        };
+        if rule_errors {
+            println!(
+                "rules: some rule files are invalid (see above); their indices were not checked"
+            );
+            return Ok(exit::PARTIAL);
+        }
+        Ok(code)
     })
 }

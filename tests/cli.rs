@@ -248,6 +248,31 @@ fn rule_errors_name_file_line_and_column_and_other_rules_still_run() {
 }
 
 #[test]
+fn rule_problems_are_all_reported_with_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |id: &str, severity: &str, risk: u32| {
+        format!(
+            "id = \"{id}\"\nname = \"n\"\nversion = 1\nseverity = \"{severity}\"\nrisk_score = {risk}\ndescription = \"d\"\n\n[detection]\nkql = 'event.action: X'\n\n[alert]\ntitle = \"t\"\n"
+        )
+    };
+    write(dir.path(), "a.toml", &rule("same", "low", 21));
+    write(dir.path(), "b.toml", &rule("same", "low", 21));
+    write(dir.path(), "c.toml", &rule("bad", "nope", 200));
+    let out = eshunt(&["rules", "--rules", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("b.toml:1:6: rule id `same` is already used"),
+        "{err}"
+    );
+    assert!(err.contains("c.toml:4:12:"), "severity: {err}");
+    assert!(
+        err.contains("c.toml:5:14: risk_score must be between 0 and 100"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_missing_rules_folder_is_a_failure_not_a_partial_run() {
     let out = eshunt(&["rules", "--rules", "/nonexistent/eshunt-rules"]);
     assert_eq!(out.status.code(), Some(1));

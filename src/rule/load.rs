@@ -108,17 +108,20 @@ fn reject_duplicate_ids(report: &mut LoadReport) {
     let mut keep = Vec::new();
     for rule in std::mem::take(&mut report.rules) {
         match seen.iter().find(|(id, _)| *id == rule.meta.id) {
-            Some((_, first)) => report.errors.push(RuleError {
-                file: rule.file.display().to_string(),
-                line: 0,
-                col: 0,
-                message: format!(
-                    "rule id `{}` is already used by {}; ids must be unique",
-                    rule.meta.id,
-                    first.display()
-                ),
-                snippet: None,
-            }),
+            Some((_, first)) => {
+                let (line, col, snippet) = id_position(&rule.file).unwrap_or_default();
+                report.errors.push(RuleError {
+                    file: rule.file.display().to_string(),
+                    line,
+                    col,
+                    message: format!(
+                        "rule id `{}` is already used by {}; ids must be unique",
+                        rule.meta.id,
+                        first.display()
+                    ),
+                    snippet: (line > 0).then_some(snippet),
+                })
+            }
             None => {
                 seen.push((rule.meta.id.clone(), rule.file.clone()));
                 keep.push(rule);
@@ -126,6 +129,20 @@ fn reject_duplicate_ids(report: &mut LoadReport) {
         }
     }
     report.rules = keep;
+}
+
+/// Where a rule file's top-level `id = …` stands: line, column of the value, and the line.
+fn id_position(path: &Path) -> Option<(usize, usize, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .enumerate()
+        .take_while(|(_, line)| !line.trim_start().starts_with('['))
+        .find_map(|(i, line)| {
+            let value = line.trim_start().strip_prefix("id")?.trim_start();
+            let value = value.strip_prefix('=')?.trim_start();
+            let col = line[..line.len() - value.len()].chars().count() + 1;
+            Some((i + 1, col, line.to_string()))
+        })
 }
 
 /// Loads and validates one rule file, returning every problem found in it.
@@ -171,7 +188,9 @@ impl Builder<'_> {
     fn build(mut self, file: RuleFile) -> Result<Rule, Vec<RuleError>> {
         let id = self.id(&file.id);
         let severity = self.severity(&file.severity);
-        let risk_score = severity.and_then(|s| self.risk_score(file.risk_score.as_ref(), s));
+        // Checked even when the severity is invalid, so both problems are reported at once.
+        let risk_score =
+            self.risk_score(file.risk_score.as_ref(), severity.unwrap_or(Severity::Low));
         let threat = self.threats(&file.threat);
         let schedule = self.schedule(file.schedule.as_ref());
         let prefilter = self.prefilter(&file.detection);

@@ -686,6 +686,12 @@ fn cli_setup_hunt_explain_and_dry_run() {
         rt.block_on(env.alerts()).is_empty(),
         "a dry run writes nothing"
     );
+    let summary = String::from_utf8_lossy(&dry.stderr);
+    assert!(
+        summary.contains("printed (dry run: nothing written)"),
+        "{summary}"
+    );
+    assert!(!summary.contains(" written, "), "{summary}");
 
     let hunt = env
         .eshunt("hunt")

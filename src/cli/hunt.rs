@@ -62,7 +62,7 @@ fn hunt(args: Args) -> Result<u8, Fail> {
             {
                 Ok(report) => {
                     unavailable |= !report.unavailable.is_empty();
-                    print_report(&report);
+                    print_report(&report, args.dry_run);
                 }
                 Err(e) => {
                     failed = true;
@@ -98,9 +98,20 @@ fn fixed_window(args: &Args, now: chrono::DateTime<chrono::Utc>) -> Result<Optio
     Ok(Some(window))
 }
 
-fn print_report(r: &WindowReport) {
+fn print_report(r: &WindowReport, dry_run: bool) {
+    let alerts = if dry_run {
+        format!(
+            "alerts {} printed (dry run: nothing written)",
+            r.written.created
+        )
+    } else {
+        format!(
+            "alerts {} written, {} already present, {} dead-lettered",
+            r.written.created, r.written.existing, r.written.dead_lettered
+        )
+    };
     eprintln!(
-        "{} {}: {} hits in {} pages (took {} ms, shards {}/{} ok, {} skipped, {} failed{}), {} matched; alerts {} written, {} already present, {} dead-lettered",
+        "{} {}: {} hits in {} pages (took {} ms, shards {}/{} ok, {} skipped, {} failed{}), {} matched; {alerts}",
         r.rule_id,
         r.window,
         r.hits,
@@ -112,9 +123,6 @@ fn print_report(r: &WindowReport) {
         r.shards.failed,
         if r.attempts > 1 { format!(", {} attempts", r.attempts) } else { String::new() },
         r.matched,
-        r.written.created,
-        r.written.existing,
-        r.written.dead_lettered,
     );
     for (field, count) in &r.unavailable {
         eprintln!(

@@ -121,6 +121,9 @@ pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> 
         Layout::Document => {
             let mut all = first;
             reader.read_to_end(&mut all)?;
+            if all.trim_ascii().is_empty() {
+                return Ok(()); // nothing but whitespace
+            }
             if is_damaged_json_lines(&all) {
                 let mut lines = io::Cursor::new(all);
                 let mut first = Vec::new();
@@ -152,7 +155,7 @@ enum Layout {
     Lines,
     /// One JSON document spanning the file.
     Document,
-    /// Nothing but whitespace.
+    /// No bytes at all.
     Empty,
 }
 
@@ -383,6 +386,8 @@ mod tests {
             "SKIP invalid JSON"
         );
         assert!(records(b"", false).is_empty());
+        assert!(records(b"\n   \n\t\n", false).is_empty(), "whitespace only");
+        assert!(records(b"  \n", true).is_empty(), "whitespace only, gzipped");
     }
 
     #[test]

@@ -387,7 +387,10 @@ mod tests {
         );
         assert!(records(b"", false).is_empty());
         assert!(records(b"\n   \n\t\n", false).is_empty(), "whitespace only");
-        assert!(records(b"  \n", true).is_empty(), "whitespace only, gzipped");
+        assert!(
+            records(b"  \n", true).is_empty(),
+            "whitespace only, gzipped"
+        );
     }
 
     #[test]

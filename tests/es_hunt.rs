@@ -609,6 +609,42 @@ async fn refused_alerts_go_to_the_dead_letter_file() {
     );
 }
 
+/// Without read on the alert target the check for alerts already written cannot run: alerts
+/// are still written (create alone guards against duplicates), not refused.
+#[tokio::test]
+async fn alerts_are_written_without_read_on_the_target() {
+    let server = TestServer::builder(Flavor::Elasticsearch, "8.15.0")
+        .emulator_only()
+        .security(eshunt_testserver::SecurityConfig::open().deny("*alerts", "read"))
+        .start()
+        .unwrap();
+    let env = Env::with_cluster(TestCluster::with_server(server), Knobs::default()).await;
+    let docs = ecs_docs(
+        "nr-",
+        t(START),
+        6,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    env.load(&docs).await;
+    let rules = env.rules();
+    let writer = writer(&env).await;
+    let cluster = env.connect().await;
+    let delivery = Delivery::Bulk(&writer);
+    let first = hunt_day(&cluster, rule(&rules, ELASTIC), 50, &delivery)
+        .await
+        .unwrap();
+    let expected = expected(&rules, &docs)[ELASTIC].len() as u64;
+    assert_eq!(first.written.created, expected);
+    let again = hunt_day(&cluster, rule(&rules, ELASTIC), 50, &delivery)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.written.existing, expected,
+        "409s still count as existing"
+    );
+}
+
 /// An item refused for missing rights says every alert would be refused: the write fails (the
 /// window is not done) instead of filling the dead-letter file; once fixed, the window is redone.
 #[tokio::test]

@@ -18,6 +18,7 @@ use crate::es::retry::{is_retryable_status, Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError, Request};
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub struct BulkWriter {
     batch: usize,
     retry: RetryPolicy,
     dead_letter: DeadLetter,
+    /// Whether the target was found unreadable (warned once).
+    warned_unreadable: AtomicBool,
 }
 
 /// Whether a refused item says the target takes no alert at all (missing rights, no such index,
@@ -74,6 +77,7 @@ impl BulkWriter {
             batch: batch.max(1),
             retry,
             dead_letter,
+            warned_unreadable: AtomicBool::new(false),
         }
     }
 
@@ -175,6 +179,14 @@ impl BulkWriter {
             }));
         let reply = self.cluster.execute(&request).await?;
         if reply.status == 404 {
+            return Ok(HashSet::new());
+        }
+        if reply.status == 403 {
+            // Without read on the target, `create` alone guards against duplicates: within the
+            // current backing index only.
+            if !self.warned_unreadable.swap(true, Ordering::Relaxed) {
+                tracing::warn!(target = %self.target, "cannot read the alert target: alerts are not checked against earlier backing indices, so a rollover may duplicate some; grant `read` on it");
+            }
             return Ok(HashSet::new());
         }
         let reply = reply.ok("looking for alerts already written")?;

@@ -272,6 +272,30 @@ fn rule_problems_are_all_reported_with_their_position() {
     );
 }
 
+/// Panther's alert context names every key it computes: a missing field is `null` in the alert,
+/// not left out.
+#[test]
+fn alert_context_keeps_keys_whose_value_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = r#"{"eventVersion":"1.08","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","eventTime":"2026-03-14T10:00:00Z","eventID":"ctx-null-1","awsRegion":"us-east-1","userIdentity":{"type":"IAMUser","userName":"dana"},"responseElements":{"functionName":"f","layers":[{"arn":"arn:aws:lambda:us-east-1:1:layer:x:1"}]}}"#;
+    let file = write(dir.path(), "one.jsonl", record);
+    let out = eshunt(&[
+        "scan",
+        file.to_str().unwrap(),
+        "--rule",
+        "AWS.Lambda.UpdateFunctionConfiguration",
+    ]);
+    let alerts = alerts(&out);
+    assert_eq!(alerts.len(), 1, "{}", stderr(&out));
+    let context = &alerts[0]["eshunt"]["context"];
+    assert_eq!(context["identity_type"], "IAMUser");
+    assert!(
+        context.as_object().unwrap().contains_key("user_arn"),
+        "{context}"
+    );
+    assert!(context["user_arn"].is_null(), "{context}");
+}
+
 #[test]
 fn a_missing_rules_folder_is_a_failure_not_a_partial_run() {
     let out = eshunt(&["rules", "--rules", "/nonexistent/eshunt-rules"]);

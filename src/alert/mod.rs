@@ -17,8 +17,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-/// Panther truncates titles longer than this many characters.
-pub const MAX_TITLE_CHARS: usize = 1000;
+/// Panther cuts generated strings (title, dedup) longer than this many characters.
+pub const MAX_GENERATED_CHARS: usize = 1000;
+
+/// What Panther puts at the end of a string it cut.
+const TRUNCATED_SUFFIX: &str = "... (truncated)";
 
 /// One alert, ready to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,17 +89,28 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The title of an alert: the rendered template, or the rule id when rendering fails (as
-/// Panther does), truncated to [`MAX_TITLE_CHARS`].
+/// Panther does), cut as Panther cuts it.
 pub fn title(rule: &Rule, event: &Event) -> String {
-    let mut title = rule
+    let title = rule
         .alert
         .title
         .render(event)
         .unwrap_or_else(|_| rule.meta.id.clone());
-    if let Some((cut, _)) = title.char_indices().nth(MAX_TITLE_CHARS) {
-        title.truncate(cut);
+    truncate_generated(title)
+}
+
+/// A string longer than [`MAX_GENERATED_CHARS`] keeps its first characters and ends with
+/// `... (truncated)`, [`MAX_GENERATED_CHARS`] characters in all, as Panther does.
+fn truncate_generated(mut text: String) -> String {
+    if text.chars().count() <= MAX_GENERATED_CHARS {
+        return text;
     }
-    title
+    let keep = MAX_GENERATED_CHARS - TRUNCATED_SUFFIX.chars().count();
+    if let Some((cut, _)) = text.char_indices().nth(keep) {
+        text.truncate(cut);
+    }
+    text.push_str(TRUNCATED_SUFFIX);
+    text
 }
 
 /// The rule's alert context for an event, keys in the rule's order.
@@ -117,7 +131,9 @@ pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
     let id = alert_id(&rule.meta.id, &identity);
     let title = title(rule, event);
     let dedup = match &rule.alert.dedup {
-        Some(t) => t.render(event).unwrap_or_else(|_| title.clone()),
+        Some(t) => t
+            .render(event)
+            .map_or_else(|_| title.clone(), truncate_generated),
         None => title.clone(),
     };
     let mut doc = ecs::source_fields(event.record());
@@ -153,7 +169,6 @@ pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
                 "alert_id": id,
                 "severity": meta.severity.as_str(),
                 "dedup": dedup,
-                "context": context(rule, event),
                 "rule": {
                     "id": meta.id,
                     "version": meta.version,
@@ -174,6 +189,8 @@ pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
         doc["threat"] = threat;
     }
     strip_nulls(&mut doc);
+    // The context keeps its null values: Panther's alert context names every key it computes.
+    doc["eshunt"]["context"] = Value::Object(context(rule, event));
     Alert {
         id,
         rule_id: meta.id.clone(),
@@ -282,6 +299,16 @@ mod tests {
 
     fn event(doc: Value, origin: Origin) -> Event {
         Event::from_document(doc, origin)
+    }
+
+    #[test]
+    fn long_generated_strings_are_cut_as_panther_cuts_them() {
+        let exact = "é".repeat(MAX_GENERATED_CHARS);
+        assert_eq!(truncate_generated(exact.clone()), exact);
+        let cut = truncate_generated("é".repeat(1200));
+        assert_eq!(cut.chars().count(), MAX_GENERATED_CHARS);
+        assert!(cut.starts_with(&"é".repeat(985)));
+        assert!(cut.ends_with("é... (truncated)"));
     }
 
     #[test]

@@ -198,7 +198,8 @@ pub fn set_dotted(doc: &mut Map<String, Value>, dotted: &str, v: Value) {
     cur.insert(part.to_string(), v);
 }
 
-/// Panther's truthiness for "is null" checks: absent, `null`, `""`, `[]` and `{}` are null.
+/// "Is null" as the condition language defines it after Panther's empty values: absent, `null`,
+/// `""`, `[]` and `{}` are null (`0` and `false`, falsy in Python, are values).
 pub fn is_nullish(value: &Value) -> bool {
     match value {
         Value::Null => true,

@@ -945,6 +945,30 @@ fn setup_with_an_invalid_rule_file_finishes_with_exit_3() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.toml:1:6"));
 }
 
+/// A host clock ahead of the cluster's would close windows on time the cluster has not reached:
+/// setup measures it against the node stats and warns.
+#[test]
+fn setup_warns_when_this_host_is_ahead_of_the_cluster() {
+    let (_rt, _env, out, stdout) = setup_on(
+        TestServer::builder(Flavor::Elasticsearch, "8.15.0")
+            .emulator_only()
+            .clock_offset_ms(-120_000),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("clock: WARNING: this host's clock is 1")
+            && stdout.contains("s ahead of the cluster's, more than settle_delay"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("can be missed"), "{stdout}");
+    let (_rt, _env, _, stdout) =
+        setup_on(TestServer::builder(Flavor::Elasticsearch, "8.15.0").emulator_only());
+    assert!(
+        stdout.contains("clock: not ahead of the cluster's"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn setup_on_opensearch_without_restrictions_checks_what_it_can() {
     let (_rt, _env, out, stdout) = setup_on(

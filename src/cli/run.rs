@@ -3,6 +3,7 @@
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, Fail, RuleFilter};
 use eshunt::config::Config;
+use eshunt::es::clock;
 use eshunt::es::Cluster;
 use eshunt::metrics::Metrics;
 use eshunt::schedule::lease::Leases;
@@ -42,6 +43,13 @@ fn daemon(args: Args) -> Result<u8, Fail> {
     let instance = args.instance.clone().unwrap_or_else(default_instance);
     cluster::runtime().block_on(async move {
         let cluster = cluster::connect(&config).await?;
+        let settle = config.schedule.settle_delay.delta();
+        if let Some(problem) = clock::skew(&cluster)
+            .await
+            .and_then(|skew| clock::verdict(skew, settle))
+        {
+            tracing::warn!("{problem}");
+        }
         let runtime = build_runtime(&config, cluster, &instance).await?;
         if let Some(addr) = args.metrics_addr {
             let listener = tokio::net::TcpListener::bind(addr)

@@ -2,6 +2,7 @@
 
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, Fail};
+use eshunt::es::clock;
 use eshunt::es::setup::{check_privileges, install_alert_templates, PrivilegeReport};
 use eshunt::state::StateStore;
 
@@ -28,6 +29,14 @@ fn setup(args: Args) -> Result<u8, Fail> {
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
         println!("cluster: {}", cluster.info());
+        let settle = config.schedule.settle_delay.delta();
+        match clock::skew(&cluster).await {
+            Some(skew) => match clock::verdict(skew, settle) {
+                Some(problem) => println!("clock: WARNING: {problem}"),
+                None => println!("clock: not ahead of the cluster's"),
+            },
+            None => println!("clock: not checked (the node stats are not readable)"),
+        }
         let installed = install_alert_templates(&cluster, &config.alerts.target)
             .await
             .map_err(|e| e.to_string())?;

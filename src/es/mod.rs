@@ -7,6 +7,7 @@
 //! concurrency cap that protects the cluster. Flavour-specific paths (OpenSearch point in time)
 //! are chosen from [`ClusterInfo`], detected once at connect.
 
+pub mod clock;
 pub mod flavor;
 pub mod retry;
 pub mod setup;

@@ -14,6 +14,8 @@ pub(crate) struct Node {
     /// OpenSearch's `compatibility.override_main_response_version`: `GET /` says 7.10.2 and no
     /// distribution.
     pub compat_mode: bool,
+    /// How far this node's clock is from the host's, in milliseconds (negative: behind).
+    pub clock_offset_ms: i64,
 }
 
 impl Node {
@@ -26,6 +28,7 @@ impl Node {
             cluster_uuid: crate::ids::uuid_like(0),
             node_name: "eshunt-testserver-0".to_string(),
             compat_mode: false,
+            clock_offset_ms: 0,
         }
     }
 
@@ -103,6 +106,18 @@ impl Node {
                     "build_type": "tar",
                     "build_hash": "eshunt-testserver",
                 },
+            },
+        })
+    }
+
+    /// `GET /_nodes/_local/stats`: this node and its clock (`timestamp`, epoch milliseconds).
+    pub fn nodes_stats(&self) -> Value {
+        let now = chrono::Utc::now().timestamp_millis() + self.clock_offset_ms;
+        json!({
+            "_nodes": {"total": 1, "successful": 1, "failed": 0},
+            "cluster_name": self.cluster_name,
+            "nodes": {
+                self.cluster_uuid.clone(): {"timestamp": now, "name": self.node_name},
             },
         })
     }

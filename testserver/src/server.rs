@@ -55,6 +55,7 @@ pub struct TestServerBuilder {
     security: SecurityConfig,
     record_body_limit: usize,
     compat_mode: bool,
+    clock_offset_ms: i64,
 }
 
 impl TestServerBuilder {
@@ -70,6 +71,7 @@ impl TestServerBuilder {
             security: SecurityConfig::open(),
             record_body_limit: 1024 * 1024,
             compat_mode: false,
+            clock_offset_ms: 0,
         }
     }
 
@@ -108,6 +110,13 @@ impl TestServerBuilder {
     /// distribution; `GET /_nodes/_local` tells the real version.
     pub fn compatibility_mode(mut self) -> Self {
         self.compat_mode = true;
+        self
+    }
+
+    /// The emulated node's clock runs this many milliseconds ahead of the host's (negative:
+    /// behind), as `GET /_nodes/_local/stats` tells.
+    pub fn clock_offset_ms(mut self, offset: i64) -> Self {
+        self.clock_offset_ms = offset;
         self
     }
 
@@ -152,6 +161,7 @@ impl TestServerBuilder {
             .ok_or_else(|| format!("unreadable version `{}`", self.version))?;
         let mut node = Node::new(self.flavor, version);
         node.compat_mode = self.compat_mode && self.flavor == Flavor::OpenSearch;
+        node.clock_offset_ms = self.clock_offset_ms;
         let info = ClusterInfo {
             flavor: self.flavor,
             version,

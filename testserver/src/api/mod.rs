@@ -42,6 +42,7 @@ fn route(em: &Emulator, req: &Req, s: &[&str]) -> Option<Answer> {
         ("GET" | "HEAD", []) => root::root(em, req),
         ("GET", ["_cluster", "health", ..]) => root::health(em),
         ("GET", ["_nodes", "_local"]) => Ok(Resp::json(200, &em.node.nodes_info())),
+        ("GET", ["_nodes", "_local", "stats", ..]) => Ok(Resp::json(200, &em.node.nodes_stats())),
         ("POST" | "PUT", ["_bulk"]) => bulk::bulk(em, req, None),
         ("POST" | "PUT", [t, "_bulk"]) => bulk::bulk(em, req, Some(t)),
         ("GET" | "POST", ["_search", "scroll"]) => search::scroll(em, req, None),

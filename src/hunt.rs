@@ -315,8 +315,12 @@ async fn fetch_original(
     index: &str,
     id: &str,
 ) -> Result<Option<String>, EsError> {
-    let request = Request::get(format!("/{index}/_doc/{}", crate::es::path_segment(id)))
-        .param("_source_includes", "event.original");
+    let request = Request::get(format!(
+        "/{}/_doc/{}",
+        crate::es::index_path(index),
+        crate::es::path_segment(id)
+    ))
+    .param("_source_includes", "event.original");
     let reply = cluster.execute(&request).await?;
     if reply.status == 404 {
         return Ok(None);

@@ -94,7 +94,7 @@ fn read_file(path: &PathBuf) -> Result<Event, String> {
 async fn fetch(cluster: &Cluster, index: &str, id: &str) -> Result<Event, String> {
     let body = json!({"size": 1, "query": {"ids": {"values": [id]}}});
     let reply = cluster
-        .execute(&Request::post(format!("/{index}/_search")).json(&body))
+        .execute(&Request::post(format!("/{}/_search", eshunt::es::index_path(index))).json(&body))
         .await
         .and_then(|r| r.ok("fetching the document"))
         .map_err(|e| e.to_string())?;
@@ -121,7 +121,7 @@ async fn cluster_prefilter(
         "query": {"bool": {"filter": [rule.prefilter.dsl.clone(), {"ids": {"values": [id]}}]}},
     });
     let reply = cluster
-        .execute(&Request::post(format!("/{index}/_search")).json(&body))
+        .execute(&Request::post(format!("/{}/_search", eshunt::es::index_path(index))).json(&body))
         .await
         .and_then(|r| r.ok("evaluating the prefilter"))
         .map_err(|e| e.to_string())?;

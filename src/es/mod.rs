@@ -369,6 +369,22 @@ impl Sender {
     }
 }
 
+/// An index expression (`logs-*,remote:logs-*`, `<logs-{now/d}>`) as a URL path segment: each
+/// comma-separated name percent-encoded, wildcards kept, and `:` encoded too — a first segment
+/// like `remote:logs-*` would otherwise read as a URL scheme and never reach the cluster.
+pub fn index_path(expression: &str) -> String {
+    expression
+        .split(',')
+        .map(|name| {
+            name.split('*')
+                .map(|part| path_segment(part).replace(':', "%3A"))
+                .collect::<Vec<_>>()
+                .join("*")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Percent-encodes one URL path segment (a document id may hold `/`, `:` or spaces).
 pub fn path_segment(text: &str) -> String {
     let mut out = String::new();
@@ -481,5 +497,22 @@ mod tests {
             "checkpoint:AWS.Lambda.X"
         );
         assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn index_expressions_stay_paths_even_with_remote_clusters() {
+        assert_eq!(index_path("logs-aws.cloudtrail-*"), "logs-aws.cloudtrail-*");
+        assert_eq!(index_path("c1:logs-*,logs-*"), "c1%3Alogs-*,logs-*");
+        assert_eq!(index_path("<logs-{now/d}>"), "%3Clogs-%7Bnow%2Fd%7D%3E");
+        // What the `elasticsearch` crate does with a path: join it to the node URL.
+        let node = Url::parse("https://es.example:9200/").unwrap();
+        let url = node
+            .join(&format!("{}/_pit", index_path("c1:logs-*")))
+            .unwrap();
+        assert_eq!(url.as_str(), "https://es.example:9200/c1%3Alogs-*/_pit");
+        assert!(
+            node.join("c1:logs-*/_pit").unwrap().host_str().is_none(),
+            "unencoded, it is a scheme"
+        );
     }
 }

@@ -306,7 +306,10 @@ async fn opensearch_privileges(
     let mut denied = Vec::new();
     for index in source_indices {
         let probe = cluster
-            .execute(&Request::post(format!("/{index}/_search")).json(&json!({"size": 0})))
+            .execute(
+                &Request::post(format!("/{}/_search", super::index_path(index)))
+                    .json(&json!({"size": 0})),
+            )
             .await?;
         if probe.status == 403 {
             denied.push(index.clone());

@@ -169,7 +169,7 @@ impl BulkWriter {
     /// the target does not exist yet).
     async fn held(&self, alerts: &[Alert]) -> Result<HashSet<String>, EsError> {
         let ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
-        let request = Request::post(format!("/{}/_search", self.target))
+        let request = Request::post(format!("/{}/_search", crate::es::index_path(&self.target)))
             .param("ignore_unavailable", "true")
             .json(&json!({
                 "size": ids.len(),

@@ -336,7 +336,7 @@ impl<'a> Pager<'a> {
     ) -> Pager<'a> {
         Pager {
             cluster,
-            indices: rule.source.index.join(","),
+            indices: crate::es::index_path(&rule.source.index.join(",")),
             body: search_body(rule, window, &settings),
             settings,
             paging: cluster.info().paging(),

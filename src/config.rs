@@ -346,8 +346,15 @@ impl Config {
         if self.hunt.page_size == 0 || self.hunt.page_size > 10_000 {
             return Err("[hunt] page_size must be between 1 and 10000".into());
         }
-        if self.alerts.bulk_size == 0 {
-            return Err("[alerts] bulk_size must be at least 1".into());
+        if self.alerts.bulk_size == 0 || self.alerts.bulk_size > 10_000 {
+            // Each batch is also looked up with one search, and a search returns 10,000 at most.
+            return Err("[alerts] bulk_size must be between 1 and 10000".into());
+        }
+        if crate::es::setup::is_data_stream(&self.schedule.state_index) {
+            return Err(format!(
+                "[schedule] state_index `{}` is named like a data stream (type-dataset-namespace): the cluster's built-in templates would refuse it as an index; name it e.g. `eshunt-state`",
+                self.schedule.state_index
+            ));
         }
         if self.alerts.target.is_empty() {
             return Err("[alerts] target is empty".into());
@@ -497,6 +504,13 @@ mod tests {
             .unwrap_err()
             .message
             .contains("page_size"));
+        let (_dir, path) = write("[schedule]\nstate_index = \"logs-eshunt.state-default\"\n");
+        assert!(Config::load(&path)
+            .unwrap_err()
+            .message
+            .contains("named like a data stream"));
+        let (_dir, path) = write("[alerts]\nbulk_size = 20000\n");
+        assert!(Config::load(&path).unwrap_err().message.contains("bulk_size"));
         let (_dir, path) = write("[elasticsearch]\nurls = [\"es:9200\"]\n");
         assert!(Config::load(&path).unwrap_err().message.contains("http://"));
         let (_dir, path) =

@@ -510,7 +510,10 @@ mod tests {
             .message
             .contains("named like a data stream"));
         let (_dir, path) = write("[alerts]\nbulk_size = 20000\n");
-        assert!(Config::load(&path).unwrap_err().message.contains("bulk_size"));
+        assert!(Config::load(&path)
+            .unwrap_err()
+            .message
+            .contains("bulk_size"));
         let (_dir, path) = write("[elasticsearch]\nurls = [\"es:9200\"]\n");
         assert!(Config::load(&path).unwrap_err().message.contains("http://"));
         let (_dir, path) =

@@ -969,6 +969,22 @@ fn setup_warns_when_this_host_is_ahead_of_the_cluster() {
     );
 }
 
+/// Elasticsearch with security switched off has no `_has_privileges` (400 "no handler found"):
+/// setup says there is nothing to check instead of failing.
+#[test]
+fn setup_on_elasticsearch_without_security() {
+    let (_rt, _env, out, stdout) = setup_on(
+        TestServer::builder(Flavor::Elasticsearch, "8.15.0")
+            .emulator_only()
+            .security(eshunt_testserver::SecurityConfig::disabled()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("privileges: the cluster has no security enabled"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn setup_on_opensearch_without_restrictions_checks_what_it_can() {
     let (_rt, _env, out, stdout) = setup_on(

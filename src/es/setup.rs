@@ -286,11 +286,20 @@ pub async fn check_privileges(
     })
 }
 
+/// Whether `_has_privileges` failed because the cluster runs without security: 8.x/9.x have no
+/// such endpoint then (400 "no handler found", the error a plain string), 7.x read the path as
+/// an index name, older builds said so in words; a 404 is no security plugin either.
 fn is_security_disabled(status: u16, body: &Value) -> bool {
-    let reason = body["error"]["reason"].as_str().unwrap_or_default();
-    (status == 500 || status == 400 || status == 403)
-        && reason.contains("Security must be explicitly enabled")
-        || status == 404 && body["error"]["type"] != "security_exception"
+    let error = &body["error"];
+    let text = error["reason"]
+        .as_str()
+        .or(error.as_str())
+        .unwrap_or_default();
+    let error_type = error["type"].as_str().unwrap_or_default();
+    matches!(status, 400 | 403 | 500) && text.contains("Security must be explicitly enabled")
+        || status == 400 && text.starts_with("no handler found for uri")
+        || status == 400 && error_type == "invalid_index_name_exception"
+        || status == 404 && error_type != "security_exception"
 }
 
 async fn opensearch_privileges(

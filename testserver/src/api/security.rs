@@ -22,12 +22,28 @@ pub struct SecurityConfig {
     api_keys: Vec<String>,
     /// Index privileges `_has_privileges` answers `false` for: (index pattern, privilege).
     denied: Vec<(String, String)>,
+    /// Elasticsearch with `xpack.security.enabled: false`: the security APIs do not exist.
+    disabled: bool,
 }
 
 impl SecurityConfig {
     /// No authentication; every privilege granted.
     pub fn open() -> SecurityConfig {
         SecurityConfig::default()
+    }
+
+    /// Elasticsearch with security switched off (`xpack.security.enabled: false`): no
+    /// authentication, and `/_security/...` answers 400 "no handler found".
+    pub fn disabled() -> SecurityConfig {
+        SecurityConfig {
+            disabled: true,
+            ..SecurityConfig::default()
+        }
+    }
+
+    /// Whether the security APIs are switched off.
+    pub(crate) fn is_disabled(&self) -> bool {
+        self.disabled
     }
 
     /// Requires credentials and accepts this user.

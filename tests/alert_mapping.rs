@@ -68,6 +68,7 @@ fn every_alert_field_is_mapped_on_both_flavors() {
             },
             cluster_name: "t".into(),
             compat_mode: false,
+            oss: false,
         };
         let mapping = alert_mappings(&info);
         for alert in &alerts {

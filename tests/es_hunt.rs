@@ -969,6 +969,49 @@ fn setup_warns_when_this_host_is_ahead_of_the_cluster() {
     );
 }
 
+/// An Elasticsearch OSS build (AWS Elasticsearch Service 7.10) has no point in time, no
+/// `flattened` and no `_has_privileges`: setup installs what it accepts, and windows are paged
+/// with scroll.
+#[test]
+fn elasticsearch_oss_is_served_with_what_it_has() {
+    let (rt, env, out, stdout) = setup_on(
+        TestServer::builder(Flavor::Elasticsearch, "7.10.2")
+            .emulator_only()
+            .oss(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Elasticsearch OSS 7.10.2"), "{stdout}");
+    let docs = ecs_docs(
+        "oss-",
+        t(START),
+        6,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(10),
+    );
+    rt.block_on(env.load(&docs));
+    let rules = env.rules();
+    let report = rt.block_on(async {
+        let writer = writer(&env).await;
+        hunt_day(
+            &env.connect().await,
+            rule(&rules, ELASTIC),
+            4,
+            &Delivery::Bulk(&writer),
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        report.written.created as usize,
+        expected(&rules, &docs)[ELASTIC].len()
+    );
+    assert!(!env
+        .cluster
+        .requests()
+        .matching("POST", "^/_search/scroll$")
+        .is_empty());
+}
+
 /// Elasticsearch with security switched off has no `_has_privileges` (400 "no handler found"):
 /// setup says there is nothing to check instead of failing.
 #[test]

@@ -80,6 +80,9 @@ pub struct ClusterInfo {
     /// (`compatibility.override_main_response_version`): `version` is 1.0.0 until the real one
     /// is read from the node info ([`ClusterInfo::set_node_version`]).
     pub compat_mode: bool,
+    /// An Elasticsearch OSS build (`version.build_flavor: "oss"`, e.g. AWS Elasticsearch
+    /// Service 7.10): no X-Pack, so no point in time, no `flattened`, no `_has_privileges`.
+    pub oss: bool,
 }
 
 impl ClusterInfo {
@@ -104,6 +107,11 @@ impl ClusterInfo {
             Flavor::Elasticsearch
         };
         let compat_mode = flavor == Flavor::OpenSearch && distribution.is_none();
+        let oss = flavor == Flavor::Elasticsearch
+            && body
+                .pointer("/version/build_flavor")
+                .and_then(Value::as_str)
+                == Some("oss");
         Ok(ClusterInfo {
             flavor,
             // The 7.10.2 of compatibility mode is no OpenSearch version: assume the oldest
@@ -115,6 +123,7 @@ impl ClusterInfo {
             },
             cluster_name: body["cluster_name"].as_str().unwrap_or("?").to_string(),
             compat_mode,
+            oss,
         })
     }
 
@@ -137,9 +146,11 @@ impl ClusterInfo {
     /// How to page through a window on this cluster.
     pub fn paging(&self) -> Paging {
         match self.flavor {
-            Flavor::Elasticsearch if self.version.at_least(7, 10) => Paging::PointInTime {
-                shard_doc: self.version.at_least(7, 12),
-            },
+            Flavor::Elasticsearch if self.version.at_least(7, 10) && !self.oss => {
+                Paging::PointInTime {
+                    shard_doc: self.version.at_least(7, 12),
+                }
+            }
             Flavor::OpenSearch if self.version.at_least(2, 4) => Paging::PointInTime {
                 shard_doc: self.version.at_least(3, 3),
             },
@@ -147,11 +158,13 @@ impl ClusterInfo {
         }
     }
 
-    /// The mapping type for free-form objects (alert context): `flattened` on Elasticsearch,
-    /// `flat_object` on OpenSearch 2.7+, else an object that is stored but not indexed.
+    /// The mapping type for free-form objects (alert context): `flattened` on Elasticsearch
+    /// (not OSS), `flat_object` on OpenSearch 2.7+, else an object that is stored but not
+    /// indexed.
     pub fn free_form_mapping(&self) -> Value {
         match self.flavor {
-            Flavor::Elasticsearch => serde_json::json!({"type": "flattened"}),
+            Flavor::Elasticsearch if !self.oss => serde_json::json!({"type": "flattened"}),
+            Flavor::Elasticsearch => serde_json::json!({"type": "object", "enabled": false}),
             Flavor::OpenSearch if self.version.at_least(2, 7) => {
                 serde_json::json!({"type": "flat_object"})
             }
@@ -161,7 +174,7 @@ impl ClusterInfo {
 
     /// Whether the `match_only_text` type exists (Elasticsearch 7.14+).
     pub fn has_match_only_text(&self) -> bool {
-        self.flavor == Flavor::Elasticsearch && self.version.at_least(7, 14)
+        self.flavor == Flavor::Elasticsearch && !self.oss && self.version.at_least(7, 14)
     }
 
     /// Whether this version is one eshunt supports (Elasticsearch 7.10+, OpenSearch 1+).
@@ -184,9 +197,10 @@ impl fmt::Display for ClusterInfo {
         } else {
             ""
         };
+        let oss = if self.oss { " OSS" } else { "" };
         write!(
             f,
-            "{product} {} (cluster {}{compat})",
+            "{product}{oss} {} (cluster {}{compat})",
             self.version, self.cluster_name
         )
     }
@@ -258,6 +272,18 @@ mod tests {
         let es = info("7.10.2", None);
         assert_eq!(es.flavor, Flavor::Elasticsearch);
         assert!(!es.compat_mode);
+    }
+
+    #[test]
+    fn elasticsearch_oss_has_no_point_in_time_nor_flattened() {
+        let root = json!({"cluster_name": "c", "tagline": "You Know, for Search",
+                          "version": {"number": "7.10.2", "build_flavor": "oss"}});
+        let oss = ClusterInfo::from_root(&root).unwrap();
+        assert!(oss.oss);
+        assert_eq!(oss.paging(), Paging::Scroll);
+        assert_eq!(oss.free_form_mapping()["type"], "object");
+        assert_eq!(oss.to_string(), "Elasticsearch OSS 7.10.2 (cluster c)");
+        assert!(!info("7.10.2", None).oss, "the default distribution");
     }
 
     #[test]

@@ -241,7 +241,16 @@ pub async fn check_privileges(
     state_index: &str,
 ) -> Result<PrivilegeReport, EsError> {
     if cluster.info().flavor == Flavor::OpenSearch {
-        return opensearch_privileges(cluster, source_indices).await;
+        return probed_privileges(cluster, source_indices, "/_plugins/_security/api/account").await;
+    }
+    if cluster.info().oss {
+        // No X-Pack: a security layer, if any, is Open Distro's (AWS fine-grained access).
+        return probed_privileges(
+            cluster,
+            source_indices,
+            "/_opendistro/_security/api/account",
+        )
+        .await;
     }
     let needed = required_privileges(source_indices, target, state_index);
     let body = json!({
@@ -302,13 +311,14 @@ fn is_security_disabled(status: u16, body: &Value) -> bool {
         || status == 404 && error_type != "security_exception"
 }
 
-async fn opensearch_privileges(
+/// Without a privilege query (OpenSearch's and Open Distro's security plugins): the plugin's
+/// account API tells whether security is on, then each source pattern is searched once.
+async fn probed_privileges(
     cluster: &Cluster,
     source_indices: &[String],
+    account_path: &str,
 ) -> Result<PrivilegeReport, EsError> {
-    let account = cluster
-        .execute(&Request::get("/_plugins/_security/api/account"))
-        .await?;
+    let account = cluster.execute(&Request::get(account_path)).await?;
     if account.status == 404 || account.status == 400 {
         return Ok(PrivilegeReport::SecurityDisabled);
     }
@@ -338,7 +348,7 @@ async fn opensearch_privileges(
     }
     let roles = account.body["roles"].to_string();
     Ok(PrivilegeReport::Unchecked(format!(
-        "OpenSearch's security plugin has no privilege query; roles {roles}; searching the source indices works; writing alerts and state is not checked"
+        "the security plugin has no privilege query; roles {roles}; searching the source indices works; writing alerts and state is not checked"
     )))
 }
 
@@ -357,6 +367,7 @@ mod tests {
             },
             cluster_name: "c".into(),
             compat_mode: false,
+            oss: false,
         }
     }
 

@@ -252,11 +252,13 @@ pub fn cloudtrail_template(pattern: &str, info: &ClusterInfo) -> Value {
     })
 }
 
-/// The mapping as OpenSearch accepts it: no `flattened` (→ `flat_object` from 2.7, else a
-/// disabled object), `constant_keyword` and `match_only_text` as `keyword` and `text`.
+/// The mapping as OpenSearch (or an Elasticsearch OSS build) accepts it: no `flattened`
+/// (→ `flat_object` from OpenSearch 2.7, else a disabled object), `constant_keyword` and
+/// `match_only_text` as `keyword` and `text`.
 pub(crate) fn adapt_mapping(mut mapping: Value, info: &ClusterInfo) -> Value {
-    if info.flavor == Flavor::OpenSearch {
-        let flat_object = (info.version.major, info.version.minor) >= (2, 7);
+    if info.flavor == Flavor::OpenSearch || info.oss {
+        let flat_object =
+            info.flavor == Flavor::OpenSearch && (info.version.major, info.version.minor) >= (2, 7);
         adapt(&mut mapping, flat_object);
     }
     mapping

@@ -16,6 +16,8 @@ pub(crate) struct Node {
     pub compat_mode: bool,
     /// How far this node's clock is from the host's, in milliseconds (negative: behind).
     pub clock_offset_ms: i64,
+    /// An Elasticsearch OSS build (no X-Pack: no point in time, no `flattened`, no security).
+    pub oss: bool,
 }
 
 impl Node {
@@ -29,6 +31,7 @@ impl Node {
             node_name: "eshunt-testserver-0".to_string(),
             compat_mode: false,
             clock_offset_ms: 0,
+            oss: false,
         }
     }
 
@@ -69,12 +72,13 @@ impl Node {
         !self.is_opensearch() && self.version.major >= 8
     }
 
-    /// Whether the point-in-time API of this flavour exists (ES 7.10+, OpenSearch 2.4+).
+    /// Whether the point-in-time API of this flavour exists (ES 7.10+ with X-Pack, OpenSearch
+    /// 2.4+).
     pub fn has_pit(&self) -> bool {
         if self.is_opensearch() {
             self.at_least(2, 4)
         } else {
-            self.at_least(7, 10)
+            self.at_least(7, 10) && !self.oss
         }
     }
 
@@ -149,7 +153,7 @@ impl Node {
                 "cluster_uuid": self.cluster_uuid,
                 "version": {
                     "number": number,
-                    "build_flavor": "default",
+                    "build_flavor": if self.oss { "oss" } else { "default" },
                     "build_type": "tar",
                     "build_hash": "eshunt-testserver",
                     "build_date": "2024-01-01T00:00:00.000000000Z",

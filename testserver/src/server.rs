@@ -56,6 +56,7 @@ pub struct TestServerBuilder {
     record_body_limit: usize,
     compat_mode: bool,
     clock_offset_ms: i64,
+    oss: bool,
 }
 
 impl TestServerBuilder {
@@ -72,6 +73,7 @@ impl TestServerBuilder {
             record_body_limit: 1024 * 1024,
             compat_mode: false,
             clock_offset_ms: 0,
+            oss: false,
         }
     }
 
@@ -110,6 +112,13 @@ impl TestServerBuilder {
     /// distribution; `GET /_nodes/_local` tells the real version.
     pub fn compatibility_mode(mut self) -> Self {
         self.compat_mode = true;
+        self
+    }
+
+    /// An Elasticsearch OSS build (`build_flavor: "oss"`, as AWS Elasticsearch Service 7.10):
+    /// no point in time, no `flattened`, no `_security` APIs.
+    pub fn oss(mut self) -> Self {
+        self.oss = true;
         self
     }
 
@@ -162,11 +171,13 @@ impl TestServerBuilder {
         let mut node = Node::new(self.flavor, version);
         node.compat_mode = self.compat_mode && self.flavor == Flavor::OpenSearch;
         node.clock_offset_ms = self.clock_offset_ms;
+        node.oss = self.oss && self.flavor == Flavor::Elasticsearch;
         let info = ClusterInfo {
             flavor: self.flavor,
             version,
             cluster_name: node.cluster_name.clone(),
             compat_mode: node.compat_mode,
+            oss: node.oss,
         };
         let em = Emulator::new(node, self.policy, self.security.clone());
         Ok((Backend::Emulator(Arc::new(em)), info))

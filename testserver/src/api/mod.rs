@@ -69,7 +69,7 @@ fn route(em: &Emulator, req: &Req, s: &[&str]) -> Option<Answer> {
             templates::component_templates(em, req, rest.first())?
         }
         (_, ["_data_stream", rest @ ..]) => data_streams::handle(em, req, rest.first())?,
-        (_, ["_security", ..]) if em.security.is_disabled() => Ok(no_handler(req)),
+        (_, ["_security", ..]) if em.security.is_disabled() || em.node.oss => Ok(no_handler(req)),
         ("GET" | "POST", ["_security", "user", "_has_privileges"]) if es => {
             security::has_privileges(em, req)
         }

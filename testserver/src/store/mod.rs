@@ -93,7 +93,7 @@ impl Store {
 
     /// Field types this flavour refuses.
     fn forbidden_types(&self) -> &'static [&'static str] {
-        if self.node.is_opensearch() {
+        if self.node.is_opensearch() || self.node.oss {
             &["flattened"]
         } else {
             &[]

@@ -5,7 +5,8 @@
 //! with backoff, never skipping), and advances the checkpoint — with a conditional write —
 //! only after the window's alerts are written. A crash at any point leaves the checkpoint at the
 //! last complete window, so the next start redoes the unfinished one; alert ids make that
-//! harmless. A background task renews the lease while a tick runs; a lost lease stops the tick.
+//! harmless. The lease is renewed every [`Runtime::renewal_period`]: by a background task while
+//! a tick runs (a lost lease stops the tick) and while the task waits for the next due time.
 
 use super::lease::{Holding, Leases};
 use super::plan::{plan, PlanSettings};
@@ -319,9 +320,15 @@ impl Runtime {
         }
     }
 
+    /// How often a held lease is renewed: a third of its TTL (at least 200 ms).
+    pub fn renewal_period(&self) -> Duration {
+        (self.config.lease_ttl.std() / 3).max(Duration::from_millis(200))
+    }
+
     /// The scheduling loop of one rule, until shutdown.
     pub async fn run_rule(self: Arc<Self>, rule: Arc<Rule>) {
-        let ttl = self.config.lease_ttl.delta();
+        // How soon to try again for a lease another process holds (or that could not be read).
+        let retry_lease = (self.config.lease_ttl.delta() / 3).max(TimeDelta::seconds(1));
         let mut held: Option<Version> = None;
         let mut due = Utc::now();
         loop {
@@ -337,12 +344,12 @@ impl Runtime {
                 }) => {
                     held = None;
                     tracing::debug!(rule = %rule.meta.id, %instance, %expires_at, "rule held by another process");
-                    due = now + (ttl / 3).max(TimeDelta::seconds(1));
+                    due = now + retry_lease;
                     continue;
                 }
                 Err(e) => {
                     tracing::warn!(rule = %rule.meta.id, error = %e, "could not take the rule's lease");
-                    due = now + (ttl / 3).max(TimeDelta::seconds(1));
+                    due = now + retry_lease;
                     continue;
                 }
             }
@@ -391,7 +398,7 @@ impl Runtime {
         held: &mut Option<Version>,
         due: DateTime<Utc>,
     ) -> bool {
-        let step = (self.config.lease_ttl.std() / 3).max(Duration::from_millis(200));
+        let step = self.renewal_period();
         loop {
             let left = (due - Utc::now()).to_std().unwrap_or_default();
             if left.is_zero() {
@@ -436,7 +443,7 @@ impl Renewal {
         let version = Arc::new(Mutex::new(Some(held)));
         let lost = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
-        let period = (runtime.config.lease_ttl.std() / 3).max(Duration::from_millis(200));
+        let period = runtime.renewal_period();
         let task = {
             let (version, lost, done) = (version.clone(), lost.clone(), done.clone());
             tokio::spawn(async move {

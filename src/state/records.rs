@@ -174,7 +174,8 @@ pub struct Backfill {
     /// Always [`Backfill::KIND`].
     #[serde(rename = "type")]
     pub kind: String,
-    /// Derived from rules, range and chunk size: the same command resumes the same backfill.
+    /// Derived from rules (with versions), range and chunk size: the same command resumes the
+    /// same backfill.
     pub backfill_id: String,
     /// Rules.
     pub rule_ids: Vec<String>,

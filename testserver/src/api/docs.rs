@@ -5,7 +5,7 @@ use crate::emulator::Emulator;
 use crate::error::EsError;
 use crate::http::{Req, Resp};
 use crate::search::source_filter::SourceFilter;
-use crate::store::{Condition, Index, OpType, WriteKind, WriteResult, PRIMARY_TERM};
+use crate::store::{Condition, Doc, Index, OpType, WriteKind, WriteResult, PRIMARY_TERM};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -198,22 +198,7 @@ pub(super) fn mget(em: &Emulator, req: &Req, index: Option<&str>) -> Answer {
         .iter()
         .map(|(index, id)| match em.store.single_index(index) {
             Ok(ix) => match ix.get(id) {
-                Some(doc) => {
-                    let mut found = json!({
-                        "_index": ix.name,
-                        "_id": id,
-                        "_version": doc.version,
-                        "_seq_no": doc.seq_no,
-                        "_primary_term": PRIMARY_TERM,
-                        "found": true,
-                    });
-                    if !filter.disabled {
-                        let source: Value =
-                            serde_json::from_str(&doc.source).unwrap_or(Value::Null);
-                        found["_source"] = filter.apply(&source);
-                    }
-                    found
-                }
+                Some(doc) => found(&ix.name, id, &doc, &filter),
                 None => json!({"_index": ix.name, "_id": id, "found": false}),
             },
             Err(e) => json!({"_index": index, "_id": id, "error": e.to_json()}),
@@ -242,8 +227,13 @@ pub(super) fn get(em: &Emulator, req: &Req, index: &str, id: &str) -> Answer {
         req.param("_source_includes"),
         req.param("_source_excludes"),
     );
+    Ok(Resp::json(200, &found(&ix.name, id, &doc, &filter)))
+}
+
+/// A found document as `GET` and `_mget` answer it, its `_source` filtered.
+fn found(index: &str, id: &str, doc: &Doc, filter: &SourceFilter) -> Value {
     let mut body = json!({
-        "_index": ix.name,
+        "_index": index,
         "_id": id,
         "_version": doc.version,
         "_seq_no": doc.seq_no,
@@ -254,5 +244,5 @@ pub(super) fn get(em: &Emulator, req: &Req, index: &str, id: &str) -> Answer {
         let source: Value = serde_json::from_str(&doc.source).unwrap_or(Value::Null);
         body["_source"] = filter.apply(&source);
     }
-    Ok(Resp::json(200, &body))
+    body
 }

@@ -86,6 +86,18 @@ async fn tick_all(
     out
 }
 
+/// Ticks every rule every five minutes (one second past), from `t0` to `last` minutes after it.
+async fn tick_every_five_minutes(rt: &Runtime, rules: &[Rule], t0: DateTime<Utc>, last: i64) {
+    for minutes in (0..=last).step_by(5) {
+        tick_all(
+            rt,
+            rules,
+            t0 + TimeDelta::minutes(minutes) + TimeDelta::seconds(1),
+        )
+        .await;
+    }
+}
+
 async fn runs(store: &StateStore, rule: &str) -> Vec<RunRecord> {
     let mut runs: Vec<RunRecord> = store
         .search(&[("rule_id", rule)], "finished_at", 1000)
@@ -113,14 +125,7 @@ async fn ticks_cover_time_contiguously_and_alert_exactly_once() {
     env.load(&docs).await;
     let rules = env.rules();
     let rt = runtime(&env, "a", &env.target).await;
-    for minutes in (0..=75).step_by(5) {
-        tick_all(
-            &rt,
-            &rules,
-            t0 + TimeDelta::minutes(minutes) + TimeDelta::seconds(1),
-        )
-        .await;
-    }
+    tick_every_five_minutes(&rt, &rules, t0, 75).await;
     assert_eq!(ids(&env.alerts().await), all_ids(&expected(&rules, &docs)));
     for rule in &rules {
         let runs: Vec<RunRecord> = runs(&rt.store, &rule.meta.id)
@@ -438,14 +443,7 @@ async fn backfill_produces_exactly_what_live_runs_produce_and_resumes() {
     env.load(&docs).await;
     let rules = env.rules();
     let live = runtime(&env, "live", &env.target).await;
-    for minutes in (0..=100).step_by(5) {
-        tick_all(
-            &live,
-            &rules,
-            t0 + TimeDelta::minutes(minutes) + TimeDelta::seconds(1),
-        )
-        .await;
-    }
+    tick_every_five_minutes(&live, &rules, t0, 100).await;
     let live_ids = ids(&env.alerts().await);
     assert_eq!(live_ids, all_ids(&expected(&rules, &docs)));
 

@@ -11,13 +11,13 @@ use crate::event::{Event, Origin, Shape};
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
 use crate::sink::elasticsearch::{BulkWriter, WriteReport};
+use crate::sink::ndjson::Printer;
 use crate::source::elasticsearch::alert_plan;
 use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, WindowError};
 use crate::source::files::{invalid_json, Skipped};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -28,37 +28,6 @@ pub enum Delivery<'a> {
     Bulk(&'a BulkWriter),
     /// Printed as JSON lines (dry run).
     Print(&'a Mutex<Printer>),
-}
-
-/// Alerts printed as JSON lines (a dry run), each id once: a window redone after a failure
-/// finds what it printed before as existing, as a write to the cluster would.
-pub struct Printer {
-    out: Box<dyn Write + Send>,
-    printed: HashSet<String>,
-}
-
-impl Printer {
-    /// Prints to `out`.
-    pub fn new(out: Box<dyn Write + Send>) -> Printer {
-        Printer {
-            out,
-            printed: HashSet::new(),
-        }
-    }
-
-    fn print(&mut self, alerts: &[Alert]) -> std::io::Result<WriteReport> {
-        let mut report = WriteReport::default();
-        for alert in alerts {
-            if self.printed.insert(alert.id.clone()) {
-                writeln!(self.out, "{}", alert.doc)?;
-                report.created += 1;
-            } else {
-                report.existing += 1;
-            }
-        }
-        self.out.flush()?;
-        Ok(report)
-    }
 }
 
 impl Delivery<'_> {

@@ -6,9 +6,10 @@ mod support;
 
 use chrono::TimeDelta;
 use eshunt::es::retry::RetryPolicy;
-use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery, Printer};
+use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery};
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
+use eshunt::sink::ndjson::Printer;
 use eshunt::source::elasticsearch::{PageSettings, Window};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

@@ -2,7 +2,8 @@
 
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, Fail, RuleFilter};
-use eshunt::hunt::{hunt_window_with_retries, Delivery, Printer, WindowReport};
+use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
+use eshunt::sink::ndjson::Printer;
 use eshunt::source::elasticsearch::Window;
 use eshunt::time::{parse_time_arg, Span};
 use std::sync::Mutex;

@@ -1,5 +1,7 @@
-//! Alerts as JSON lines: one ECS alert document per line (its id is `eshunt.alert_id`).
+//! Alerts as JSON lines: one ECS alert document per line (its id is `eshunt.alert_id`) — to a
+//! file, or printed once per id by a dry run.
 
+use super::elasticsearch::WriteReport;
 use crate::alert::Alert;
 use std::collections::HashSet;
 use std::fs::File;
@@ -52,6 +54,38 @@ impl<W: Write> NdjsonSink<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// Alerts printed as JSON lines (a dry run), each id once: a window redone after a failure
+/// finds what it printed before as existing, as a write to the cluster would.
+pub struct Printer {
+    sink: NdjsonSink<Box<dyn Write + Send>>,
+    printed: HashSet<String>,
+}
+
+impl Printer {
+    /// Prints to `out`.
+    pub fn new(out: Box<dyn Write + Send>) -> Printer {
+        Printer {
+            sink: NdjsonSink::new(out),
+            printed: HashSet::new(),
+        }
+    }
+
+    /// Prints the alerts not printed before, and flushes.
+    pub fn print(&mut self, alerts: &[Alert]) -> io::Result<WriteReport> {
+        let mut report = WriteReport::default();
+        for alert in alerts {
+            if self.printed.insert(alert.id.clone()) {
+                self.sink.write(alert)?;
+                report.created += 1;
+            } else {
+                report.existing += 1;
+            }
+        }
+        self.sink.out.flush()?;
+        Ok(report)
     }
 }
 

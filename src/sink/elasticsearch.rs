@@ -4,7 +4,10 @@
 //! `create` refuses an `_id` only within one index, and a data stream writes to its newest
 //! backing index: after a rollover the same alert would be created again. So each batch first
 //! asks the whole target which of its ids it already holds (an `ids` query across every backing
-//! index) and sends only the others; `create`'s 409 covers what the search cannot see yet.
+//! index) and sends only the others. Search sees only refreshed documents, so alerts are
+//! written with `refresh=wait_for`: a write returns once its alerts are searchable, and the next
+//! check sees them even when the target rolled over in between (a real engine showed the gap: a
+//! rerun right after a rollover created its alerts again). Reviewers see alerts at once too.
 //!
 //! A bulk request answers 200 even when items fail, so every item is checked: `201` created;
 //! `409` already written (counted, not an error); `429`/`5xx` retried alone, with backoff;
@@ -106,7 +109,11 @@ impl BulkWriter {
         loop {
             let reply = self
                 .cluster
-                .execute(&Request::post("/_bulk").ndjson(self.body(&pending)))
+                .execute(
+                    &Request::post("/_bulk")
+                        .param("refresh", "wait_for")
+                        .ndjson(self.body(&pending)),
+                )
                 .await?
                 .ok("writing alerts")?;
             let items = reply.body["items"].as_array().cloned().unwrap_or_default();

@@ -57,6 +57,11 @@ impl Env {
         Env::with_cluster(TestCluster::start(flavor, version), Knobs::default()).await
     }
 
+    /// On exactly this flavour: the real cluster when it is one, the emulator otherwise.
+    pub async fn of_flavor(flavor: Flavor, version: &str) -> Env {
+        Env::with_cluster(TestCluster::of_flavor(flavor, version), Knobs::default()).await
+    }
+
     pub async fn with_cluster(cluster: TestCluster, knobs: Knobs) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let source = cluster.install_cloudtrail_template().await.unwrap();

@@ -28,6 +28,16 @@ impl TestCluster {
         TestCluster::with_server(TestServer::start(flavor, version))
     }
 
+    /// Starts a server of exactly this flavour and major version: a proxy when the real cluster
+    /// is one, the emulator otherwise (see [`crate::TestServerBuilder::exact_flavor`]).
+    pub fn of_flavor(flavor: Flavor, version: &str) -> TestCluster {
+        let server = TestServer::builder(flavor, version)
+            .exact_flavor()
+            .start()
+            .expect("the test server starts");
+        TestCluster::with_server(server)
+    }
+
     /// Wraps an already started server.
     pub fn with_server(server: TestServer) -> TestCluster {
         TestCluster {

@@ -44,6 +44,7 @@
 
 mod api;
 mod emulator;
+mod engine;
 mod error;
 mod faults;
 mod harness;

@@ -57,23 +57,26 @@ pub struct TestServerBuilder {
     compat_mode: bool,
     clock_offset_ms: i64,
     oss: bool,
+    exact_flavor: bool,
 }
 
 impl TestServerBuilder {
-    /// An emulator of `flavor` `version` on a random loopback port; proxy mode when
-    /// `ESHUNT_TEST_ES_URL` is set (see [`TestServerBuilder::emulator_only`]).
+    /// A proxy to the test run's real cluster (see the `engine` module) on a random loopback
+    /// port; an emulator of `flavor` `version` when there is none or with
+    /// [`TestServerBuilder::emulator_only`].
     pub fn new(flavor: Flavor, version: &str) -> TestServerBuilder {
         TestServerBuilder {
             flavor,
             version: version.to_string(),
             port: 0,
-            proxy: ProxyConfig::from_env(),
+            proxy: crate::engine::shared(),
             policy: ContextPolicy::default(),
             security: SecurityConfig::open(),
             record_body_limit: 1024 * 1024,
             compat_mode: false,
             clock_offset_ms: 0,
             oss: false,
+            exact_flavor: false,
         }
     }
 
@@ -83,9 +86,17 @@ impl TestServerBuilder {
         self
     }
 
-    /// Emulates even when `ESHUNT_TEST_ES_URL` is set (tests of emulator-only behaviour).
+    /// Emulates even when a real cluster is available (emulator behaviour, flavours no real
+    /// engine here gives, fault set-ups a real cluster cannot produce).
     pub fn emulator_only(mut self) -> Self {
         self.proxy = None;
+        self
+    }
+
+    /// Forwards to the real cluster only when it is of the requested flavour and major
+    /// version; emulates otherwise (tests of one flavour's behaviour).
+    pub fn exact_flavor(mut self) -> Self {
+        self.exact_flavor = true;
         self
     }
 
@@ -164,7 +175,9 @@ impl TestServerBuilder {
         if let Some(config) = &self.proxy {
             let upstream = Upstream::new(config)?;
             let info = upstream.info().await?;
-            return Ok((Backend::Proxy(Arc::new(upstream)), info));
+            if !self.exact_flavor || self.is_served_by(&info) {
+                return Ok((Backend::Proxy(Arc::new(upstream)), info));
+            }
         }
         let version = Version::parse(&self.version)
             .ok_or_else(|| format!("unreadable version `{}`", self.version))?;
@@ -181,6 +194,14 @@ impl TestServerBuilder {
         };
         let em = Emulator::new(node, self.policy, self.security.clone());
         Ok((Backend::Emulator(Arc::new(em)), info))
+    }
+}
+
+impl TestServerBuilder {
+    /// Whether the real cluster `info` is the requested flavour and major version.
+    fn is_served_by(&self, info: &ClusterInfo) -> bool {
+        let wanted = Version::parse(&self.version).map(|v| v.major);
+        info.flavor == self.flavor && wanted == Some(info.version.major) && !self.oss
     }
 }
 

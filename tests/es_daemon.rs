@@ -324,7 +324,13 @@ async fn a_rule_whose_interval_outlasts_the_lease_stays_with_its_holder() {
             .await
             .unwrap();
         let instances: BTreeSet<&str> = runs.iter().map(|r| r.instance.as_str()).collect();
-        assert!(runs.len() >= 2, "{rule}: {} runs", runs.len());
+        assert!(
+            runs.len() >= 2,
+            "{rule}: {} runs\n--- a:\n{}\n--- b:\n{}",
+            runs.len(),
+            log(&env, "a"),
+            log(&env, "b")
+        );
         assert_eq!(instances.len(), 1, "{rule} ran in {instances:?}");
     }
 }

@@ -1133,3 +1133,40 @@ async fn unreadable_subtrees_are_read_through_event_original_or_reported() {
         "event.original is fetched only for the flagged documents"
     );
 }
+
+/// Before the first CloudTrail document arrives, the rule's pattern matches no index: the window
+/// is empty, not an error (OpenSearch refuses a point in time over no index with a 400).
+async fn a_pattern_matching_no_index_gives_an_empty_window(env: Env) {
+    let rules = env.rules();
+    let cluster = env.connect().await;
+    let writer = writer(&env).await;
+    for rule in &rules {
+        let report = hunt_day(&cluster, rule, 10, &Delivery::Bulk(&writer))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", rule.meta.id));
+        assert_eq!((report.hits, report.matched), (0, 0));
+    }
+}
+
+#[tokio::test]
+async fn a_pattern_matching_no_index_gives_an_empty_window_on_this_cluster() {
+    a_pattern_matching_no_index_gives_an_empty_window(
+        Env::start(Flavor::Elasticsearch, "8.15.0").await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_pattern_matching_no_index_gives_an_empty_window_on_emulated_flavours() {
+    for (flavor, version) in [
+        (Flavor::Elasticsearch, "8.15.0"),
+        (Flavor::OpenSearch, "2.11.0"),
+    ] {
+        let server = TestServer::builder(flavor, version)
+            .emulator_only()
+            .start()
+            .unwrap();
+        let env = Env::with_cluster(TestCluster::with_server(server), Knobs::default()).await;
+        a_pattern_matching_no_index_gives_an_empty_window(env).await;
+    }
+}

@@ -400,7 +400,8 @@ impl<'a> Pager<'a> {
     /// Opens the window's point in time. One opened without some shards would page through
     /// part of the data: it is kept (so [`Pager::close`] releases it) and the window is
     /// incomplete. OpenSearch is asked not to create such a point in time at all (its
-    /// `allow_partial_pit_creation` defaults to true).
+    /// `allow_partial_pit_creation` defaults to true). Indices that match nothing make an empty
+    /// window.
     async fn open_pit(&mut self) -> Result<(), WindowError> {
         let keep_alive = self.settings.keep_alive.es_time();
         let (request, field) = match self.cluster.info().flavor {
@@ -415,8 +416,12 @@ impl<'a> Pager<'a> {
         let reply = self
             .cluster
             .execute(&request.param("keep_alive", keep_alive))
-            .await?
-            .ok(what)?;
+            .await?;
+        if reply.status == 400 && self.matches_no_index().await? {
+            self.finished = true;
+            return Ok(());
+        }
+        let reply = reply.ok(what)?;
         let Some(id) = reply.body[field].as_str() else {
             return Err(EsError::protocol(what, format!("no `{field}` in {}", reply.body)).into());
         };
@@ -427,6 +432,16 @@ impl<'a> Pager<'a> {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// Whether the rule's indices match no index at all (e.g. before the first CloudTrail
+    /// document arrived): OpenSearch then refuses to open a point in time with a 400 ("invalid
+    /// id: [null]"), where the window is simply empty. Asked only after such a refusal.
+    async fn matches_no_index(&self) -> Result<bool, WindowError> {
+        let request = Request::post(format!("/{}/_search", self.indices))
+            .json(&json!({"size": 0, "track_total_hits": false}));
+        let reply = self.cluster.execute(&request).await?;
+        Ok(reply.status == 200 && reply.body["_shards"]["total"].as_u64() == Some(0))
     }
 
     /// Checks a page for completeness, keeps the newest context id and the `search_after`

@@ -52,11 +52,16 @@ pub(super) fn es_close(em: &Emulator, req: &Req) -> Answer {
     ))
 }
 
-/// OpenSearch `POST /{targets}/_search/point_in_time?keep_alive=…`.
+/// OpenSearch `POST /{targets}/_search/point_in_time?keep_alive=…`. Over no index at all
+/// (a pattern nothing matches yet) OpenSearch 2.19 fails with a 400 "invalid id: [null]"
+/// where Elasticsearch opens an empty point in time.
 pub(super) fn os_create(em: &Emulator, req: &Req, target: &str) -> Answer {
     let k = keep_alive(em, req)?;
     let snaps = snapshots(em, req, target)?;
     let n = snaps.len();
+    if n == 0 {
+        return Err(EsError::illegal_argument("invalid id: [null]"));
+    }
     let pit = em.contexts.open_pit(snaps, k);
     Ok(Resp::json(
         200,

@@ -50,7 +50,9 @@ pub struct TestServerBuilder {
     flavor: Flavor,
     version: String,
     port: u16,
-    proxy: Option<ProxyConfig>,
+    /// `None`: the test run's real cluster, if any (see the `engine` module), asked only when
+    /// the server starts; `Some(None)`: the emulator.
+    proxy: Option<Option<ProxyConfig>>,
     policy: ContextPolicy,
     security: SecurityConfig,
     record_body_limit: usize,
@@ -69,7 +71,7 @@ impl TestServerBuilder {
             flavor,
             version: version.to_string(),
             port: 0,
-            proxy: crate::engine::shared(),
+            proxy: None,
             policy: ContextPolicy::default(),
             security: SecurityConfig::open(),
             record_body_limit: 1024 * 1024,
@@ -89,7 +91,7 @@ impl TestServerBuilder {
     /// Emulates even when a real cluster is available (emulator behaviour, flavours no real
     /// engine here gives, fault set-ups a real cluster cannot produce).
     pub fn emulator_only(mut self) -> Self {
-        self.proxy = None;
+        self.proxy = Some(None);
         self
     }
 
@@ -102,7 +104,7 @@ impl TestServerBuilder {
 
     /// Forwards to this cluster instead of emulating one.
     pub fn proxy(mut self, config: ProxyConfig) -> Self {
-        self.proxy = Some(config);
+        self.proxy = Some(Some(config));
         self
     }
 
@@ -172,7 +174,8 @@ impl TestServerBuilder {
     }
 
     async fn backend(&self) -> Result<(Backend, ClusterInfo), String> {
-        if let Some(config) = &self.proxy {
+        let proxy = self.proxy.clone().unwrap_or_else(crate::engine::shared);
+        if let Some(config) = &proxy {
             let upstream = Upstream::new(config)?;
             let info = upstream.info().await?;
             if !self.exact_flavor || self.is_served_by(&info) {

@@ -504,6 +504,10 @@ async fn backfill_produces_exactly_what_live_runs_produce_and_resumes() {
         "the rerun only redoes the failed chunks"
     );
     assert!(second.failed.is_empty());
+    env.cluster
+        .request("POST", &format!("/{backfill_target}/_refresh"), None)
+        .await
+        .unwrap();
     let (status, body) = env
         .cluster
         .request(

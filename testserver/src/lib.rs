@@ -22,8 +22,9 @@
 //! ```
 //!
 //! # Emulation notes
-//! - Writes are visible to search at once; `refresh` (parameter and endpoint) is accepted and
-//!   does nothing.
+//! - Search sees writes only after a refresh: `_refresh`, a write's `refresh` parameter, or by
+//!   itself one second after the write (a real engine's default interval, taken as the worst
+//!   case). Reads by id are real-time.
 //! - One primary shard per index (`_shards.total` counts indices); primary term is always 1.
 //! - Scores are not computed: hits score 1.0 (0.0 under a pure filter); which hits match and
 //!   their order under an explicit sort are exact.

@@ -487,7 +487,7 @@ impl TestServer {
 
     /// Loads documents straight into the emulator, without HTTP (benchmarks, the binary):
     /// each is `(optional _id, _source JSON text)`, written with `create` to `target` (an
-    /// index or data stream, created as a write would). Returns how many were created; fails
+    /// index or data stream, created as a write would), then refreshed. Returns how many were created; fails
     /// in proxy mode or at the first refused document.
     pub fn load<I>(&self, target: &str, docs: I) -> Result<usize, String>
     where
@@ -504,6 +504,7 @@ impl TestServer {
             em.load_one(target, id, source).map_err(|e| e.reason)?;
             created += 1;
         }
+        em.store.refresh_all();
         Ok(created)
     }
 }

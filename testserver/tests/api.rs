@@ -186,6 +186,7 @@ async fn bulk_answers_per_item() {
         )
         .await;
     assert_eq!((s, r["errors"].as_bool()), (200, Some(false)));
+    c.req("POST", "/b/_refresh", None).await;
     let (_, r) = c.req("GET", "/b/_count", None).await;
     assert_eq!(r["count"], 2);
 }
@@ -269,6 +270,9 @@ async fn templates_data_streams_and_rollover() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(r["items"][0]["create"]["status"], 201, "{r}");
+    let (_, r) = c.req("GET", "/logs-x-a/_count", None).await;
+    assert_eq!(r["count"], 0, "writes are not refreshed yet");
+    c.req("POST", "/logs-x-a/_refresh", None).await;
     let (_, r) = c.req("GET", "/logs-x-a/_count", None).await;
     assert_eq!(r["count"], 2);
     // Backing indices are hidden from `*`, data streams are not.

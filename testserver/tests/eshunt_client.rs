@@ -185,6 +185,8 @@ async fn hunt_samples(flavor: Flavor, version: &str) {
     assert!(attempts[1..].iter().all(|a| *a == 1));
 
     // The alerts are in the cluster, each once; every point in time was closed.
+    c.req("POST", "/logs-eshunt.alerts-default/_refresh", None)
+        .await;
     let (_, r) = c
         .req(
             "POST",

@@ -192,6 +192,7 @@ async fn bulk_items_fail_by_id_and_position_and_are_not_written() {
         "mapper_parsing_exception"
     );
     assert_eq!(r["items"][1]["create"]["_id"], "b");
+    c.req("POST", "/items/_refresh", None).await;
     let (_, r) = c.req("GET", "/items/_count", None).await;
     assert_eq!(r["count"], 2, "failed items were not written");
     let recorded = server.requests().matching("POST", "^/_bulk$");

@@ -34,6 +34,7 @@ pub(super) fn bulk(em: &Emulator, req: &Req, default_index: Option<&str>) -> Ans
             .is_some_and(|v| v.get("error").is_some());
         answers.push(Value::Object(answer));
     }
+    super::refreshes(em, req);
     let body = json!({
         "errors": errors,
         "took": started.elapsed().as_millis() as u64,

@@ -130,14 +130,14 @@ pub(super) fn put(em: &Emulator, req: &Req, index: &str, id: Option<&str>, creat
         cond: condition(req)?,
     };
     let result = apply(em, op)?;
-    Ok(written(req, &result))
+    Ok(written(em, req, &result))
 }
 
 /// `DELETE /{index}/_doc/{id}`.
 pub(super) fn delete(em: &Emulator, req: &Req, index: &str, id: &str) -> Answer {
     let ix = em.store.single_index(index)?;
     let result = ix.delete(id, condition(req)?)?;
-    Ok(written(req, &result))
+    Ok(written(em, req, &result))
 }
 
 /// `POST /{index}/_update/{id}`.
@@ -151,13 +151,13 @@ pub(super) fn update(em: &Emulator, req: &Req, index: &str, id: &str) -> Answer 
         cond: condition(req)?,
     };
     let result = apply(em, op)?;
-    Ok(written(req, &result))
+    Ok(written(em, req, &result))
 }
 
-fn written(req: &Req, result: &WriteResult) -> Resp {
+fn written(em: &Emulator, req: &Req, result: &WriteResult) -> Resp {
     let mut body = result.to_json();
-    if matches!(req.param("refresh"), Some("true" | "")) {
-        body["forced_refresh"] = json!(true);
+    if super::refreshes(em, req) {
+        body["forced_refresh"] = json!(req.param("refresh") != Some("wait_for"));
     }
     Resp::json(result.status, &body)
 }

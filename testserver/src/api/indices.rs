@@ -1,5 +1,5 @@
 //! Index management: create, delete, get and check indices; read and extend mappings;
-//! refresh (a no-op: writes are visible at once); roll data streams over.
+//! refresh (what makes writes visible to search); roll data streams over.
 
 use super::{acknowledged, Answer};
 use crate::emulator::Emulator;
@@ -86,9 +86,11 @@ pub(super) fn put_mapping(em: &Emulator, req: &Req, target: &str) -> Answer {
     Ok(acknowledged())
 }
 
-/// `POST /{index}/_refresh`: nothing to do, writes are already visible.
+/// `POST /{index}/_refresh`: makes the writes so far visible to search.
 pub(super) fn refresh(em: &Emulator, req: &Req, target: &str) -> Answer {
-    let n = em.store.resolve(target, ResolveOptions::search(req))?.len();
+    let indices = em.store.resolve(target, ResolveOptions::search(req))?;
+    indices.iter().for_each(|index| index.refresh());
+    let n = indices.len();
     Ok(Resp::json(
         200,
         &json!({"_shards": {"total": n * 2, "successful": n, "failed": 0}}),

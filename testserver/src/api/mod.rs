@@ -140,3 +140,13 @@ fn condition(req: &Req) -> Result<Condition, EsError> {
 fn acknowledged() -> Resp {
     Resp::json(200, &serde_json::json!({"acknowledged": true}))
 }
+
+/// A write's `refresh` parameter (`true`, empty or `wait_for`): makes the writes visible to
+/// search before the answer. Whether it did.
+pub(super) fn refreshes(em: &Emulator, req: &Req) -> bool {
+    let refresh = matches!(req.param("refresh"), Some("true" | "" | "wait_for"));
+    if refresh {
+        em.store.refresh_all();
+    }
+    refresh
+}

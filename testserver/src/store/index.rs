@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The primary term of every shard (the server never fails over).
 pub(crate) const PRIMARY_TERM: i64 = 1;
@@ -85,12 +86,34 @@ struct IdEntry {
     seq_no: i64,
 }
 
+/// How long a write stays invisible to search without an explicit refresh: a real engine's
+/// default `refresh_interval`. The emulator takes the worst case of it — every write is unseen
+/// for this long — so a client that searches for what it has just written fails here as it
+/// would, now and then, against a real cluster. Reads by id are real-time.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
 struct State {
     mapping: Arc<Mapping>,
     slots: Vec<Option<Arc<Doc>>>,
     ids: HashMap<Arc<str>, IdEntry>,
     next_seq_no: i64,
+    /// What search sees: the live documents as of the last refresh.
+    searchable: Arc<Vec<Arc<Doc>>>,
+    /// When the oldest write search does not see yet was made.
+    unrefreshed_since: Option<Instant>,
+}
+
+impl State {
+    fn changed(&mut self) {
+        self.unrefreshed_since.get_or_insert_with(Instant::now);
+    }
+
+    fn refresh(&mut self) {
+        if self.unrefreshed_since.take().is_some() {
+            self.searchable = Arc::new(self.slots.iter().flatten().cloned().collect());
+        }
+    }
 }
 
 /// An index.
@@ -128,6 +151,8 @@ impl Index {
                 slots: Vec::new(),
                 ids: HashMap::new(),
                 next_seq_no: 0,
+                searchable: Arc::new(Vec::new()),
+                unrefreshed_since: None,
             }),
         }
     }
@@ -158,14 +183,26 @@ impl Index {
         Arc::make_mut(&mut st.mapping).merge(extra);
     }
 
-    /// The live documents now.
+    /// What search sees now: the documents as of the last refresh (taken by itself once the
+    /// oldest unseen write is [`REFRESH_INTERVAL`] old).
     pub fn snapshot(self: &Arc<Self>) -> ShardSnapshot {
-        let st = self.state.read();
+        let mut st = self.state.write();
+        if st
+            .unrefreshed_since
+            .is_some_and(|t| t.elapsed() >= REFRESH_INTERVAL)
+        {
+            st.refresh();
+        }
         ShardSnapshot {
             index: self.clone(),
             mapping: st.mapping.clone(),
-            docs: Arc::new(st.slots.iter().flatten().cloned().collect()),
+            docs: st.searchable.clone(),
         }
+    }
+
+    /// Makes every write so far visible to search (`_refresh`, `?refresh`).
+    pub fn refresh(&self) {
+        self.state.write().refresh();
     }
 
     /// The live document with this `_id`.
@@ -218,6 +255,7 @@ impl Index {
             version,
         })));
         let slot = st.slots.len() - 1;
+        st.changed();
         st.ids.insert(
             id.clone(),
             IdEntry {
@@ -247,6 +285,7 @@ impl Index {
             return Ok(self.result(id, version, seq_no, "not_found", 404));
         };
         st.slots[slot] = None;
+        st.changed();
         st.ids.insert(
             Arc::from(id),
             IdEntry {
@@ -448,6 +487,7 @@ mod tests {
         assert_eq!((b.version, b.seq_no, b.result), (2, 1, "updated"));
         let c = put(&ix, "1", json!({"a": 3}), OpType::Create).unwrap_err();
         assert_eq!(c.status, 409);
+        ix.refresh();
         assert_eq!(Arc::new(ix).snapshot().docs.len(), 1);
         let ix = index();
         put(&ix, "1", json!({"a": 1}), OpType::Index).unwrap();
@@ -506,11 +546,24 @@ mod tests {
     fn snapshots_keep_their_documents() {
         let ix = Arc::new(index());
         put(&ix, "1", json!({"a": 1}), OpType::Index).unwrap();
+        ix.refresh();
         let snap = ix.snapshot();
         put(&ix, "2", json!({"a": 2}), OpType::Index).unwrap();
         ix.delete("1", Condition::default()).unwrap();
         assert_eq!(snap.docs.len(), 1);
         assert_eq!(&*snap.docs[0].id, "1");
+        ix.refresh();
+        assert_eq!(ix.snapshot().docs.len(), 1);
+        assert_eq!(&*ix.snapshot().docs[0].id, "2");
+    }
+
+    #[test]
+    fn search_sees_writes_after_a_refresh_or_the_interval() {
+        let ix = Arc::new(index());
+        put(&ix, "1", json!({"a": 1}), OpType::Index).unwrap();
+        assert!(ix.snapshot().docs.is_empty(), "not refreshed yet");
+        assert!(ix.get("1").is_some(), "reads by id are real-time");
+        std::thread::sleep(REFRESH_INTERVAL);
         assert_eq!(ix.snapshot().docs.len(), 1);
     }
 

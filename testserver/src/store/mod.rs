@@ -101,6 +101,14 @@ impl Store {
     }
 
     /// `PUT /{index}` with optional `settings`/`mappings`/`aliases`.
+    /// Makes every write so far visible to search, in every index (`?refresh` on a write:
+    /// wider than the written shards a real engine refreshes, which only refresh sooner).
+    pub fn refresh_all(&self) {
+        for index in self.catalog().indices.values() {
+            index.refresh();
+        }
+    }
+
     pub fn create_index(&self, name: &str, body: &Value) -> Result<Arc<Index>, EsError> {
         validate_index_name(name)?;
         let mut cat = self.catalog.write();

@@ -1,8 +1,8 @@
-//! `eshunt run` as real processes against the test server, in real time with second-long
-//! schedules: two processes sharing the rules through leases while one is killed with SIGKILL,
-//! a SIGKILL in the middle of a window and a restart, a graceful SIGTERM, and the metrics
-//! endpoint. Documents are ingested while the daemons run; in the end every expected alert must
-//! exist exactly once.
+//! `eshunt run` as real processes against the test run's real cluster, in real time with
+//! second-long schedules: two processes sharing the rules through leases while one is killed
+//! with SIGKILL, a SIGKILL in the middle of a window and a restart, a graceful SIGTERM, and the
+//! metrics endpoint. Documents are ingested while the daemons run; in the end every expected
+//! alert must exist exactly once.
 
 mod support;
 

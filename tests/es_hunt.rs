@@ -1,6 +1,6 @@
 //! Hunting in a cluster end to end (ECS documents in, alerts out, exactly once, through
-//! faults), against the in-process test server — or, with `ESHUNT_TEST_ES_URL`, against a real
-//! cluster behind the fault-injecting proxy.
+//! faults), against the test run's real cluster behind the fault-injecting proxy; tests of one
+//! flavour that no engine here runs use the emulator.
 
 mod support;
 

@@ -1,7 +1,7 @@
-//! Scheduled hunting and backfill against the test server, with the clock under the tests'
-//! control (each tick is given its `now`): contiguous windows, catch-up after downtime, gaps,
-//! retries of incomplete windows, ingest delay, concurrent processes, leases, backfill resume,
-//! and backfill ≡ live.
+//! Scheduled hunting and backfill against the test run's real cluster, with the clock under
+//! the tests' control (each tick is given its `now`): contiguous windows, catch-up after
+//! downtime, gaps, retries of incomplete windows, ingest delay, concurrent processes, leases,
+//! backfill resume, and backfill ≡ live.
 
 mod support;
 

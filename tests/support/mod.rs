@@ -1,5 +1,5 @@
-//! Shared by the cluster integration tests: a test cluster (the in-process test server, or a
-//! fault-injecting proxy to a real cluster when `ESHUNT_TEST_ES_URL` is set), a config and rule
+//! Shared by the cluster integration tests: a test cluster (a fault-injecting proxy to the test
+//! run's real cluster, or the in-process emulator; see `eshunt_testserver`), a config and rule
 //! files pointing at it under a per-test prefix, generated CloudTrail ECS documents, and the
 //! alerts each rule must produce on them.
 #![allow(dead_code, unused_imports)] // each test binary uses part of it

@@ -8,16 +8,21 @@
 //! points in time (both flavours' APIs), scroll, and the security APIs eshunt calls. Faults
 //! ([`Faults`]) are programmable at run time and every request is recorded ([`Requests`]).
 //!
-//! When `ESHUNT_TEST_ES_URL` is set (with optional `ESHUNT_TEST_ES_USERNAME`,
-//! `ESHUNT_TEST_ES_PASSWORD`, `ESHUNT_TEST_ES_API_KEY`, and `ESHUNT_TEST_ES_INSECURE=1` for a
-//! self-signed cluster), the same call starts a proxy that forwards every request to that real
-//! cluster, applying the same faults on the way, so the very same tests run against real
-//! Elasticsearch. [`TestCluster`] gives each test its own name prefix and cleans up after it,
+//! By default the same call starts a proxy that forwards every request to a real cluster,
+//! applying the same faults on the way, so the very same tests run against a real engine: the
+//! OpenSearch node `scripts/engine` starts for the test run, or the cluster named by
+//! `ESHUNT_TEST_ES_URL` (with optional `ESHUNT_TEST_ES_USERNAME`, `ESHUNT_TEST_ES_PASSWORD`,
+//! `ESHUNT_TEST_ES_API_KEY`, and `ESHUNT_TEST_ES_INSECURE=1` for a self-signed cluster); see
+//! the `engine` module for the choice, and [`TestServerBuilder::emulator_only`] and
+//! [`TestServerBuilder::exact_flavor`] for tests that need the emulator. [`TestCluster`] gives each test its own name prefix and cleans up after it,
 //! so tests can share a real cluster.
 //!
 //! ```
 //! use eshunt_testserver::{Flavor, TestServer};
-//! let server = TestServer::start(Flavor::Elasticsearch, "8.15.0");
+//! let server = TestServer::builder(Flavor::Elasticsearch, "8.15.0")
+//!     .emulator_only()
+//!     .start()
+//!     .unwrap();
 //! assert!(server.url().starts_with("http://127.0.0.1:"));
 //! ```
 //!

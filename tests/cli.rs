@@ -546,3 +546,16 @@ fn a_cluster_backfill_into_the_future_is_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_kql_query_may_start_with_a_hyphen() {
+    let out = eshunt(&["kql", "--compact", "-event.action: Foo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dsl: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(dsl.to_string().contains("event.action"), "{dsl}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        1,
+        "--compact still read as the flag"
+    );
+}

@@ -5,8 +5,8 @@ use super::exit;
 /// Arguments of `eshunt kql`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The KQL query (quote it for the shell).
-    #[arg(value_name = "QUERY")]
+    /// The KQL query (quote it for the shell); it may start with `-`.
+    #[arg(value_name = "QUERY", allow_hyphen_values = true)]
     query: String,
     /// Print the DSL on one line instead of pretty-printed.
     #[arg(long)]

@@ -2,8 +2,9 @@
 //! tests run in parallel, also on one shared real cluster), the CloudTrail source mapping as a
 //! data stream template, bulk loading, and cleanup of everything with the prefix when dropped.
 //!
-//! Against a real cluster (`ESHUNT_TEST_ES_URL`), the credentials must allow creating and
-//! deleting index templates, data streams and indices whose names start with `eshunt-`.
+//! Against a real cluster (the test run's engine or `ESHUNT_TEST_ES_URL`), the credentials must
+//! allow creating and deleting index templates, data streams and indices whose names start with
+//! `eshunt-`.
 
 use crate::server::TestServer;
 use crate::{Faults, Flavor, Requests};
@@ -23,7 +24,8 @@ pub struct TestCluster {
 pub type Answer = (u16, Value);
 
 impl TestCluster {
-    /// Starts a server (a proxy when `ESHUNT_TEST_ES_URL` is set) with a fresh prefix.
+    /// Starts a server (a proxy to the test run's real cluster when there is one) with a fresh
+    /// prefix.
     pub fn start(flavor: Flavor, version: &str) -> TestCluster {
         TestCluster::with_server(TestServer::start(flavor, version))
     }

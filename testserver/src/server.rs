@@ -442,8 +442,8 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server of `flavor` and `version` (e.g. `"8.15.0"`, `"2.11.0"`) on a random
-    /// loopback port — a proxy to the real cluster when `ESHUNT_TEST_ES_URL` is set, whose
-    /// flavour and version then win. Panics when it cannot start (a test setup failure).
+    /// loopback port — a proxy to the test run's real cluster when there is one (see
+    /// [`TestServerBuilder::new`]), whose flavour and version then win. Panics when it cannot start (a test setup failure).
     pub fn start(flavor: Flavor, version: &str) -> TestServer {
         TestServer::builder(flavor, version)
             .start()

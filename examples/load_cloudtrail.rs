@@ -64,22 +64,23 @@ fn parse_args() -> Result<Args, String> {
 /// the time field eshunt's rules window on): as if delivered by a trail at that lag.
 const INGEST_LAG: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
-/// The `_source` to index for one record as read.
-fn document(record: Value) -> Value {
+/// The `_source` to index for one record as read; `None` for a raw record without
+/// `eventTime`, which is not CloudTrail (e.g. `samples/expected.json`).
+fn document(record: Value) -> Option<Value> {
     if let Some(source) = record.get("_source") {
-        return source.clone();
+        return Some(source.clone());
     }
     if is_ecs_document(&record) {
-        return record;
+        return Some(record);
     }
-    let event_time = record["eventTime"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let event_time = record.get("eventTime")?.as_str();
     let options = ToEcsOptions {
-        ingested: event_time.map(|t| t.to_utc() + INGEST_LAG),
+        ingested: event_time
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.to_utc() + INGEST_LAG),
         ..ToEcsOptions::default()
     };
-    to_ecs(&record, &options)
+    Some(to_ecs(&record, &options))
 }
 
 /// Reads the files on a thread of its own and hands over bulk bodies of [`BATCH`] documents,
@@ -112,17 +113,14 @@ fn read_batches(
                         return;
                     }
                 };
-                if !is_ecs_document(&record)
-                    && record.get("_source").is_none()
-                    && record.get("eventTime").is_none()
-                {
+                let Some(document) = document(record) else {
                     eprintln!("{path:?}: a record without eventTime is not CloudTrail: skipped");
                     skipped += 1;
                     return;
-                }
+                };
                 body.push_str(&action);
                 body.push('\n');
-                body.push_str(&document(record).to_string());
+                body.push_str(&document.to_string());
                 body.push('\n');
                 count += 1;
                 if count == BATCH {

@@ -8,9 +8,6 @@
 //! - [`event`]: one view over a raw CloudTrail record or an Elastic ECS document, looked up by
 //!   CloudTrail field names; the mappings record ↔ ECS both ways.
 //! - [`rule`]: rule files (`queries/*.toml`), the condition language, alert shaping, rule tests.
-//! - [`kql`]: Kibana Query Language → Elasticsearch query DSL, as Kibana translates it.
-//! - [`dsl`]: local evaluation of Elasticsearch query DSL on a document, with the semantics of the
-//!   mapped field types (prefilters on files, and tested offline).
 //! - [`engine`] and [`scan`]: rules over files; [`hunt`]: one rule over one cluster window.
 //! - [`alert`]: the ECS alert document and its deterministic id.
 //! - [`sink`]: JSON lines, or the alerts data stream (bulk `create`) with a dead-letter file.
@@ -18,18 +15,20 @@
 //! - [`backfill`]: the same rules over any range, chunked and resumable.
 //! - [`state`]: checkpoints, leases, run records, gaps and backfill progress in the cluster.
 //! - [`es`]: the client over Elasticsearch and OpenSearch (flavour, retries, setup).
+//!
+//! The query languages — KQL → DSL, and DSL evaluated on a document with the semantics of the
+//! mapped field types — are the workspace crate `esquery`, which knows nothing of CloudTrail.
+//!
 //! - [`config`], [`metrics`], [`progress`], [`time`], [`net`]: configuration, Prometheus
 //!   metrics, progress reporting, timestamps and spans, IP blocks.
 
 pub mod alert;
 pub mod backfill;
 pub mod config;
-pub mod dsl;
 pub mod engine;
 pub mod es;
 pub mod event;
 pub mod hunt;
-pub mod kql;
 pub mod metrics;
 pub mod net;
 pub mod progress;

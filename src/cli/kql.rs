@@ -15,7 +15,7 @@ pub struct Args {
 
 /// Runs `eshunt kql`: the DSL on stdout, or Kibana's error text on stderr and exit 1.
 pub fn run(args: Args) -> u8 {
-    match eshunt::kql::translate(&args.query) {
+    match esquery::kql::translate(&args.query) {
         Ok(dsl) => {
             let text = if args.compact {
                 dsl.to_string()

@@ -6,6 +6,7 @@
 //! Java-map strings are flagged *unavailable* so a run can say so instead of silently missing.
 
 pub mod from_ecs;
+pub mod mapping;
 pub mod path;
 pub mod to_ecs;
 pub mod udm;

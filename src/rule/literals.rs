@@ -12,8 +12,8 @@
 //! never skipped.
 
 use super::condition::{Expr, Field, Op, Scalar};
-use crate::dsl::{FieldType, Mapping};
 use crate::event::from_ecs::{is_verbatim_ecs_field, storage_of, Storage};
+use esquery::dsl::{FieldType, Mapping};
 use memchr::memmem::Finder;
 use serde_json::Value;
 
@@ -305,8 +305,8 @@ mod tests {
     }
 
     fn dsl_needles(kql: &str) -> Vec<Vec<String>> {
-        let dsl = crate::kql::translate(kql).unwrap();
-        Needles::from_dsl(&dsl, &Mapping::cloudtrail()).describe()
+        let dsl = esquery::kql::translate(kql).unwrap();
+        Needles::from_dsl(&dsl, crate::event::mapping::cloudtrail_mapping()).describe()
     }
 
     #[test]

@@ -10,15 +10,16 @@ use super::{
     AlertSpec, AttackRef, ContextField, Every, Metadata, Prefilter, Rule, RuleOrigin, RuleTest,
     Schedule, Severity, SourceSpec, Technique, Threat,
 };
-use crate::dsl::{Mapping, Query};
+use crate::event::mapping::cloudtrail_mapping;
 use crate::event::path::FieldPath;
 use crate::event::udm::UdmField;
 use crate::time::Span;
+use esquery::dsl::Query;
 use serde_json::Value;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use toml::Spanned;
 
 /// The outcome of loading a directory of rules: the valid rules and every error found.
@@ -374,7 +375,7 @@ impl Builder<'_> {
                     .error_at(kql.span().start, "the KQL prefilter is empty"),
             );
         }
-        match crate::kql::translate(kql.get_ref()) {
+        match esquery::kql::translate(kql.get_ref()) {
             Ok(dsl) => Some(dsl),
             Err(e) => {
                 let (line, col) = line_col_in(kql.get_ref(), e.offset());
@@ -546,12 +547,6 @@ impl Builder<'_> {
             }
         }
     }
-}
-
-/// The field types of Elastic's CloudTrail data stream, which prefilters are evaluated with.
-fn cloudtrail_mapping() -> &'static Mapping {
-    static MAPPING: OnceLock<Mapping> = OnceLock::new();
-    MAPPING.get_or_init(Mapping::cloudtrail)
 }
 
 fn origin(o: OriginFile) -> RuleOrigin {

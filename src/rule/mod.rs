@@ -11,11 +11,11 @@ pub mod load;
 pub mod template;
 pub mod testing;
 
-use crate::dsl::Query;
 use crate::event::path::FieldPath;
 use crate::event::Event;
 use crate::time::Span;
 use condition::{Condition, Field};
+use esquery::dsl::Query;
 use literals::Needles;
 use serde_json::Value;
 use std::fmt;

@@ -102,7 +102,7 @@ impl TestCluster {
         .await
     }
 
-    /// Installs the CloudTrail source mapping (`eshunt::dsl::Mapping::cloudtrail()`) as the
+    /// Installs the CloudTrail source mapping (`eshunt::event::mapping::cloudtrail_mapping()`) as the
     /// data stream template of `{prefix}logs-aws.cloudtrail-*`, adapted to OpenSearch when the
     /// cluster is one. Returns the data stream name `{prefix}logs-aws.cloudtrail-default`.
     pub async fn install_cloudtrail_template(&self) -> Result<String, String> {
@@ -250,11 +250,11 @@ fn unique_prefix() -> String {
     )
 }
 
-/// An index template body putting `eshunt::dsl::Mapping::cloudtrail()` on data streams
+/// An index template body putting `eshunt::event::mapping::cloudtrail_mapping()` on data streams
 /// matching `pattern` (priority 200, above Elasticsearch's built-in `logs` template), adapted
 /// to OpenSearch when `info` says so.
 pub fn cloudtrail_template(pattern: &str, info: &ClusterInfo) -> Value {
-    let mapping = adapt_mapping(eshunt::dsl::Mapping::cloudtrail().to_json(), info);
+    let mapping = adapt_mapping(eshunt::event::mapping::cloudtrail_mapping().to_json(), info);
     json!({
         "index_patterns": [pattern],
         "priority": 200,

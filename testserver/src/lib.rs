@@ -4,7 +4,7 @@
 //! [`TestServer::start`] runs an in-memory cluster on a random loopback port that answers the
 //! REST APIs eshunt uses the way Elasticsearch 8/9 (or OpenSearch 2) documents them: index
 //! management, composable templates and data streams, document and bulk APIs, search with the
-//! query DSL (evaluated by [`eshunt::dsl`]), sorting, `search_after`, `_source` filtering,
+//! query DSL (evaluated by [`esquery::dsl`]), sorting, `search_after`, `_source` filtering,
 //! points in time (both flavours' APIs), scroll, and the security APIs eshunt calls. Faults
 //! ([`Faults`]) are programmable at run time and every request is recorded ([`Requests`]).
 //!

@@ -7,7 +7,7 @@ use crate::error::EsError;
 use crate::http::{Req, Resp};
 use crate::store::templates::mapping_error;
 use crate::store::ResolveOptions;
-use eshunt::dsl::Mapping;
+use esquery::dsl::Mapping;
 use serde_json::{json, Map, Value};
 
 const CREATE_KEYS: [&str; 3] = ["settings", "mappings", "aliases"];

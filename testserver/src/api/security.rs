@@ -9,7 +9,7 @@ use crate::http::{Req, Resp};
 use crate::store::Index;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use eshunt::dsl::pattern::simple_match;
+use esquery::dsl::pattern::simple_match;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Running a search over shard snapshots: compiling the query with each index's mapping through
-//! `eshunt::dsl`, evaluating it once per document, sorting the matches, and cutting pages
+//! `esquery::dsl`, evaluating it once per document, sorting the matches, and cutting pages
 //! (`from`/`size`, `search_after`) out of the sorted list; then writing ES's response.
 //!
 //! The sorted matches ([`Matches`]) are what a point in time or a scroll keeps, so paging
@@ -18,7 +18,7 @@ pub(crate) mod source_filter;
 use crate::error::EsError;
 use crate::node::Node;
 use crate::store::{Doc, ShardSnapshot, PRIMARY_TERM};
-use eshunt::dsl::{DocMeta, DslError, Mapping, Query};
+use esquery::dsl::{DocMeta, DslError, Mapping, Query};
 use request::TrackTotal;
 use serde_json::{json, Value};
 use sort::{ResolvedSort, SortSpec, SortValue, ValueKind};
@@ -482,7 +482,7 @@ fn docvalues(source: &str, fields: &[(String, Option<String>)]) -> Value {
     let mut out = serde_json::Map::new();
     for (field, format) in fields {
         let mut values = Vec::new();
-        eshunt::dsl::source::visit_values(&source, field, &mut |v| {
+        esquery::dsl::source::visit_values(&source, field, &mut |v| {
             let value = match (
                 format.as_deref(),
                 v.as_str().and_then(eshunt::time::parse_timestamp),

@@ -7,7 +7,7 @@
 //! keyword sorts last with a `null` sort value.
 
 use crate::error::EsError;
-use eshunt::dsl::{FieldType, Mapping};
+use esquery::dsl::{FieldType, Mapping};
 use serde_json::{json, Value};
 use std::cmp::Ordering;
 
@@ -307,7 +307,7 @@ fn field_value(sort: &ResolvedSort, doc: &Value) -> SortValue {
         return SortValue::Missing;
     };
     let mut best: Option<SortValue> = None;
-    eshunt::dsl::source::visit_values(doc, path, &mut |v| {
+    esquery::dsl::source::visit_values(doc, path, &mut |v| {
         if let Some(value) = convert(v, *kind, *ignore_above) {
             let better = best.as_ref().is_none_or(|b| {
                 let o = value.cmp_same(b);
@@ -379,7 +379,7 @@ pub(crate) fn convert(
             .parse::<i64>()
             .ok()
             .or_else(|| {
-                eshunt::dsl::datemath::parse(s, chrono::Utc::now(), false)
+                esquery::dsl::datemath::parse(s, chrono::Utc::now(), false)
                     .ok()
                     .map(|d| d.timestamp_millis())
             })

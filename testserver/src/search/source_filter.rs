@@ -6,7 +6,7 @@
 //! Without a filter the stored text is returned byte for byte, as ES does.
 
 use crate::error::EsError;
-use eshunt::dsl::pattern::Glob;
+use esquery::dsl::pattern::Glob;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};

@@ -8,7 +8,7 @@
 
 use super::validate;
 use crate::error::EsError;
-use eshunt::dsl::Mapping;
+use esquery::dsl::Mapping;
 use parking_lot::RwLock;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -402,7 +402,7 @@ fn learn(mapping: &mut Arc<Mapping>, doc: &Value) {
 /// Whether some leaf path of `doc` is not mapped yet (cheap check before cloning the mapping).
 fn needs_learning(mapping: &Mapping, doc: &Value) -> bool {
     let mut unseen = false;
-    eshunt::dsl::source::visit_paths(doc, &mut |path, _| {
+    esquery::dsl::source::visit_paths(doc, &mut |path, _| {
         if mapping.field(path).is_none() && !under_flattened(mapping, path) {
             unseen = true;
         }
@@ -415,7 +415,7 @@ fn under_flattened(mapping: &Mapping, path: &str) -> bool {
     path.match_indices('.').any(|(i, _)| {
         mapping
             .field(&path[..i])
-            .is_some_and(|f| f.ty == eshunt::dsl::FieldType::Flattened)
+            .is_some_and(|f| f.ty == esquery::dsl::FieldType::Flattened)
     })
 }
 

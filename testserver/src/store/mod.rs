@@ -15,7 +15,7 @@ pub(crate) use resolve::{resolve, ResolveOptions};
 
 use crate::error::EsError;
 use crate::node::Node;
-use eshunt::dsl::Mapping;
+use esquery::dsl::Mapping;
 use parking_lot::{RwLock, RwLockReadGuard};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@
 use super::{Catalog, Index};
 use crate::error::EsError;
 use crate::http::Req;
-use eshunt::dsl::pattern::simple_match;
+use esquery::dsl::pattern::simple_match;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -3,8 +3,8 @@
 //! highest-priority template whose `index_patterns` match its name.
 
 use crate::error::EsError;
-use eshunt::dsl::pattern::simple_match;
-use eshunt::dsl::Mapping;
+use esquery::dsl::pattern::simple_match;
+use esquery::dsl::Mapping;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -371,7 +371,7 @@ fn flatten_into(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
 }
 
 /// A mapping error as ES answers it.
-pub(crate) fn mapping_error(e: eshunt::dsl::DslError) -> EsError {
+pub(crate) fn mapping_error(e: esquery::dsl::DslError) -> EsError {
     let text = e.to_string();
     let reason = text
         .strip_prefix("mapper_parsing_exception: ")

@@ -5,7 +5,7 @@
 //! Only mapped fields are checked; new fields are mapped dynamically afterwards.
 
 use crate::error::EsError;
-use eshunt::dsl::{FieldType, Mapping};
+use esquery::dsl::{FieldType, Mapping};
 use serde_json::Value;
 
 /// Checks `doc` (with `_id` `id`) before it is indexed. `kind` is the error type of this
@@ -33,7 +33,7 @@ pub(crate) fn document(
         ));
     }
     let mut error = None;
-    eshunt::dsl::source::visit_paths(doc, &mut |path, leaf| {
+    esquery::dsl::source::visit_paths(doc, &mut |path, leaf| {
         error = check_leaf(mapping, path, leaf).map(|(field_type, cause)| {
             EsError::new(
                 400,
@@ -52,7 +52,7 @@ pub(crate) fn document(
 
 fn has_timestamp(doc: &Value) -> bool {
     let mut found = false;
-    eshunt::dsl::source::visit_values(doc, "@timestamp", &mut |v| {
+    esquery::dsl::source::visit_values(doc, "@timestamp", &mut |v| {
         found = !v.is_null();
         found
     });
@@ -132,7 +132,7 @@ fn token(v: &Value) -> &'static str {
 
 /// `strict_date_optional_time||epoch_millis`, the default date format.
 fn parses_as_date(s: &str) -> bool {
-    s.parse::<i64>().is_ok() || eshunt::dsl::datemath::parse(s, chrono::Utc::now(), false).is_ok()
+    s.parse::<i64>().is_ok() || esquery::dsl::datemath::parse(s, chrono::Utc::now(), false).is_ok()
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Robustness: no input makes the KQL parser or translator panic, and translation is a function.
 
-use eshunt::kql::{self, DataView, DslOptions, FieldSpec, ParseOptions};
+use esquery::kql::{self, DataView, DslOptions, FieldSpec, ParseOptions};
 use proptest::prelude::*;
 
 /// Strings built from KQL's tokens, so that most inputs reach deep into the grammar.

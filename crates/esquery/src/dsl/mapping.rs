@@ -19,10 +19,6 @@ use crate::dsl::error::DslError;
 use crate::dsl::pattern::simple_match;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
-/// The built-in mapping of Elastic's `logs-aws.cloudtrail-*` data streams.
-const CLOUDTRAIL_MAPPING: &str = include_str!("../../assets/cloudtrail-mapping.json");
 
 /// Elasticsearch field types that eshunt knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -584,18 +580,6 @@ impl Mapping {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Ok(m)
-    }
-
-    /// The built-in mapping of Elastic's `logs-aws.cloudtrail-*` data streams
-    /// (`assets/cloudtrail-mapping.json`).
-    pub fn cloudtrail() -> Mapping {
-        static CT: OnceLock<Mapping> = OnceLock::new();
-        CT.get_or_init(|| {
-            let v: Value = serde_json::from_str(CLOUDTRAIL_MAPPING)
-                .expect("assets/cloudtrail-mapping.json is valid JSON");
-            Mapping::from_json(&v).expect("assets/cloudtrail-mapping.json is a valid mapping")
-        })
-        .clone()
     }
 
     fn add_properties(&mut self, prefix: &str, props: &Value) -> Result<(), DslError> {
@@ -1161,37 +1145,5 @@ mod tests {
         assert_eq!(m.field("a.b.keyword").unwrap().ty, FieldType::Keyword);
         assert_eq!(m.field("a.c.d").unwrap().ty, FieldType::Long);
         assert_eq!(m.field("e").unwrap().ty, FieldType::Float);
-    }
-
-    #[test]
-    fn cloudtrail_mapping_loads() {
-        let m = Mapping::cloudtrail();
-        assert_eq!(m.field("@timestamp").unwrap().ty, FieldType::Date);
-        assert_eq!(m.field("event.action").unwrap().ty, FieldType::Keyword);
-        assert_eq!(
-            m.field("user.name.text").unwrap().ty,
-            FieldType::MatchOnlyText
-        );
-        assert_eq!(m.field("source.ip").unwrap().ty, FieldType::Ip);
-        assert_eq!(
-            m.field("aws.cloudtrail.read_only").unwrap().ty,
-            FieldType::Boolean
-        );
-        assert_eq!(
-            m.field("aws.cloudtrail.request_parameters")
-                .unwrap()
-                .ignore_above,
-            Some(8191)
-        );
-        assert_eq!(
-            m.flattened_root("aws.cloudtrail.flattened.response_elements.layers.arn"),
-            Some(("aws.cloudtrail.flattened.response_elements", "layers.arn"))
-        );
-        assert_eq!(
-            m.field("data_stream.dataset").unwrap().ty,
-            FieldType::ConstantKeyword
-        );
-        let original = m.field("event.original").unwrap();
-        assert!(!original.index && !original.doc_values);
     }
 }

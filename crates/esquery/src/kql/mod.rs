@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! let dsl = eshunt::kql::translate("event.outcome: success and not user.name: root*").unwrap();
+//! let dsl = esquery::kql::translate("event.outcome: success and not user.name: root*").unwrap();
 //! assert_eq!(dsl, json!({"bool": {"filter": [
 //!     {"bool": {"should": [{"match": {"event.outcome": "success"}}], "minimum_should_match": 1}},
 //!     {"bool": {"must_not": {"bool": {
@@ -15,7 +15,7 @@
 //!         "minimum_should_match": 1}}}}
 //! ]}}));
 //!
-//! let error = eshunt::kql::parse("response:").unwrap_err();
+//! let error = esquery::kql::parse("response:").unwrap_err();
 //! assert_eq!(error.to_string(),
 //!     "Expected \"(\", \"{\", value, whitespace but end of input found.\nresponse:\n---------^");
 //! ```

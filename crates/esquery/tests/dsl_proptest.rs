@@ -1,7 +1,9 @@
 //! Property tests: no query, document or mapping makes the evaluator panic.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
-use eshunt::dsl::{datemath, Mapping, Query};
+use esquery::dsl::{datemath, Mapping, Query};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -174,7 +176,7 @@ proptest! {
     #[test]
     fn structured_queries_never_panic(q in query(), docs in prop::collection::vec(doc(), 1..4)) {
         let now = Utc.with_ymd_and_hms(2024, 5, 17, 0, 0, 0).unwrap();
-        for m in [mapping(), Mapping::cloudtrail(), Mapping::new()] {
+        for m in [mapping(), common::cloudtrail(), Mapping::new()] {
             if let Ok(compiled) = Query::compile(&q, &m) {
                 for d in &docs {
                     let _ = compiled.matches(d, now);

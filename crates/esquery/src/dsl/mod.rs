@@ -9,12 +9,16 @@
 //!
 //! ```
 //! use chrono::Utc;
-//! use eshunt::dsl::{Mapping, Query};
+//! use esquery::dsl::{Mapping, Query};
 //! use serde_json::json;
 //!
+//! let mapping = Mapping::from_json(&json!({"properties": {"event": {"properties": {
+//!     "action": {"type": "keyword"}
+//! }}}}))
+//! .unwrap();
 //! let q = Query::compile(
 //!     &json!({"query_string": {"fields": ["event.action"], "query": "PublishLayerVersion*"}}),
-//!     &Mapping::cloudtrail(),
+//!     &mapping,
 //! )
 //! .unwrap();
 //! assert!(q.matches(&json!({"event": {"action": "PublishLayerVersion20181031"}}), Utc::now()));

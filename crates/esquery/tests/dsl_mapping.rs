@@ -1,7 +1,9 @@
 //! Mapping parsing, merging, serialisation and the mapping features that change matching.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
-use eshunt::dsl::{FieldType, Mapping, Query};
+use esquery::dsl::{FieldType, Mapping, Query};
 use serde_json::{json, Value};
 
 fn matches(m: &Mapping, dsl: Value, doc: Value) -> bool {
@@ -38,7 +40,7 @@ fn rejects_broken_mappings() {
 
 #[test]
 fn cloudtrail_mapping_round_trips_and_is_an_es_mapping() {
-    let m = Mapping::cloudtrail();
+    let m = common::cloudtrail();
     let v = m.to_json();
     assert_eq!(Mapping::from_json(&v).unwrap(), m);
     // What Elasticsearch needs to accept it as `mappings` in an index template.
@@ -72,7 +74,7 @@ fn cloudtrail_mapping_round_trips_and_is_an_es_mapping() {
 
 #[test]
 fn cloudtrail_field_types() {
-    let m = Mapping::cloudtrail();
+    let m = common::cloudtrail();
     let ty = |p: &str| m.field(p).map(|f| f.ty);
     assert_eq!(ty("@timestamp"), Some(FieldType::Date));
     assert_eq!(ty("event.ingested"), Some(FieldType::Date));
@@ -114,7 +116,7 @@ fn cloudtrail_field_types() {
 
 #[test]
 fn cloudtrail_typed_queries() {
-    let m = Mapping::cloudtrail();
+    let m = common::cloudtrail();
     let doc = json!({
         "source": {"ip": "81.2.69.144", "address": "81.2.69.144"},
         "aws": {"cloudtrail": {"read_only": "false", "request_parameters": "{functionName=f, layers=[arn:aws:lambda:us-east-1:1:layer:x:3]}",

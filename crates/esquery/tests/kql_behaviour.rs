@@ -1,6 +1,6 @@
 //! Pinned KQL behaviour: Kibana's translation and error texts for the cases eshunt relies on.
 
-use eshunt::kql::{
+use esquery::kql::{
     self, build_es_query, fields, parse, parse_literal, parse_with, to_dsl, to_dsl_opts,
     to_kuery_json, translate, DataView, DslOptions, ErrorKind, FieldSpec, Node, ParseOptions,
     Scalar, Term, MAX_DEPTH,

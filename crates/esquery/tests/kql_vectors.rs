@@ -3,12 +3,12 @@
 //! The file is read at test time from `../shared/docs/kibana-kql-vectors.json`; when it is absent
 //! the test prints a notice and passes.
 
-use eshunt::kql::{self, DataView, DslOptions, ParseOptions};
+use esquery::kql::{self, DataView, DslOptions, ParseOptions};
 use serde_json::Value;
 
 const VECTORS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/docs/kibana-kql-vectors.json"
+    "/../../../shared/docs/kibana-kql-vectors.json"
 );
 
 fn load() -> Option<Value> {

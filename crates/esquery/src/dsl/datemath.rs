@@ -25,7 +25,7 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDateTime, NaiveTime, Tim
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use eshunt::dsl::datemath;
+/// use esquery::dsl::datemath;
 /// let now = Utc.with_ymd_and_hms(2024, 5, 17, 13, 45, 10).unwrap();
 /// let start = datemath::parse("now/d", now, false).unwrap();
 /// assert_eq!(start, Utc.with_ymd_and_hms(2024, 5, 17, 0, 0, 0).unwrap());

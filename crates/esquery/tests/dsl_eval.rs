@@ -1,7 +1,9 @@
 //! Query DSL evaluation against documents, pinned to documented Elasticsearch behaviour.
 
+mod common;
+
 use chrono::{DateTime, TimeZone, Utc};
-use eshunt::dsl::{DocMeta, DslError, Mapping, Query};
+use esquery::dsl::{DocMeta, DslError, Mapping, Query};
 use serde_json::{json, Value};
 
 fn now() -> DateTime<Utc> {
@@ -62,7 +64,7 @@ const SEED_PREFILTER: &str = r#"{"bool":{"filter":[{"bool":{"should":[{"match":{
 
 fn seed() -> Query {
     let dsl: Value = serde_json::from_str(SEED_PREFILTER).unwrap();
-    Query::compile(&dsl, &Mapping::cloudtrail()).unwrap()
+    Query::compile(&dsl, &common::cloudtrail()).unwrap()
 }
 
 fn ecs_doc(action: &str) -> Value {
@@ -813,7 +815,7 @@ fn flattened_fields() {
 fn cloudtrail_flattened_layers() {
     let q = Query::compile(
         &json!({"exists": {"field": "aws.cloudtrail.flattened.response_elements.layers.arn"}}),
-        &Mapping::cloudtrail(),
+        &common::cloudtrail(),
     )
     .unwrap();
     assert!(q.matches(&ecs_doc("UpdateFunctionConfiguration20150331v2"), now()));
@@ -822,7 +824,7 @@ fn cloudtrail_flattened_layers() {
     assert!(!q.matches(&no_layers, now()));
     let code_size = Query::compile(
         &json!({"term": {"aws.cloudtrail.flattened.response_elements.layers.codeSize": "123"}}),
-        &Mapping::cloudtrail(),
+        &common::cloudtrail(),
     )
     .unwrap();
     assert!(code_size.matches(&ecs_doc("x"), now()));
@@ -837,7 +839,7 @@ fn multi_fields_read_the_parent_value() {
     ));
     assert!(!hit(json!({"match": {"user.name": "alice"}}), doc.clone()));
     assert!(hit(json!({"term": {"user.name": "Alice Smith"}}), doc));
-    let ct = Mapping::cloudtrail();
+    let ct = common::cloudtrail();
     let q = Query::compile(&json!({"match": {"user.name.text": "AWSReservedSSO"}}), &ct).unwrap();
     assert!(!q.matches(
         &json!({"user": {"name": "AWSReservedSSO_SecurityAudit_8df5ccd37b"}}),
@@ -916,7 +918,7 @@ fn cloudtrail_unmapped_strings_are_keywords() {
     // The data stream's dynamic templates map unmapped strings to keyword (not text).
     let q = Query::compile(
         &json!({"match": {"aws.cloudtrail.some_new_field": "Hello World"}}),
-        &Mapping::cloudtrail(),
+        &common::cloudtrail(),
     )
     .unwrap();
     assert!(q.matches(
@@ -1029,7 +1031,7 @@ fn unknown_queries_and_unsearchable_fields_are_errors() {
         err(json!("not an object")),
         DslError::Malformed { .. }
     ));
-    let ct = Mapping::cloudtrail();
+    let ct = common::cloudtrail();
     assert!(Query::compile(&json!({"match": {"event.original": "x"}}), &ct).is_err());
 }
 

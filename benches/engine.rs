@@ -4,8 +4,8 @@
 //! For end-to-end figures on generated data see `scripts/bench-scan`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use eshunt::engine::{Engine, TimeRange};
 use eshunt::event::Origin;
+use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::load_dir;
 use eshunt::source::files::RawRecord;
 use flate2::read::GzDecoder;

@@ -86,7 +86,7 @@ fn hits(c: &mut Criterion) {
             ingested: Some(chrono::Utc::now()),
             ..ToEcsOptions::default()
         };
-        let plan = eshunt::source::elasticsearch::alert_plan(&rules[1]);
+        let plan = eshunt::hunt::cluster::alert_plan(&rules[1]);
         let docs: Vec<Value> = raw
             .iter()
             .map(|r| prune(&to_ecs(r, &options), &plan.fields))

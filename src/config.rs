@@ -350,7 +350,7 @@ impl Config {
             // Each batch is also looked up with one search, and a search returns 10,000 at most.
             return Err("[alerts] bulk_size must be between 1 and 10000".into());
         }
-        if crate::es::setup::is_data_stream(&self.schedule.state_index) {
+        if crate::data_stream::is_data_stream(&self.schedule.state_index) {
             return Err(format!(
                 "[schedule] state_index `{}` is named like a data stream (type-dataset-namespace): the cluster's built-in templates would refuse it as an index; name it e.g. `eshunt-state`",
                 self.schedule.state_index

@@ -1,4 +1,5 @@
-//! Timestamps and durations as they appear in CloudTrail records, rule files and the command line.
+//! Timestamps, durations and time windows as they appear in CloudTrail records, rule files and
+//! the command line.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use std::fmt;
@@ -224,6 +225,21 @@ pub fn parse_time_arg(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
 /// date processor's output format, `yyyy-MM-dd'T'HH:mm:ss.SSSZ`).
 pub fn format(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A half-open window `[start, end)` on a rule's timestamp field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Window {
+    /// Inclusive start.
+    pub start: DateTime<Utc>,
+    /// Exclusive end.
+    pub end: DateTime<Utc>,
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}, {})", format(self.start), format(self.end))
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Every field eshunt writes into an alert is mapped by the templates `eshunt setup` installs
 //! (the templates map with `dynamic: false`, so an unmapped field would be invisible to search).
 
-use eshunt::engine::{Engine, TimeRange};
 use eshunt::es::flavor::{ClusterInfo, Flavor, Version};
 use eshunt::es::setup::alert_mappings;
+use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::load_dir;
 use serde_json::Value;
 use std::path::Path;
@@ -47,7 +47,7 @@ fn every_alert_field_is_mapped_on_both_flavors() {
     let rules = load_dir(&root.join("queries")).rules;
     let engine = Engine::new(&rules, TimeRange::ALL);
     let mut alerts = Vec::new();
-    eshunt::scan::scan(
+    eshunt::hunt::files::scan(
         &[root.join("samples")],
         &engine,
         chrono::Utc::now(),

@@ -3,8 +3,8 @@
 //! implementation of each source rule (Panther's Python, Elastic's pipeline + KQL). Skipped with
 //! a notice when the corpus is absent.
 
-use eshunt::engine::{Engine, TimeRange};
 use eshunt::event::{Event, Origin};
+use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::{load_dir, PrefilterCheck, Rule};
 use flate2::read::GzDecoder;
 use serde_json::Value;
@@ -171,7 +171,7 @@ fn scanning_the_corpus_reads_everything_and_needles_drop_no_alert() {
     let now = chrono::Utc::now();
     let mut counts = std::collections::BTreeMap::new();
     let engine = Engine::new(&rules, TimeRange::ALL).parse_all(true);
-    let report = eshunt::scan::scan(std::slice::from_ref(&corpus), &engine, now, &mut |a| {
+    let report = eshunt::hunt::files::scan(std::slice::from_ref(&corpus), &engine, now, &mut |a| {
         *counts.entry(a.rule_id).or_insert(0usize) += 1;
         Ok(())
     })
@@ -185,7 +185,7 @@ fn scanning_the_corpus_reads_everything_and_needles_drop_no_alert() {
     );
     let fast = Engine::new(&rules, TimeRange::ALL);
     let mut fast_counts = std::collections::BTreeMap::new();
-    let fast_report = eshunt::scan::scan(&[corpus], &fast, now, &mut |a| {
+    let fast_report = eshunt::hunt::files::scan(&[corpus], &fast, now, &mut |a| {
         *fast_counts.entry(a.rule_id).or_insert(0usize) += 1;
         Ok(())
     })

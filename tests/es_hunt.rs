@@ -6,11 +6,13 @@ mod support;
 
 use chrono::TimeDelta;
 use eshunt::es::retry::RetryPolicy;
-use eshunt::hunt::{hunt_window, hunt_window_with_retries, Delivery};
+use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries};
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
-use eshunt::source::elasticsearch::{PageSettings, Window};
+use eshunt::sink::Delivery;
+use eshunt::source::elasticsearch::PageSettings;
+use eshunt::time::Window;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -73,7 +75,7 @@ async fn hunt_day(
     rule: &eshunt::rule::Rule,
     page: usize,
     delivery: &Delivery<'_>,
-) -> Result<eshunt::hunt::WindowReport, eshunt::source::elasticsearch::WindowError> {
+) -> Result<eshunt::hunt::cluster::WindowReport, eshunt::source::elasticsearch::WindowError> {
     hunt_window(
         cluster,
         rule,
@@ -101,7 +103,7 @@ fn setup_on(
 
 /// A day's hunt of the Elastic rule and how many alerts it should give.
 struct DayHunt {
-    window: eshunt::hunt::WindowReport,
+    window: eshunt::hunt::cluster::WindowReport,
     alerts_expected: u64,
 }
 

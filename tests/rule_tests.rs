@@ -1,6 +1,7 @@
 //! `cargo test` runs every rule's own tests, as `eshunt test queries/` does.
 
-use eshunt::rule::{load_dir, testing};
+use eshunt::rule::load_dir;
+use eshunt::testing;
 use std::path::Path;
 
 #[test]

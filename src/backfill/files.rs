@@ -4,12 +4,12 @@
 //! skips the recorded files, and never writes an alert id the output already holds (a file
 //! interrupted halfway is redone without duplicates).
 
-use crate::engine::Engine;
+use crate::hunt::engine::Engine;
+use crate::hunt::files::{ScanReport, Scanner};
 use crate::progress::Progress;
-use crate::scan::{ScanReport, Scanner};
 use crate::sink::ndjson::{ids_in, NdjsonSink};
-use crate::source::elasticsearch::Window;
 use crate::source::files;
+use crate::time::Window;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -108,7 +108,7 @@ pub fn run(
         scanner
             .report
             .tally
-            .skip(crate::scan::unreadable(&path, error));
+            .skip(crate::hunt::files::unreadable(&path, error));
     }
     let bar = Progress::new("backfill", found.files.len() as u64, resumed as u64);
     let mut sink = NdjsonSink::new(BufWriter::new(open_append(output)?));

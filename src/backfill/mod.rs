@@ -11,18 +11,19 @@
 pub mod files;
 
 use crate::es::retry::RetryPolicy;
-use crate::es::{Cluster, EsError, Request};
-use crate::hunt::{hunt_window_with_retries, Delivery, WindowReport};
+use crate::es::{Cluster, EsError};
+use crate::hunt::cluster::{hunt_window_with_retries, WindowReport};
 use crate::progress::Progress;
 use crate::rule::Rule;
 use crate::schedule::plan::split;
 use crate::sink::elasticsearch::BulkWriter;
-use crate::source::elasticsearch::{PageSettings, Window};
+use crate::sink::Delivery;
+use crate::source::elasticsearch::PageSettings;
 use crate::state::records::{Backfill, BackfillChunk};
 use crate::state::StateStore;
 use crate::time::Span;
+use crate::time::Window;
 use chrono::Utc;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -259,28 +260,7 @@ impl Backfiller {
             .iter()
             .map(|(r, w)| BackfillChunk::id(id, &r.meta.id, w.start))
             .collect();
-        let mut found = HashSet::new();
-        for batch in ids.chunks(500) {
-            let reply = self
-                .cluster
-                .execute(
-                    &Request::post(format!("/{}/_mget", self.store.index()))
-                        .json(&json!({"ids": batch})),
-                )
-                .await?;
-            if reply.status == 404 {
-                continue;
-            }
-            let docs = reply.ok("reading backfill progress")?.body["docs"].clone();
-            found.extend(
-                docs.as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|d| d["found"] == true)
-                    .filter_map(|d| d["_id"].as_str().map(str::to_string)),
-            );
-        }
-        Ok(found)
+        self.store.existing(&ids).await
     }
 }
 

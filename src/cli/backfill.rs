@@ -5,9 +5,9 @@
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, load_rules, Fail, RuleFilter};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
-use eshunt::engine::{Engine, TimeRange};
-use eshunt::source::elasticsearch::Window;
+use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::state::StateStore;
+use eshunt::time::Window;
 use eshunt::time::{parse_time_arg, Span};
 use std::path::PathBuf;
 use std::sync::Arc;

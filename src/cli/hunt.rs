@@ -2,9 +2,10 @@
 
 use super::cluster::{self, ConfigArg};
 use super::{exit, finish, Fail, RuleFilter};
-use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
+use eshunt::hunt::cluster::{hunt_window_with_retries, WindowReport};
 use eshunt::sink::ndjson::Printer;
-use eshunt::source::elasticsearch::Window;
+use eshunt::sink::Delivery;
+use eshunt::time::Window;
 use eshunt::time::{parse_time_arg, Span};
 use std::sync::Mutex;
 

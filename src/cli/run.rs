@@ -5,8 +5,8 @@ use super::{exit, finish, Fail, RuleFilter};
 use eshunt::config::Config;
 use eshunt::es::clock;
 use eshunt::es::Cluster;
-use eshunt::metrics::Metrics;
 use eshunt::schedule::lease::Leases;
+use eshunt::schedule::metrics::Metrics;
 use eshunt::schedule::runner::{self, Runtime};
 use eshunt::state::StateStore;
 use std::net::SocketAddr;
@@ -56,7 +56,10 @@ fn daemon(args: Args) -> Result<u8, Fail> {
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             tracing::info!(%addr, "serving Prometheus metrics");
-            tokio::spawn(eshunt::metrics::serve(listener, runtime.metrics.clone()));
+            tokio::spawn(eshunt::schedule::metrics::serve(
+                listener,
+                runtime.metrics.clone(),
+            ));
         }
         tracing::info!(%instance, rules = rules.len(), "running");
         let rules = rules.into_iter().map(Arc::new).collect();

@@ -1,8 +1,8 @@
 //! `eshunt scan`: hunt CloudTrail files and print alerts as JSON lines.
 
 use super::{exit, finish, load_rules, Fail, RuleFilter, RulesDir};
-use eshunt::engine::{Engine, TimeRange};
-use eshunt::scan::{scan, ScanReport};
+use eshunt::hunt::engine::{Engine, TimeRange};
+use eshunt::hunt::files::{scan, ScanReport};
 use eshunt::sink::ndjson::NdjsonSink;
 use eshunt::time::parse_time_arg;
 use std::fs::File;

@@ -1,7 +1,7 @@
 //! `eshunt test`: run every rule's tests.
 
 use super::{exit, load_rules};
-use eshunt::rule::testing;
+use eshunt::testing;
 use std::path::PathBuf;
 
 /// Arguments of `eshunt test`.

@@ -4,6 +4,7 @@
 
 use super::flavor::{ClusterInfo, Flavor};
 use super::{Cluster, EsError, Request};
+use crate::data_stream::{is_data_stream, target_pattern};
 use serde_json::{json, Value};
 
 /// Name of the component template holding the alert mappings.
@@ -12,23 +13,6 @@ pub const ALERT_COMPONENT: &str = "eshunt-alerts@mappings";
 pub const ALERT_TEMPLATE: &str = "eshunt-alerts";
 /// Version stamped into the templates' `_meta`, bumped when the mappings change.
 pub const TEMPLATE_VERSION: u64 = 1;
-
-/// The index pattern covering the alert target: `logs-eshunt.alerts-default` →
-/// `logs-eshunt.alerts-*` (every namespace); other names are used as they are.
-pub fn target_pattern(target: &str) -> String {
-    match data_stream_parts(target) {
-        Some((kind, dataset, _)) => format!("{kind}-{dataset}-*"),
-        None => target.to_string(),
-    }
-}
-
-/// `type-dataset-namespace` when the target follows the data stream naming scheme.
-fn data_stream_parts(target: &str) -> Option<(&str, &str, &str)> {
-    let (kind, rest) = target.split_once('-')?;
-    let (dataset, namespace) = rest.rsplit_once('-')?;
-    let known = matches!(kind, "logs" | "metrics" | "traces" | "synthetics");
-    (known && !dataset.is_empty() && !namespace.is_empty()).then_some((kind, dataset, namespace))
-}
 
 /// The index template's name: [`ALERT_TEMPLATE`] for the default target's pattern, else
 /// derived from the pattern, so differently named targets get their own templates.
@@ -49,11 +33,6 @@ pub fn template_name(target: &str) -> String {
         })
         .collect();
     format!("{ALERT_TEMPLATE}-{}", safe.trim_matches('-'))
-}
-
-/// True when the target is a data stream (named `type-dataset-namespace`).
-pub fn is_data_stream(target: &str) -> bool {
-    data_stream_parts(target).is_some()
 }
 
 /// Mappings for every field eshunt writes into an alert.
@@ -372,14 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn targets_and_patterns() {
-        assert_eq!(
-            target_pattern("logs-eshunt.alerts-default"),
-            "logs-eshunt.alerts-*"
-        );
-        assert!(is_data_stream("logs-eshunt.alerts-prod"));
-        assert!(!is_data_stream("eshunt-alerts"));
-        assert_eq!(target_pattern("eshunt-alerts"), "eshunt-alerts");
+    fn template_names() {
         assert_eq!(template_name("logs-eshunt.alerts-default"), "eshunt-alerts");
         assert_eq!(
             template_name("eshunt-1a-7-alerts"),

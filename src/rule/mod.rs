@@ -1,4 +1,5 @@
-//! Rules: files in `queries/`, the condition language, alert shaping and rule tests.
+//! Rules: files in `queries/`, the condition language and alert shaping (a rule's own tests run
+//! in [`crate::testing`], above the alerts they check).
 //!
 //! A [`Rule`] is loaded and validated once ([`load`]); everything a run needs per event —
 //! compiled condition, literal needles, templates — is prepared then.
@@ -9,7 +10,6 @@ mod file;
 pub mod literals;
 pub mod load;
 pub mod template;
-pub mod testing;
 
 use crate::event::path::FieldPath;
 use crate::event::Event;

@@ -1,6 +1,7 @@
 //! Scheduled hunting: which windows each rule runs ([`plan`]), who runs which rule
-//! ([`lease`]), and the daemon loop ([`runner`]).
+//! ([`lease`]), the daemon loop ([`runner`]) and what it exposes to Prometheus ([`metrics`]).
 
 pub mod lease;
+pub mod metrics;
 pub mod plan;
 pub mod runner;

@@ -8,7 +8,7 @@
 //! `now − settle − max_catch_up` is recorded as a gap and skipped (visibly), and hunting resumes
 //! from there.
 
-use crate::source::elasticsearch::Window;
+use crate::time::Window;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 /// The knobs of planning, per rule.

@@ -17,35 +17,13 @@
 //! the caller must not treat the window as done.
 
 use super::dead_letter::DeadLetter;
+use super::WriteReport;
 use crate::alert::Alert;
 use crate::es::retry::{is_retryable_status, Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError, Request};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// What a write did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteReport {
-    /// Alerts created.
-    pub created: u64,
-    /// Alerts that already existed (same `_id`).
-    pub existing: u64,
-    /// Alerts the cluster refused for good, appended to the dead-letter file.
-    pub dead_lettered: u64,
-    /// Item retries (429/5xx items resent).
-    pub retried: u64,
-}
-
-impl WriteReport {
-    /// Adds another report's counts.
-    pub fn add(&mut self, other: WriteReport) {
-        self.created += other.created;
-        self.existing += other.existing;
-        self.dead_lettered += other.dead_lettered;
-        self.retried += other.retried;
-    }
-}
 
 /// Writes alerts with bulk `create` requests.
 pub struct BulkWriter {

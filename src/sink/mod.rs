@@ -4,3 +4,54 @@
 pub mod dead_letter;
 pub mod elasticsearch;
 pub mod ndjson;
+
+use self::elasticsearch::BulkWriter;
+use self::ndjson::Printer;
+use crate::alert::Alert;
+use crate::es::EsError;
+use std::sync::Mutex;
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Alerts created.
+    pub created: u64,
+    /// Alerts that already existed (same `_id`).
+    pub existing: u64,
+    /// Alerts the cluster refused for good, appended to the dead-letter file.
+    pub dead_lettered: u64,
+    /// Item retries (429/5xx items resent).
+    pub retried: u64,
+}
+
+impl WriteReport {
+    /// Adds another report's counts.
+    pub fn add(&mut self, other: WriteReport) {
+        self.created += other.created;
+        self.existing += other.existing;
+        self.dead_lettered += other.dead_lettered;
+        self.retried += other.retried;
+    }
+}
+
+/// Where a window's alerts go.
+pub enum Delivery<'a> {
+    /// Written to the cluster.
+    Bulk(&'a BulkWriter),
+    /// Printed as JSON lines (dry run).
+    Print(&'a Mutex<Printer>),
+}
+
+impl Delivery<'_> {
+    /// Delivers a batch of alerts: written (each once, whatever the retries) or printed.
+    pub async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
+        match self {
+            Delivery::Bulk(writer) => writer.write(alerts).await,
+            Delivery::Print(printer) => printer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .print(alerts)
+                .map_err(|e| EsError::protocol("printing alerts", e.to_string())),
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Alerts as JSON lines: one ECS alert document per line (its id is `eshunt.alert_id`) — to a
 //! file, or printed once per id by a dry run.
 
-use super::elasticsearch::WriteReport;
+use super::WriteReport;
 use crate::alert::Alert;
 use std::collections::HashSet;
 use std::fs::File;

@@ -11,38 +11,17 @@
 //! A window is complete only if every page answered with no shard failure and no timeout;
 //! otherwise [`WindowError::Incomplete`] tells the caller to retry it.
 
-use crate::alert;
 use crate::es::flavor::{Flavor, Paging};
 use crate::es::{Cluster, EsError, RawReply, Request};
 use crate::event::from_ecs;
 use crate::rule::Rule;
-use crate::time::{self, Span};
-use chrono::{DateTime, Utc};
+use crate::time::{self, Span, Window};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
-
-/// A half-open window `[start, end)` on a rule's timestamp field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Window {
-    /// Inclusive start.
-    pub start: DateTime<Utc>,
-    /// Exclusive end.
-    pub end: DateTime<Utc>,
-}
-
-impl std::fmt::Display for Window {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "[{}, {})",
-            time::format(self.start),
-            time::format(self.end)
-        )
-    }
-}
 
 /// Paging settings.
 #[derive(Debug, Clone, Copy)]
@@ -262,23 +241,18 @@ pub fn time_filter(rule: &Rule, window: Window) -> Value {
 
 /// What a search fetches per hit: the ECS fields the rule's condition reads (enough for a
 /// verdict), the time fields and ids — and `event.original` only when a needed field has no ECS
-/// home. Matching hits are then fetched again with [`alert_plan`].
+/// home. Matching hits are then fetched again ([`fetch_documents`]) with what their alerts need.
 pub fn search_plan(rule: &Rule) -> from_ecs::FetchPlan {
-    with_times(
-        rule,
-        from_ecs::fetch_plan(rule.condition_paths().iter().map(String::as_str)),
-    )
+    fetch_plan(rule, rule.condition_paths().iter().map(String::as_str))
 }
 
-/// What building an alert needs: every field the rule reads (condition, title, dedup, context)
-/// and the source fields the alert copies.
-pub fn alert_plan(rule: &Rule) -> from_ecs::FetchPlan {
-    let paths = rule.field_paths();
-    let all = paths
-        .iter()
-        .map(String::as_str)
-        .chain(alert::source_paths().iter().copied());
-    with_times(rule, from_ecs::fetch_plan(all))
+/// What fetching the CloudTrail `paths` of a rule's documents takes: their ECS fields, plus the
+/// rule's time fields, the ids, and `event.original` where a path has no ECS home.
+pub fn fetch_plan<'p>(
+    rule: &Rule,
+    paths: impl IntoIterator<Item = &'p str>,
+) -> from_ecs::FetchPlan {
+    with_times(rule, from_ecs::fetch_plan(paths))
 }
 
 fn with_times(rule: &Rule, mut plan: from_ecs::FetchPlan) -> from_ecs::FetchPlan {
@@ -296,6 +270,66 @@ fn with_times(rule: &Rule, mut plan: from_ecs::FetchPlan) -> from_ecs::FetchPlan
         }
     }
     plan
+}
+
+/// Fetches documents again by `(index, id)` with only `fields` of their `_source` (one `_mget`).
+/// Documents that vanished since are absent from the answer; each `_source` is moved out of the
+/// reply, not copied.
+pub async fn fetch_documents(
+    cluster: &Cluster,
+    docs: &[(&str, &str)],
+    fields: &[String],
+) -> Result<HashMap<(String, String), Value>, EsError> {
+    if docs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let docs: Vec<Value> = docs
+        .iter()
+        .map(|(index, id)| json!({"_index": index, "_id": id}))
+        .collect();
+    let request = Request::post("/_mget")
+        .param("_source_includes", fields.join(","))
+        .json(&json!({"docs": docs}));
+    let mut reply = cluster
+        .execute(&request)
+        .await?
+        .ok("fetching matched documents")?;
+    let Some(Value::Array(found)) = reply.body.get_mut("docs").map(Value::take) else {
+        return Ok(HashMap::new());
+    };
+    Ok(found
+        .into_iter()
+        .filter(|d| d["found"] == true)
+        .filter_map(|mut d| {
+            let key = (
+                d["_index"].as_str()?.to_string(),
+                d["_id"].as_str()?.to_string(),
+            );
+            Some((key, d.get_mut("_source")?.take()))
+        })
+        .collect())
+}
+
+/// A document's `event.original` (the raw record), when it exists and has one.
+pub async fn fetch_original(
+    cluster: &Cluster,
+    index: &str,
+    id: &str,
+) -> Result<Option<String>, EsError> {
+    let request = Request::get(format!(
+        "/{}/_doc/{}",
+        crate::es::index_path(index),
+        crate::es::path_segment(id)
+    ))
+    .param("_source_includes", "event.original");
+    let reply = cluster.execute(&request).await?;
+    if reply.status == 404 {
+        return Ok(None);
+    }
+    let body = reply.ok("fetching event.original")?.body;
+    Ok(body["_source"]["event"]["original"]
+        .as_str()
+        .map(str::to_string))
 }
 
 /// A window being paged. Call [`Pager::next_page`] until it returns `None`, then

@@ -11,9 +11,11 @@
 //! files are small); JSON lines are never held in memory beyond one line.
 
 use crate::event::Origin;
+use crate::tally::Skipped;
 use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -88,17 +90,6 @@ pub struct RawRecord<'a> {
     pub text: &'a [u8],
     /// Where it is.
     pub origin: Origin,
-}
-
-/// Something in a file that is not a usable record, with where and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    /// Where.
-    pub origin: Origin,
-    /// Why (short, stable: used to group counts).
-    pub reason: &'static str,
-    /// Details (e.g. the JSON parser's message).
-    pub detail: String,
 }
 
 /// What a reader hands to its consumer.
@@ -235,7 +226,10 @@ fn read_document(name: &Arc<str>, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
 fn read_array(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn FnMut(Item<'_>)) {
     match serde_json::from_slice::<Vec<&RawValue>>(text) {
         Ok(items) => emit_elements(name, line, &items, false, each),
-        Err(e) => each(Item::Skipped(invalid_json(line_origin(name, line), &e))),
+        Err(e) => each(Item::Skipped(Skipped::invalid_json(
+            line_origin(name, line),
+            &e,
+        ))),
     }
 }
 
@@ -247,7 +241,7 @@ fn read_records_document(name: &Arc<str>, line: u64, text: &[u8], each: &mut dyn
     let origin = line_origin(name, line);
     match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
         Ok(_) => each(Item::Record(RawRecord { text, origin })),
-        Err(e) => each(Item::Skipped(invalid_json(origin, &e))),
+        Err(e) => each(Item::Skipped(Skipped::invalid_json(origin, &e))),
     }
 }
 
@@ -278,13 +272,33 @@ fn emit_elements(
     }
 }
 
-/// A skipped part for a JSON syntax error.
-pub fn invalid_json(origin: Origin, error: &serde_json::Error) -> Skipped {
-    Skipped {
-        origin,
-        reason: "invalid JSON",
-        detail: error.to_string(),
+/// Accepts a parsed record: a CloudTrail record or ECS document, or a search hit (`_source`
+/// with `_index`, `_id`), which is unwrapped and takes the hit's place as its origin. Digest
+/// files and non-objects are refused.
+pub fn unwrap_document(value: Value, origin: Origin) -> Result<(Value, Origin), Skipped> {
+    let Value::Object(mut map) = value else {
+        return Err(Skipped {
+            origin,
+            reason: "not a JSON object",
+            detail: "a record must be a JSON object".into(),
+        });
+    };
+    if map.contains_key("digestStartTime") && map.contains_key("logFiles") {
+        return Err(Skipped {
+            origin,
+            reason: "CloudTrail digest file",
+            detail: "digest files hold hashes, not events".into(),
+        });
     }
+    if let Some(Value::Object(source)) = map.remove("_source") {
+        let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
+        let origin = match (text("_index"), text("_id")) {
+            (Some(index), Some(id)) => Origin::Document { index, id },
+            _ => origin,
+        };
+        return Ok((Value::Object(source), origin));
+    }
+    Ok((Value::Object(map), origin))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use records::Record;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 
 /// A document's version, for optimistic concurrency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,30 @@ impl StateStore {
             value,
             version: version_of(&body)?,
         }))
+    }
+
+    /// Which of `ids` exist (real-time, like [`StateStore::get`]; none before the index exists).
+    pub async fn existing(&self, ids: &[String]) -> Result<HashSet<String>, EsError> {
+        let mut found = HashSet::new();
+        for batch in ids.chunks(500) {
+            let request = Request::post(format!("/{}/_mget", self.index))
+                .param("_source", "false")
+                .json(&json!({"ids": batch}));
+            let reply = self.cluster.execute(&request).await?;
+            if reply.status == 404 {
+                continue;
+            }
+            let body = reply.ok("reading state")?.body;
+            found.extend(
+                body["docs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|d| d["found"] == true)
+                    .filter_map(|d| d["_id"].as_str().map(str::to_string)),
+            );
+        }
+        Ok(found)
     }
 
     /// Creates a document that must not exist yet.

@@ -11,10 +11,10 @@
 //! variants and the prefilter, for records the integration cannot map (then only the condition
 //! is tested).
 
-use super::{PrefilterCheck, Rule, RuleTest};
 use crate::alert;
 use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};
 use crate::event::{is_ecs_document, Event, Origin};
+use crate::rule::{PrefilterCheck, Rule, RuleTest};
 use serde_json::Value;
 
 /// The result of one rule test.

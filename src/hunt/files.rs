@@ -2,9 +2,10 @@
 //! `eshunt scan` ([`scan`]) and, file by file, by file backfills ([`Scanner`]).
 
 use crate::alert::Alert;
-use crate::engine::{Engine, Tally};
 use crate::event::Origin;
-use crate::source::files::{self, Item, Skipped};
+use crate::hunt::engine::Engine;
+use crate::source::files::{self, Item};
+use crate::tally::{Skipped, Tally};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

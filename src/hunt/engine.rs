@@ -6,78 +6,12 @@
 //! matches become [`Alert`]s.
 
 use crate::alert::{self, Alert};
-use crate::event::{Event, Origin};
+use crate::event::Event;
 use crate::rule::{PrefilterCheck, Rule};
-use crate::source::files::{invalid_json, RawRecord, Skipped};
+use crate::source::files::{unwrap_document, RawRecord};
+use crate::tally::{Skipped, Tally};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::BTreeMap;
-
-/// How many examples of each kind of problem a tally keeps.
-const EXAMPLES: usize = 5;
-
-/// Occurrences of one kind of problem, with the first few locations.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Occurrences {
-    /// How many times it happened.
-    pub count: u64,
-    /// The first few: where, and details.
-    pub examples: Vec<String>,
-}
-
-impl Occurrences {
-    fn add(&mut self, example: impl FnOnce() -> String) {
-        self.count += 1;
-        if self.examples.len() < EXAMPLES {
-            self.examples.push(example());
-        }
-    }
-}
-
-/// What a run saw: events, parses, skips, alerts, unreadable fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Records read.
-    pub events: u64,
-    /// Records parsed (the rest could not match any rule and were not parsed).
-    pub parsed: u64,
-    /// Records outside the requested time range.
-    pub outside_range: u64,
-    /// Skipped records and file parts, by reason.
-    pub skipped: BTreeMap<&'static str, Occurrences>,
-    /// Alerts per rule id (every rule is listed, with 0 when it did not fire).
-    pub alerts: BTreeMap<String, u64>,
-    /// `rule id → field → events` where a field the rule needed was unreadable.
-    pub unavailable: BTreeMap<String, BTreeMap<String, Occurrences>>,
-    /// `rule id → reason` for rules whose prefilter cannot be evaluated locally (their verdicts
-    /// on files rest on the condition alone; without a condition they never fire on files).
-    pub unchecked_prefilters: BTreeMap<String, String>,
-}
-
-impl Tally {
-    /// Records a skipped part of the input.
-    pub fn skip(&mut self, skipped: Skipped) {
-        self.skipped
-            .entry(skipped.reason)
-            .or_default()
-            .add(|| format!("{}: {}", skipped.origin, skipped.detail));
-    }
-
-    /// Records that `rule` needed `field` in an event holding it only unreadably.
-    pub fn unavailable(&mut self, rule: &str, field: &str, event: &Event) {
-        self.unavailable
-            .entry(rule.to_string())
-            .or_default()
-            .entry(field.to_string())
-            .or_default()
-            .add(|| event.origin().to_string());
-    }
-
-    /// Total skipped records and parts.
-    pub fn skipped_total(&self) -> u64 {
-        self.skipped.values().map(|o| o.count).sum()
-    }
-}
 
 /// A half-open time range `[from, to)` on event time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,10 +102,11 @@ impl<'r> Engine<'r> {
         tally.parsed += 1;
         let value: Value = match serde_json::from_slice(record.text) {
             Ok(v) => v,
-            Err(e) => return tally.skip(invalid_json(record.origin, &e)),
+            Err(e) => return tally.skip(Skipped::invalid_json(record.origin, &e)),
         };
-        let Some((doc, origin)) = unwrap_document(value, record.origin, tally) else {
-            return;
+        let (doc, origin) = match unwrap_document(value, record.origin) {
+            Ok(unwrapped) => unwrapped,
+            Err(skipped) => return tally.skip(skipped),
         };
         if !candidates {
             return;
@@ -221,34 +156,4 @@ impl<'r> Engine<'r> {
             }
         }
     }
-}
-
-/// Accepts a JSON object: a record or ECS document, or a search hit (`_source` with `_index`,
-/// `_id`), which is unwrapped. Digest files and non-objects are skipped.
-fn unwrap_document(value: Value, origin: Origin, tally: &mut Tally) -> Option<(Value, Origin)> {
-    let Value::Object(mut map) = value else {
-        tally.skip(Skipped {
-            origin,
-            reason: "not a JSON object",
-            detail: "a record must be a JSON object".into(),
-        });
-        return None;
-    };
-    if map.contains_key("digestStartTime") && map.contains_key("logFiles") {
-        tally.skip(Skipped {
-            origin,
-            reason: "CloudTrail digest file",
-            detail: "digest files hold hashes, not events".into(),
-        });
-        return None;
-    }
-    if let Some(Value::Object(source)) = map.remove("_source") {
-        let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
-        let origin = match (text("_index"), text("_id")) {
-            (Some(index), Some(id)) => Origin::Document { index, id },
-            _ => origin,
-        };
-        return Some((Value::Object(source), origin));
-    }
-    Some((Value::Object(map), origin))
 }

@@ -2,7 +2,7 @@
 //! errors, gaps, lateness, durations and checkpoint lag — and a tiny HTTP endpoint serving them
 //! (`eshunt run --metrics-addr 127.0.0.1:9464`).
 
-use crate::hunt::WindowReport;
+use crate::hunt::cluster::WindowReport;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -250,9 +250,10 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hunt::Lateness;
-    use crate::sink::elasticsearch::WriteReport;
-    use crate::source::elasticsearch::{Shards, Window};
+    use crate::hunt::cluster::Lateness;
+    use crate::sink::WriteReport;
+    use crate::source::elasticsearch::Shards;
+    use crate::time::Window;
 
     #[test]
     fn renders_prometheus_text_per_rule() {

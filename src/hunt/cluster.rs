@@ -3,45 +3,23 @@
 
 use crate::alert;
 use crate::alert::Alert;
-use crate::engine::Tally;
 use crate::es::retry::{Jitter, RetryPolicy};
-use crate::es::{Cluster, EsError, Request};
+use crate::es::{Cluster, EsError};
 use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
-use crate::sink::elasticsearch::{BulkWriter, WriteReport};
-use crate::sink::ndjson::Printer;
-use crate::source::elasticsearch::alert_plan;
-use crate::source::elasticsearch::{Hit, PageSettings, Pager, Shards, Window, WindowError};
-use crate::source::files::{invalid_json, Skipped};
+use crate::sink::{Delivery, WriteReport};
+use crate::source::elasticsearch::{
+    fetch_documents, fetch_original, fetch_plan, Hit, PageSettings, Pager, Shards, WindowError,
+};
+use crate::tally::{Skipped, Tally};
+use crate::time::Window;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Where a window's alerts go.
-pub enum Delivery<'a> {
-    /// Written to the cluster.
-    Bulk(&'a BulkWriter),
-    /// Printed as JSON lines (dry run).
-    Print(&'a Mutex<Printer>),
-}
-
-impl Delivery<'_> {
-    async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
-        match self {
-            Delivery::Bulk(writer) => writer.write(alerts).await,
-            Delivery::Print(printer) => printer
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .print(alerts)
-                .map_err(|e| EsError::protocol("printing alerts", e.to_string())),
-        }
-    }
-}
 
 /// How late documents arrived: `event.ingested − @timestamp`, over the hits that have both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -195,9 +173,20 @@ pub async fn hunt_window(
     })
 }
 
-/// The alerts of matching hits, built from the documents fetched again (`_mget`) with every
-/// field the alert needs. A document that vanished since the search keeps the event the
-/// verdict was made on.
+/// What building an alert needs: every field the rule reads (condition, title, dedup, context)
+/// and the source fields the alert copies.
+pub fn alert_plan(rule: &Rule) -> FetchPlan {
+    let paths = rule.field_paths();
+    let all = paths
+        .iter()
+        .map(String::as_str)
+        .chain(alert::source_paths().iter().copied());
+    fetch_plan(rule, all)
+}
+
+/// The alerts of matching hits, built from the documents fetched again with every field the
+/// alert needs. A document that vanished since the search keeps the event the verdict was made
+/// on.
 async fn alerts_for(
     cluster: &Cluster,
     rule: &Rule,
@@ -205,13 +194,10 @@ async fn alerts_for(
     plan: &FetchPlan,
     now: DateTime<Utc>,
 ) -> Result<Vec<Alert>, EsError> {
-    if matched.is_empty() {
-        return Ok(Vec::new());
-    }
-    let docs: Vec<Value> = matched
+    let docs: Vec<(&str, &str)> = matched
         .iter()
         .filter_map(|e| match e.origin() {
-            Origin::Document { index, id } => Some(json!({"_index": index, "_id": id})),
+            Origin::Document { index, id } => Some((index.as_str(), id.as_str())),
             _ => None,
         })
         .collect();
@@ -219,29 +205,16 @@ async fn alerts_for(
     if matched.iter().any(|e| e.shape() == Shape::EcsOriginal) {
         fields.push("event.original".into());
     }
-    let request = Request::post("/_mget")
-        .param("_source_includes", fields.join(","))
-        .json(&json!({"docs": docs}));
-    let reply = cluster
-        .execute(&request)
-        .await?
-        .ok("fetching matched documents")?;
-    let found: HashMap<(&str, &str), &Value> = reply.body["docs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|d| d["found"] == true)
-        .filter_map(|d| Some(((d["_index"].as_str()?, d["_id"].as_str()?), &d["_source"])))
-        .collect();
+    let mut found = fetch_documents(cluster, &docs, &fields).await?;
     Ok(matched
         .into_iter()
         .map(|partial| {
             let full = match partial.origin() {
-                Origin::Document { index, id } => found.get(&(index.as_str(), id.as_str())),
+                Origin::Document { index, id } => found.remove(&(index.clone(), id.clone())),
                 _ => None,
             };
             let event = match full {
-                Some(source) => Event::from_ecs((*source).clone(), partial.origin().clone()),
+                Some(source) => Event::from_ecs(source, partial.origin().clone()),
                 None => {
                     tracing::warn!(document = %partial.origin(), "a matched document vanished before its alert fields were fetched; its alert is built from the fields of the verdict");
                     partial
@@ -262,7 +235,7 @@ async fn event_of(cluster: &Cluster, hit: Hit) -> Result<Result<Event, Skipped>,
     };
     let mut source: Value = match serde_json::from_str(hit.source.get()) {
         Ok(v) => v,
-        Err(e) => return Ok(Err(invalid_json(origin, &e))),
+        Err(e) => return Ok(Err(Skipped::invalid_json(origin, &e))),
     };
     if !hit.unreadable.is_empty() {
         if let Some(original) = fetch_original(cluster, &hit.index, &hit.id).await? {
@@ -277,27 +250,6 @@ async fn event_of(cluster: &Cluster, hit: Hit) -> Result<Result<Event, Skipped>,
         event.mark_unavailable(hit.unreadable.iter().map(String::as_str));
     }
     Ok(Ok(event))
-}
-
-async fn fetch_original(
-    cluster: &Cluster,
-    index: &str,
-    id: &str,
-) -> Result<Option<String>, EsError> {
-    let request = Request::get(format!(
-        "/{}/_doc/{}",
-        crate::es::index_path(index),
-        crate::es::path_segment(id)
-    ))
-    .param("_source_includes", "event.original");
-    let reply = cluster.execute(&request).await?;
-    if reply.status == 404 {
-        return Ok(None);
-    }
-    let body = reply.ok("fetching event.original")?.body;
-    Ok(body["_source"]["event"]["original"]
-        .as_str()
-        .map(str::to_string))
 }
 
 /// Runs a window until it is complete, retrying incomplete or failed attempts with backoff

@@ -559,3 +559,71 @@ fn a_kql_query_may_start_with_a_hyphen() {
         "--compact still read as the flag"
     );
 }
+
+/// A record the Panther seed rule fires on, with CloudTrail's `eventID` "1" as in Panther's own
+/// test data, at `time`.
+fn layer_update_with_event_id_1(time: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.05", "eventID": "1", "eventTime": time,
+        "eventSource": "lambda.amazonaws.com", "eventName": "UpdateFunctionConfiguration20150331v2",
+        "awsRegion": "us-west-2", "recipientAccountId": "123456789012",
+        "sourceIPAddress": "203.0.113.50", "userAgent": "aws-cli/2.13.5",
+        "userIdentity": {"type": "IAMUser", "userName": "dev", "accountId": "123456789012",
+                         "arn": "arn:aws:iam::123456789012:user/dev"},
+        "requestParameters": {"functionName": "api"},
+        "responseElements": {"functionName": "api",
+            "layers": [{"arn": "arn:aws:lambda:us-west-2:123456789012:layer:l:1"}]}
+    })
+    .to_string()
+}
+
+#[test]
+fn distinct_events_sharing_an_event_id_get_distinct_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let times = [
+        "2019-01-01T00:00:00Z",
+        "2019-01-01T00:05:00Z",
+        "2019-01-02T00:00:00Z",
+    ];
+    let lines: Vec<String> = times
+        .iter()
+        .map(|t| layer_update_with_event_id_1(t))
+        .collect();
+    let file = write(dir.path(), "panther-like.jsonl", &(lines.join("\n") + "\n"));
+    let out = eshunt(&[
+        "scan",
+        file.to_str().unwrap(),
+        "--rule",
+        "AWS.Lambda.UpdateFunctionConfiguration",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ids: BTreeSet<String> = alerts(&out)
+        .iter()
+        .map(|a| a["eshunt"]["alert_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "one alert per event");
+    assert!(
+        !stderr(&out).contains("already alerted on"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The same record twice is still one event, and says so.
+    let twice = write(
+        dir.path(),
+        "twice.jsonl",
+        &format!("{}\n{}\n", lines[0], lines[0]),
+    );
+    let out = eshunt(&[
+        "scan",
+        twice.to_str().unwrap(),
+        "--rule",
+        "AWS.Lambda.UpdateFunctionConfiguration",
+    ]);
+    assert_eq!(alerts(&out).len(), 1);
+    assert!(
+        stderr(&out).contains("1 more matched events already alerted on"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -3,7 +3,7 @@
 //!
 //! An alert's `_id` is a deterministic hash of the rule id and the event's identity
 //! ([`identity`]), so the same event gives the same alert from a file or from any index, and
-//! re-running never duplicates.
+//! re-running never duplicates; two different events never share one.
 
 mod ecs;
 
@@ -37,8 +37,19 @@ pub struct Alert {
 /// What makes an event the same event wherever it is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
-    /// CloudTrail's `eventID` (ECS `event.id`).
-    EventId(String),
+    /// CloudTrail's `eventID` (ECS `event.id`) with the event's time, name and account: an
+    /// `eventID` alone is not unique in hand-made, replayed or test data (Panther's test records
+    /// all use `"1"`), while these four travel together through files, indices and reindexing.
+    Event {
+        /// `eventID`.
+        id: String,
+        /// `eventTime` (ECS `@timestamp`), normalised; empty when absent.
+        time: String,
+        /// `eventName` (ECS `event.action`); empty when absent.
+        name: String,
+        /// `recipientAccountId`; empty when absent.
+        account: String,
+    },
     /// The Elasticsearch document, when the event has no `eventID`.
     Document {
         /// Index.
@@ -53,17 +64,29 @@ pub enum Identity {
 impl Identity {
     fn key(&self) -> String {
         match self {
-            Identity::EventId(id) => format!("cloudtrail:{id}"),
+            Identity::Event {
+                id,
+                time,
+                name,
+                account,
+            } => format!("cloudtrail:{id}|{time}|{name}|{account}"),
             Identity::Document { index, id } => format!("es:{index}/{id}"),
             Identity::Content(hash) => format!("sha256:{hash}"),
         }
     }
 }
 
-/// The identity of an event: `eventID`, else its Elasticsearch document, else its content.
+/// The identity of an event: `eventID` with its time, name and account, else its
+/// Elasticsearch document, else its content.
 pub fn identity(event: &Event) -> Identity {
     if let Some(id) = event.event_id().filter(|id| !id.is_empty()) {
-        return Identity::EventId(id.to_string());
+        let text = |value: Option<&str>| value.unwrap_or_default().to_string();
+        return Identity::Event {
+            id: id.to_string(),
+            time: event.time().map(time::format).unwrap_or_default(),
+            name: text(event.event_name()),
+            account: text(event.account()),
+        };
     }
     if let Origin::Document { index, id } = event.origin() {
         return Identity::Document {
@@ -311,21 +334,34 @@ mod tests {
         assert!(cut.ends_with("é... (truncated)"));
     }
 
+    fn event_identity(id: &str, time: &str, name: &str, account: &str) -> Identity {
+        Identity::Event {
+            id: id.into(),
+            time: time.into(),
+            name: name.into(),
+            account: account.into(),
+        }
+    }
+
     #[test]
     fn identity_prefers_event_id_then_document_then_content() {
         let by_id = event(
-            json!({"eventID": "abc", "eventName": "X"}),
+            json!({"eventID": "abc", "eventName": "X", "eventTime": "2026-03-14T10:00:00Z",
+                   "recipientAccountId": "123456789012"}),
             Origin::Inline("t".into()),
         );
-        assert_eq!(identity(&by_id), Identity::EventId("abc".into()));
+        let expected = event_identity("abc", "2026-03-14T10:00:00.000Z", "X", "123456789012");
+        assert_eq!(identity(&by_id), expected);
         let ecs = event(
-            json!({"event": {"id": "abc", "action": "X"}}),
+            json!({"@timestamp": "2026-03-14T10:00:00.000Z",
+                   "event": {"id": "abc", "action": "X"},
+                   "aws": {"cloudtrail": {"recipient_account_id": "123456789012"}}}),
             Origin::Document {
                 index: "i".into(),
                 id: "d".into(),
             },
         );
-        assert_eq!(identity(&ecs), Identity::EventId("abc".into()));
+        assert_eq!(identity(&ecs), expected, "the ECS copy is the same event");
         let doc = event(
             json!({"event": {"action": "X"}}),
             Origin::Document {
@@ -347,13 +383,32 @@ mod tests {
     }
 
     #[test]
+    fn events_sharing_an_event_id_keep_their_own_identity() {
+        let record = |name: &str, time: &str, account: &str| {
+            event(
+                json!({"eventID": "1", "eventName": name, "eventTime": time,
+                       "recipientAccountId": account}),
+                Origin::Inline("t".into()),
+            )
+        };
+        let base = identity(&record("A", "2026-03-14T10:00:00Z", "111111111111"));
+        for other in [
+            record("B", "2026-03-14T10:00:00Z", "111111111111"),
+            record("A", "2026-03-14T10:00:01Z", "111111111111"),
+            record("A", "2026-03-14T10:00:00Z", "222222222222"),
+        ] {
+            assert_ne!(identity(&other), base);
+        }
+    }
+
+    #[test]
     fn alert_ids_depend_on_rule_and_identity_only() {
-        let i = Identity::EventId("e1".into());
+        let i = event_identity("e1", "t", "n", "a");
         assert_eq!(alert_id("r", &i), alert_id("r", &i));
         assert_ne!(alert_id("r", &i), alert_id("s", &i));
         assert_ne!(
             alert_id("r", &i),
-            alert_id("r", &Identity::EventId("e2".into()))
+            alert_id("r", &event_identity("e2", "t", "n", "a"))
         );
         assert_eq!(alert_id("r", &i).len(), 64);
     }

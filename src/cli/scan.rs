@@ -108,7 +108,7 @@ fn print_summary(report: &ScanReport) {
     }
     if report.duplicates > 0 {
         eprintln!(
-            "  ({} more matched events already alerted on: the same events appear in several inputs)",
+            "  ({} more matched events already alerted on: the same events appear more than once in the input)",
             report.duplicates
         );
     }

@@ -198,6 +198,16 @@ impl Event {
         })
     }
 
+    /// CloudTrail's `eventName` (ECS `event.action`).
+    pub fn event_name(&self) -> Option<&str> {
+        self.record_str("eventName")
+    }
+
+    /// The account the event was delivered to: `recipientAccountId`.
+    pub fn account(&self) -> Option<&str> {
+        self.record_str("recipientAccountId")
+    }
+
     /// When the event happened: `eventTime`, else the ECS `@timestamp`.
     pub fn time(&self) -> Option<DateTime<Utc>> {
         let ecs_time = || {

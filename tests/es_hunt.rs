@@ -568,12 +568,55 @@ async fn a_window_beyond_ten_thousand_hits_is_paged_to_its_end() {
     assert_eq!(report.hits, 12_345);
     assert_eq!(report.matched, 12_345);
     assert_eq!(report.pages, 13);
+    // Shards are those of the search, not summed over its 13 pages.
+    assert!(report.shards.total >= 1 && report.shards.total < report.pages);
+    assert_eq!(report.shards.successful, report.shards.total);
+    // The matches of 13 pages are fetched again in batches of 500, not page by page.
+    let fetches = env.cluster.requests().matching("POST", "^/_mget$").len();
+    assert_eq!(fetches, 12_345usize.div_ceil(500));
     let searches = env.cluster.requests().matching("POST", "^/_search$");
     assert!(
         searches
             .iter()
             .all(|r| r.json().is_none_or(|b| b.get("from").is_none())),
         "paging is search_after, never from"
+    );
+}
+
+#[tokio::test]
+async fn alerts_are_gathered_across_pages_into_bulk_batches() {
+    let (env, docs, rules) = loaded(
+        Env::start(Flavor::OpenSearch, "2.19.0").await,
+        "batch-",
+        40,
+        90,
+    )
+    .await;
+    let expected = expected(&rules, &docs);
+    let writer = BulkWriter::new(
+        env.connect().await,
+        &env.target,
+        500,
+        retry(),
+        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
+    );
+    let elastic = rule(&rules, ELASTIC);
+    let count = |path: &str| env.cluster.requests().matching("POST", path).len();
+    let (mgets, bulks) = (count("^/_mget$"), count("^/_bulk$"));
+    let report = hunt_day(&env.connect().await, elastic, 3, &Delivery::Bulk(&writer))
+        .await
+        .unwrap();
+    assert!(report.pages > 3 && report.matched > 3, "{report:?}");
+    assert_eq!(report.written.created as usize, expected[ELASTIC].len());
+    assert_eq!(
+        count("^/_mget$") - mgets,
+        1,
+        "one fetch for every page's matches"
+    );
+    assert_eq!(
+        count("^/_bulk$") - bulks,
+        1,
+        "one bulk request for every page's alerts"
     );
 }
 

@@ -87,9 +87,9 @@ pub struct WindowReport {
 }
 
 /// Runs `rule` over `window` once. Each hit's raw `_source` (the condition's fields) is checked
-/// against the condition's needles, then parsed and evaluated; matching hits are fetched again
-/// with every field the alert needs, and their alerts delivered page by page. The window is
-/// complete only if every page was. When `cancel` is set, the window stops at the next page
+/// against the condition's needles, then parsed and evaluated; matching hits are gathered across
+/// pages and, a batch at a time ([`Pending`]), fetched again with every field the alert needs
+/// and delivered. The window is complete only if every page was and every alert was delivered. When `cancel` is set, the window stops at the next page
 /// boundary (releasing its point in time) and is reported incomplete.
 pub async fn hunt_window(
     cluster: &Cluster,
@@ -106,6 +106,7 @@ pub async fn hunt_window(
     let mut written = WriteReport::default();
     let mut lateness = Lateness::default();
     let (mut hits_seen, mut matched_total, mut unavailable_hits) = (0, 0, 0);
+    let mut pending = Pending::new(delivery.batch_size());
     let mut pager = Pager::new(cluster, rule, window, settings);
     let result: Result<(), WindowError> = async {
         while let Some(hits) = pager.next_page().await? {
@@ -139,9 +140,20 @@ pub async fn hunt_window(
                 }
             }
             matched_total += matched.len() as u64;
-            let alerts = alerts_for(cluster, rule, matched, &alert_fields, now).await?;
-            written.add(delivery.deliver(&alerts).await?);
+            pending.extend(matched);
+            if pending.is_due() {
+                written.add(
+                    pending
+                        .deliver(cluster, rule, &alert_fields, delivery, now)
+                        .await?,
+                );
+            }
         }
+        written.add(
+            pending
+                .deliver(cluster, rule, &alert_fields, delivery, now)
+                .await?,
+        );
         Ok(())
     }
     .await;
@@ -171,6 +183,61 @@ pub async fn hunt_window(
         attempts: 1,
         elapsed: started.elapsed(),
     })
+}
+
+/// How long matched events wait for more before they are delivered, so the alerts of a slow
+/// window are not held back until its end.
+const DELIVER_AFTER: Duration = Duration::from_secs(5);
+
+/// Matched events waiting for their alerts to be delivered, gathered across pages: up to the
+/// delivery's batch size, or for at most [`DELIVER_AFTER`]. One `_mget`, one id check and one
+/// bulk request then serve the whole batch instead of one page.
+struct Pending {
+    events: Vec<Event>,
+    batch: usize,
+    since: Option<Instant>,
+}
+
+impl Pending {
+    fn new(batch: usize) -> Pending {
+        Pending {
+            events: Vec::new(),
+            batch: batch.max(1),
+            since: None,
+        }
+    }
+
+    fn extend(&mut self, matched: Vec<Event>) {
+        if !matched.is_empty() && self.since.is_none() {
+            self.since = Some(Instant::now());
+        }
+        self.events.extend(matched);
+    }
+
+    /// Whether the batch is full, or has waited long enough.
+    fn is_due(&self) -> bool {
+        self.events.len() >= self.batch || self.since.is_some_and(|s| s.elapsed() >= DELIVER_AFTER)
+    }
+
+    /// Builds and delivers the alerts of every pending event, a batch at a time.
+    async fn deliver(
+        &mut self,
+        cluster: &Cluster,
+        rule: &Rule,
+        plan: &FetchPlan,
+        delivery: &Delivery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<WriteReport, EsError> {
+        let mut written = WriteReport::default();
+        self.since = None;
+        while !self.events.is_empty() {
+            let rest = self.events.split_off(self.events.len().min(self.batch));
+            let batch = std::mem::replace(&mut self.events, rest);
+            let alerts = alerts_for(cluster, rule, batch, plan, now).await?;
+            written.add(delivery.deliver(&alerts).await?);
+        }
+        Ok(written)
+    }
 }
 
 /// What building an alert needs: every field the rule reads (condition, title, dedup, context)

@@ -63,6 +63,11 @@ impl BulkWriter {
         }
     }
 
+    /// How many alerts one bulk request carries.
+    pub fn batch_size(&self) -> usize {
+        self.batch
+    }
+
     /// Writes alerts; succeeds only when every alert was created, found existing, or
     /// dead-lettered.
     pub async fn write(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {

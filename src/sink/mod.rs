@@ -42,7 +42,18 @@ pub enum Delivery<'a> {
     Print(&'a Mutex<Printer>),
 }
 
+/// How many alerts a dry run prints at a time.
+const PRINT_BATCH: usize = 500;
+
 impl Delivery<'_> {
+    /// How many alerts to gather before delivering them: the bulk size when writing.
+    pub fn batch_size(&self) -> usize {
+        match self {
+            Delivery::Bulk(writer) => writer.batch_size(),
+            Delivery::Print(_) => PRINT_BATCH,
+        }
+    }
+
     /// Delivers a batch of alerts: written (each once, whatever the retries) or printed.
     pub async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
         match self {

@@ -150,17 +150,38 @@ impl RawHit<'_> {
     }
 }
 
-/// Shard accounting summed over a window's pages.
+/// The shards of a window's search: every page asks the same shards (one point in time or
+/// scroll), so these are the shards searched, and of its pages the fewest that answered and the
+/// most that were skipped or failed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shards {
-    /// Shards asked.
+    /// Shards searched.
     pub total: u64,
-    /// Shards that answered.
+    /// Shards that answered (on every page).
     pub successful: u64,
     /// Shards skipped (no matching data).
     pub skipped: u64,
     /// Shards that failed.
     pub failed: u64,
+}
+
+impl Shards {
+    /// Takes one page's `_shards` into account (`first`: the window's first page).
+    fn observe(&mut self, first: bool, page: &ShardCounts) {
+        if first {
+            *self = Shards {
+                total: page.total,
+                successful: page.successful,
+                skipped: page.skipped,
+                failed: page.failed,
+            };
+            return;
+        }
+        self.total = self.total.max(page.total);
+        self.successful = self.successful.min(page.successful);
+        self.skipped = self.skipped.max(page.skipped);
+        self.failed = self.failed.max(page.failed);
+    }
 }
 
 /// Why a window is not done.
@@ -497,10 +518,7 @@ impl<'a> Pager<'a> {
         self.pages += 1;
         self.took_ms += page.took;
         let shards = &page.shards;
-        self.shards.total += shards.total;
-        self.shards.successful += shards.successful;
-        self.shards.skipped += shards.skipped;
-        self.shards.failed += shards.failed;
+        self.shards.observe(self.pages == 1, shards);
         let newest = match &self.context {
             Some(Context::Pit(_)) => page.pit_id.as_deref(),
             _ => page.scroll_id.as_deref(),

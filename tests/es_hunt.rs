@@ -1078,6 +1078,38 @@ fn setup_warns_when_this_host_is_ahead_of_the_cluster() {
     );
 }
 
+/// When the clock cannot be checked, setup says why: no privilege, or no such endpoint.
+#[test]
+fn setup_says_why_the_clock_is_not_checked() {
+    for (status, why) in [
+        (
+            403,
+            "clock: not checked: no privilege to read the node stats",
+        ),
+        (
+            404,
+            "clock: not checked: the cluster has no node stats endpoint",
+        ),
+    ] {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = TestServer::builder(Flavor::Elasticsearch, "8.15.0")
+            .emulator_only()
+            .start()
+            .unwrap();
+        server
+            .faults()
+            .add(Fault::on("GET", "^/_nodes/_local/stats").then(Action::error(status, "x", "y")));
+        let env = rt.block_on(Env::with_cluster(
+            TestCluster::with_server(server),
+            Knobs::default(),
+        ));
+        let out = env.eshunt("setup").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains(why), "{stdout}");
+    }
+}
+
 /// An Elasticsearch OSS build (AWS Elasticsearch Service 7.10) has no point in time, no
 /// `flattened` and no `_has_privileges`: setup installs what it accepts, and windows are paged
 /// with scroll.

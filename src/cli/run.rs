@@ -44,11 +44,13 @@ fn daemon(args: Args) -> Result<u8, Fail> {
     cluster::runtime().block_on(async move {
         let cluster = cluster::connect(&config).await?;
         let settle = config.schedule.settle_delay.delta();
-        if let Some(problem) = clock::skew(&cluster)
-            .await
-            .and_then(|skew| clock::verdict(skew, settle))
-        {
-            tracing::warn!("{problem}");
+        match clock::skew(&cluster).await {
+            Ok(skew) => {
+                if let Some(problem) = clock::verdict(skew, settle) {
+                    tracing::warn!("{problem}");
+                }
+            }
+            Err(why) => tracing::info!("clock not checked: {why}"),
         }
         let runtime = build_runtime(&config, cluster, &instance).await?;
         if let Some(addr) = args.metrics_addr {

@@ -31,11 +31,11 @@ fn setup(args: Args) -> Result<u8, Fail> {
         println!("cluster: {}", cluster.info());
         let settle = config.schedule.settle_delay.delta();
         match clock::skew(&cluster).await {
-            Some(skew) => match clock::verdict(skew, settle) {
+            Ok(skew) => match clock::verdict(skew, settle) {
                 Some(problem) => println!("clock: WARNING: {problem}"),
                 None => println!("clock: not ahead of the cluster's"),
             },
-            None => println!("clock: not checked (the node stats are not readable)"),
+            Err(why) => println!("clock: not checked: {why}"),
         }
         let installed = install_alert_templates(&cluster, &config.alerts.target)
             .await

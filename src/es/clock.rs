@@ -7,18 +7,30 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 /// This host's clock minus the cluster's (positive: the host is ahead), measured against the
-/// node stats' timestamp at the middle of the request; `None` when the node stats are not
-/// readable (privilege `cluster:monitor/nodes/stats`) or hold no timestamp.
-pub async fn skew(cluster: &Cluster) -> Option<TimeDelta> {
+/// node stats' timestamp at the middle of the request; or why it cannot be measured.
+pub async fn skew(cluster: &Cluster) -> Result<TimeDelta, String> {
     let request = Request::get("/_nodes/_local/stats/os").param("filter_path", "nodes.*.timestamp");
     let sent = Utc::now();
-    let reply = cluster.execute(&request).await.ok()?;
+    let reply = cluster
+        .execute(&request)
+        .await
+        .map_err(|e| format!("reading the node stats failed: {e}"))?;
     let received = Utc::now();
     if reply.status >= 300 {
-        return None;
+        return Err(unreadable(reply.status));
     }
-    let cluster_now = node_timestamp(&reply.body)?;
-    Some(sent + (received - sent) / 2 - cluster_now)
+    let cluster_now = node_timestamp(&reply.body)
+        .ok_or_else(|| "the node stats hold no timestamp".to_string())?;
+    Ok(sent + (received - sent) / 2 - cluster_now)
+}
+
+/// Why the node stats answered `status`.
+fn unreadable(status: u16) -> String {
+    match status {
+        401 | 403 => format!("no privilege to read the node stats (HTTP {status}; grant cluster:monitor/nodes/stats, e.g. the `monitor` cluster privilege)"),
+        404 | 405 | 410 | 501 => format!("the cluster has no node stats endpoint (HTTP {status}; managed and serverless services may hide it)"),
+        _ => format!("the node stats answered HTTP {status}"),
+    }
 }
 
 fn node_timestamp(body: &Value) -> Option<DateTime<Utc>> {
@@ -57,6 +69,8 @@ mod tests {
             Some(1_773_480_000_123)
         );
         assert_eq!(node_timestamp(&json!({"error": "forbidden"})), None);
+        assert!(unreadable(403).starts_with("no privilege"));
+        assert!(unreadable(404).starts_with("the cluster has no node stats endpoint"));
         let settle = TimeDelta::seconds(30);
         assert_eq!(
             verdict(TimeDelta::seconds(-90), settle),

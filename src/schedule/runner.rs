@@ -495,7 +495,7 @@ impl Renewal {
 
 /// Runs every rule until `shutdown` resolves; then stops starting windows, lets in-flight
 /// windows finish within `grace`, cancels what is left at the next page boundary, and releases
-/// the leases.
+/// the leases — all within the grace (see [`stop_within`]).
 pub async fn run(
     runtime: Arc<Runtime>,
     rules: Vec<Arc<Rule>>,
@@ -512,16 +512,34 @@ pub async fn run(
         "shutting down: no new windows; waiting for in-flight ones"
     );
     runtime.stopping.store(true, Ordering::SeqCst);
+    stop_within(tasks, grace, &runtime.cancel).await;
+    tracing::info!("stopped");
+}
+
+/// After the grace, how long cancelled windows get to reach their next page boundary.
+const CANCEL_MARGIN: Duration = Duration::from_secs(1);
+
+/// Waits for the rule tasks (finishing their windows, then releasing their leases) for at most
+/// `grace`; then sets `cancel` and waits [`CANCEL_MARGIN`] more. Tasks still running then —
+/// a release retrying against a cluster that is gone — are left behind: their leases expire
+/// by themselves, and the process exits on time.
+async fn stop_within(
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    grace: Duration,
+    cancel: &AtomicBool,
+) {
     let all = join_all(tasks);
     tokio::pin!(all);
-    if tokio::time::timeout(grace, &mut all).await.is_err() {
-        tracing::warn!(
-            "grace period over: cancelling in-flight windows (their checkpoints do not advance)"
-        );
-        runtime.cancel.store(true, Ordering::SeqCst);
-        all.await;
+    if tokio::time::timeout(grace, &mut all).await.is_ok() {
+        return;
     }
-    tracing::info!("stopped");
+    tracing::warn!(
+        "grace period over: cancelling in-flight windows (their checkpoints do not advance)"
+    );
+    cancel.store(true, Ordering::SeqCst);
+    if tokio::time::timeout(CANCEL_MARGIN, &mut all).await.is_err() {
+        tracing::warn!("some leases could not be released in time; they expire by themselves");
+    }
 }
 
 async fn join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
@@ -533,6 +551,37 @@ async fn join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A task that only ends once `cancel` is set (a window reaching its page boundary).
+    fn cancellable(cancel: &Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            while !cancel.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_is_bounded_by_the_grace_even_when_a_release_hangs() {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let hung = tokio::spawn(std::future::pending::<()>());
+        let grace = Duration::from_secs(5);
+        let started = tokio::time::Instant::now();
+        stop_within(vec![cancellable(&cancel), hung], grace, &cancel).await;
+        assert!(cancel.load(Ordering::SeqCst));
+        assert_eq!(started.elapsed(), grace + CANCEL_MARGIN);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tasks_done_within_the_grace_are_not_cancelled() {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let quick = tokio::spawn(tokio::time::sleep(Duration::from_secs(1)));
+        let started = tokio::time::Instant::now();
+        stop_within(vec![quick], Duration::from_secs(5), &cancel).await;
+        assert!(!cancel.load(Ordering::SeqCst));
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+    }
 
     fn rule(schedule: &str) -> Rule {
         let dir = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Where a window's alerts go.
@@ -31,14 +31,14 @@ pub enum Delivery<'a> {
 }
 
 impl Delivery<'_> {
-    async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
+    async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, WindowError> {
         match self {
-            Delivery::Bulk(writer) => writer.write(alerts).await,
+            Delivery::Bulk(writer) => Ok(writer.write(alerts).await?),
             Delivery::Print(printer) => printer
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .print(alerts)
-                .map_err(|e| EsError::protocol("printing alerts", e.to_string())),
+                .map_err(|e| WindowError::Output(Arc::new(e))),
         }
     }
 }

@@ -4,19 +4,35 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn eshunt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eshunt"))
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eshunt"));
+    command
         .args(args)
         .current_dir(root())
-        .env_remove("ESHUNT_RULES")
-        .output()
-        .expect("run eshunt")
+        .env_remove("ESHUNT_RULES");
+    command
+}
+
+fn eshunt(args: &[&str]) -> Output {
+    command(args).output().expect("run eshunt")
+}
+
+/// Runs eshunt with its stdout closed before it writes anything, as `eshunt … | head` once
+/// `head` has exited: every write to stdout fails with a broken pipe.
+fn eshunt_into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eshunt");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("run eshunt")
 }
 
 fn alerts(output: &Output) -> Vec<Value> {
@@ -558,4 +574,26 @@ fn a_kql_query_may_start_with_a_hyphen() {
         1,
         "--compact still read as the flag"
     );
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = r#"{"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","eventTime":"2026-03-14T10:00:00Z","eventID":"pipe-1","userIdentity":{"type":"IAMUser","userName":"dana"},"responseElements":{"functionName":"f","layers":[{"arn":"arn:aws:lambda:us-east-1:1:layer:x:1"}]}}"#;
+    let file = write(dir.path(), "one.json", record);
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    let commands: [&[&str]; 6] = [
+        &["test", "queries"],
+        &["test", "queries", "--rule", rule],
+        &["explain", "--rule", rule, "--file", file.to_str().unwrap()],
+        &["scan", "samples/"],
+        &["rules", "-v"],
+        &["kql", "event.action: X"],
+    ];
+    for args in commands {
+        let out = eshunt_into_closed_pipe(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} is quiet: {err}");
+    }
 }

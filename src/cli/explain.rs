@@ -3,12 +3,13 @@
 //! the alert it would make.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, load_rules, Fail};
+use super::{exit, load_rules, with_stdout, Fail};
 use eshunt::alert;
 use eshunt::es::{Cluster, Request};
 use eshunt::event::{Event, Origin, Shape};
 use eshunt::rule::{PrefilterCheck, Rule};
 use serde_json::{json, Value};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 /// Arguments of `eshunt explain`.
@@ -37,10 +38,10 @@ pub struct Args {
 
 /// Runs `eshunt explain`.
 pub fn run(args: Args) -> u8 {
-    finish(explain(&args).map_err(Fail::from))
+    with_stdout(|out| explain(&args, out))
 }
 
-fn explain(args: &Args) -> Result<u8, String> {
+fn explain(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     let from_cluster = args.index.is_some();
     let config = if from_cluster || args.config.config.exists() {
         Some(args.config.load()?)
@@ -61,17 +62,17 @@ fn explain(args: &Args) -> Result<u8, String> {
     match (&args.file, &args.index, &args.id, config) {
         (Some(file), _, _, _) => {
             let event = read_file(file)?;
-            print_explanation(rule, &event, None);
+            print_explanation(out, rule, &event, None)?;
             Ok(exit::OK)
         }
         (None, Some(index), Some(id), Some(config)) => cluster::runtime().block_on(async {
             let cluster = cluster::connect(&config).await?;
             let event = fetch(&cluster, index, id).await?;
             let verdict = cluster_prefilter(&cluster, rule, index, id).await?;
-            print_explanation(rule, &event, Some(verdict));
+            print_explanation(out, rule, &event, Some(verdict))?;
             Ok(exit::OK)
         }),
-        _ => Err("give --file, or --index and --id".into()),
+        _ => Err("give --file, or --index and --id".to_string().into()),
     }
 }
 
@@ -128,49 +129,71 @@ async fn cluster_prefilter(
     Ok(reply.body["hits"]["total"]["value"].as_u64().unwrap_or(0) > 0)
 }
 
-fn print_explanation(rule: &Rule, event: &Event, cluster_verdict: Option<bool>) {
-    println!("rule      {} — {}", rule.meta.id, rule.meta.name);
+fn print_explanation(
+    out: &mut dyn Write,
+    rule: &Rule,
+    event: &Event,
+    cluster_verdict: Option<bool>,
+) -> io::Result<()> {
+    writeln!(out, "rule      {} — {}", rule.meta.id, rule.meta.name)?;
     let shape = match event.shape() {
         Shape::CloudTrail => "raw CloudTrail record",
         Shape::EcsOriginal => "ECS document, read through event.original",
         Shape::EcsRebuilt => "ECS document without event.original (record rebuilt from ECS fields)",
     };
-    println!("document  {} ({shape})", event.origin());
+    writeln!(out, "document  {} ({shape})", event.origin())?;
     if let Some(kql) = &rule.prefilter.kql {
-        println!("\nprefilter (KQL):\n  {}", kql.trim().replace('\n', "\n  "));
+        writeln!(
+            out,
+            "\nprefilter (KQL):\n  {}",
+            kql.trim().replace('\n', "\n  ")
+        )?;
     }
     let dsl = serde_json::to_string_pretty(&rule.prefilter.dsl).unwrap_or_default();
-    println!("prefilter (query DSL):\n  {}", dsl.replace('\n', "\n  "));
+    writeln!(
+        out,
+        "prefilter (query DSL):\n  {}",
+        dsl.replace('\n', "\n  ")
+    )?;
     let local = match &rule.prefilter.local {
         Ok(query) => yes_no(query.matches(event.ecs_view(), chrono::Utc::now())).to_string(),
         Err(reason) => format!("cannot be evaluated locally: {reason}"),
     };
-    println!("prefilter matches the document (eshunt, locally): {local}");
+    writeln!(
+        out,
+        "prefilter matches the document (eshunt, locally): {local}"
+    )?;
     if let Some(verdict) = cluster_verdict {
-        println!(
+        writeln!(
+            out,
             "prefilter matches the document (the cluster):      {}",
             yes_no(verdict)
-        );
+        )?;
     }
     match &rule.condition {
         Some(condition) => {
-            println!(
+            writeln!(
+                out,
                 "\ncondition:\n  {}",
                 condition.text().trim().replace('\n', "\n  ")
-            );
-            println!("each predicate on this document:");
+            )?;
+            writeln!(out, "each predicate on this document:")?;
             for t in condition.explain(event) {
                 let values = serde_json::to_string(&t.values).unwrap_or_default();
-                println!(
+                writeln!(
+                    out,
                     "  {:5}  {} {} {}   values: {values}",
                     if t.verdict { "true" } else { "false" },
                     t.field,
                     t.op,
                     t.operand
-                );
+                )?;
             }
         }
-        None => println!("\ncondition: none (the rule fires on every prefilter match)"),
+        None => writeln!(
+            out,
+            "\ncondition: none (the rule fires on every prefilter match)"
+        )?,
     }
     let check = if cluster_verdict.is_some() {
         PrefilterCheck::DoneByCluster
@@ -180,15 +203,23 @@ fn print_explanation(rule: &Rule, event: &Event, cluster_verdict: Option<bool>) 
     let verdict = rule.evaluate(event, check);
     let fires = verdict.matched && cluster_verdict != Some(false);
     for field in &verdict.unavailable {
-        println!("unavailable: {field} is held only as an unparseable string in this document");
+        writeln!(
+            out,
+            "unavailable: {field} is held only as an unparseable string in this document"
+        )?;
     }
-    println!("\nverdict: {}", if fires { "ALERT" } else { "no alert" });
+    writeln!(
+        out,
+        "\nverdict: {}",
+        if fires { "ALERT" } else { "no alert" }
+    )?;
     if fires {
-        println!("  title:   {}", alert::title(rule, event));
+        writeln!(out, "  title:   {}", alert::title(rule, event))?;
         let context =
             serde_json::to_string_pretty(&alert::context(rule, event)).unwrap_or_default();
-        println!("  context: {}", context.replace('\n', "\n  "));
+        writeln!(out, "  context: {}", context.replace('\n', "\n  "))?;
     }
+    Ok(())
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -4,8 +4,9 @@ use super::cluster::{self, ConfigArg};
 use super::{exit, finish, Fail, RuleFilter};
 use eshunt::hunt::{hunt_window_with_retries, Delivery, WindowReport};
 use eshunt::sink::ndjson::Printer;
-use eshunt::source::elasticsearch::Window;
+use eshunt::source::elasticsearch::{Window, WindowError};
 use eshunt::time::{parse_time_arg, Span};
+use std::io;
 use std::sync::Mutex;
 
 /// Arguments of `eshunt hunt`.
@@ -64,6 +65,13 @@ fn hunt(args: Args) -> Result<u8, Fail> {
                 Ok(report) => {
                     unavailable |= !report.unavailable.is_empty();
                     print_report(&report, args.dry_run);
+                }
+                Err(WindowError::Output(e)) => {
+                    // stdout (a dry run's) is closed or broken: no later window can print either
+                    return Err(Fail::writing(
+                        "alerts",
+                        io::Error::new(e.kind(), e.to_string()),
+                    ));
                 }
                 Err(e) => {
                     failed = true;

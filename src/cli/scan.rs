@@ -57,7 +57,7 @@ fn scan_files(args: Args) -> Result<u8, Fail> {
     let result = scan(&args.paths, &engine, now, &mut |alert| sink.write(&alert));
     let scanned = result
         .and_then(|r| sink.finish().map(|_| r))
-        .map_err(|e| format!("writing alerts: {e}"))?;
+        .map_err(|e| Fail::writing("alerts", e))?;
     print_summary(&scanned);
     let clean = report.errors.is_empty()
         && scanned.tally.skipped_total() == 0

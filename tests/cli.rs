@@ -23,6 +23,21 @@ fn eshunt(args: &[&str]) -> Output {
     command(args).output().expect("run eshunt")
 }
 
+/// Runs eshunt with `input` on its standard input.
+fn eshunt_with_stdin(args: &[&str], input: Vec<u8>) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eshunt");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = child.wait_with_output().expect("run eshunt");
+    writer.join().unwrap().expect("write stdin");
+    out
+}
+
 /// Runs eshunt with its stdout closed before it writes anything, as `eshunt … | head` once
 /// `head` has exited: every write to stdout fails with a broken pipe.
 fn eshunt_into_closed_pipe(args: &[&str]) -> Output {
@@ -596,4 +611,53 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?} is quiet: {err}");
     }
+}
+
+fn alert_ids(output: &Output) -> BTreeSet<String> {
+    alerts(output)
+        .iter()
+        .map(|a| a["eshunt"]["alert_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn scan_dash_reads_standard_input_in_every_format() {
+    let trail = root().join("samples/cloudtrail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/14/111122223333_CloudTrail_us-east-1_20260314T0910Z_Hs7DfJ2aWq9ZrT4e.json.gz");
+    for file in [
+        trail.to_str().unwrap(),
+        "samples/cloudtrail-extra.jsonl",
+        "samples/elastic-export.ndjson",
+    ] {
+        let from_file = eshunt(&["scan", file]);
+        assert!(!alerts(&from_file).is_empty(), "{file}");
+        let input = std::fs::read(root().join(file)).unwrap();
+        let from_stdin = eshunt_with_stdin(&["scan", "-"], input);
+        let err = stderr(&from_stdin);
+        assert_eq!(from_stdin.status.code(), Some(0), "{file}: {err}");
+        assert_eq!(alert_ids(&from_stdin), alert_ids(&from_file), "{file}");
+        assert!(err.contains("scanned 1 files"), "{err}");
+    }
+    let broken = eshunt_with_stdin(
+        &["scan", "--parse-all", "-"],
+        b"{\"a\":1}\n{\"b\":\n".to_vec(),
+    );
+    assert_eq!(broken.status.code(), Some(3));
+    assert!(stderr(&broken).contains("<stdin>:2"), "{}", stderr(&broken));
+    let backfill = eshunt(&[
+        "backfill",
+        "--source",
+        "-",
+        "--from",
+        "2026-03-14",
+        "--to",
+        "2026-03-15",
+        "--output",
+        "/nonexistent/alerts.ndjson",
+    ]);
+    assert_eq!(backfill.status.code(), Some(1));
+    assert!(
+        stderr(&backfill).contains("eshunt scan -"),
+        "{}",
+        stderr(&backfill)
+    );
 }

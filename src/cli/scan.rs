@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// Arguments of `eshunt scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files or folders to hunt (folders are searched recursively).
+    /// Files or folders to hunt (folders are searched recursively); `-` is standard input.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
     #[command(flatten)]

@@ -8,7 +8,8 @@
 //! - a JSON array of records or hits (e.g. an export), one document;
 //!
 //! Gzip is recognised by its magic bytes. A single-document file is read whole (AWS delivery
-//! files are small); JSON lines are never held in memory beyond one line.
+//! files are small); JSON lines are never held in memory beyond one line. The path `-` is
+//! standard input, read the same way.
 
 use crate::event::Origin;
 use flate2::read::MultiGzDecoder;
@@ -18,6 +19,15 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The path that names standard input (`eshunt scan -`).
+pub const STDIN: &str = "-";
+
+/// How records read from standard input are located (`<stdin>:3`).
+const STDIN_NAME: &str = "<stdin>";
+
+/// Bytes read ahead to recognise a compressed stream by its magic bytes.
+const MAGIC_LEN: u64 = 2;
 
 /// File name endings read when walking a folder (explicitly named files are always read).
 const EXTENSIONS: &[&str] = &[
@@ -42,11 +52,13 @@ pub struct Discovery {
 }
 
 /// Expands files and folders into the list of files to read. Folders are walked recursively in
-/// name order, keeping files whose names end in a JSON extension.
+/// name order, keeping files whose names end in a JSON extension; [`STDIN`] is kept as it is.
 pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut found = Discovery::default();
     for path in paths {
-        if path.is_dir() {
+        if path == Path::new(STDIN) {
+            found.files.push(path.clone());
+        } else if path.is_dir() {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
                     Ok(e) if e.file_type().is_file() => {
@@ -109,15 +121,28 @@ pub enum Item<'a> {
     Skipped(Skipped),
 }
 
-/// Reads one file, calling `each` for every record or skipped part, in file order.
-/// Returns an error only when the file itself cannot be read (it is then partly consumed).
+/// Reads one file ([`STDIN`]: standard input), calling `each` for every record or skipped
+/// part, in file order. Returns an error only when the file itself cannot be read (it is then
+/// partly consumed).
 pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> {
-    let name: Arc<str> = path.display().to_string().into();
-    let mut reader = open(path)?;
+    if path == Path::new(STDIN) {
+        return read(STDIN_NAME.into(), Box::new(io::stdin().lock()), each);
+    }
+    read(
+        path.display().to_string().into(),
+        Box::new(File::open(path)?),
+        each,
+    )
+}
+
+/// Reads one stream, its records located by `name`.
+fn read(name: Arc<str>, input: Box<dyn Read>, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> {
+    let name = &name;
+    let mut reader = decompress(input)?;
     let mut first = Vec::new();
     reader.read_until(b'\n', &mut first)?;
     match detect(&first) {
-        Layout::Lines => read_lines(&name, first, reader, each),
+        Layout::Lines => read_lines(name, first, reader, each),
         Layout::Document => {
             let mut all = first;
             reader.read_to_end(&mut all)?;
@@ -128,25 +153,29 @@ pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> 
                 let mut lines = io::Cursor::new(all);
                 let mut first = Vec::new();
                 lines.read_until(b'\n', &mut first)?;
-                return read_lines(&name, first, Box::new(lines), each);
+                return read_lines(name, first, Box::new(lines), each);
             }
-            read_document(&name, &all, each);
+            read_document(name, &all, each);
             Ok(())
         }
         Layout::Empty => Ok(()),
     }
 }
 
-fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
-    let mut file = BufReader::with_capacity(256 * 1024, File::open(path)?);
-    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+/// The stream, decompressed when it is gzip (seen from its first bytes, however short the
+/// reads of a pipe are).
+fn decompress(mut input: Box<dyn Read>) -> io::Result<Box<dyn BufRead>> {
+    let mut magic = Vec::new();
+    (&mut input).take(MAGIC_LEN).read_to_end(&mut magic)?;
+    let gzip = magic.starts_with(&[0x1f, 0x8b]);
+    let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(magic).chain(input));
     Ok(if gzip {
         Box::new(BufReader::with_capacity(
             256 * 1024,
-            MultiGzDecoder::new(file),
+            MultiGzDecoder::new(input),
         ))
     } else {
-        Box::new(file)
+        Box::new(input)
     })
 }
 
@@ -297,9 +326,7 @@ mod tests {
         let path = dir.path().join("f");
         let mut file = File::create(&path).unwrap();
         if gz {
-            let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-            enc.write_all(content).unwrap();
-            enc.finish().unwrap();
+            file.write_all(&gzip(content)).unwrap();
         } else {
             file.write_all(content).unwrap();
         }
@@ -320,6 +347,38 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    fn gzip(content: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(content).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// A pipe that hands over one byte per read.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let one = buf.len().min(1);
+            self.0.read(&mut buf[..one])
+        }
+    }
+
+    #[test]
+    fn a_stream_is_decompressed_however_short_its_reads() {
+        let stream = Trickle(io::Cursor::new(gzip(b"{\"Records\":[{\"a\":1}]}")));
+        let mut texts = Vec::new();
+        read("<stdin>".into(), Box::new(stream), &mut |item| {
+            if let Item::Record(r) = item {
+                texts.push((r.origin.to_string(), r.text.to_vec()));
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            texts,
+            vec![("<stdin>:1: Records[0]".into(), b"{\"a\":1}".to_vec())]
+        );
     }
 
     #[test]

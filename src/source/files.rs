@@ -26,6 +26,9 @@ pub const STDIN: &str = "-";
 /// How records read from standard input are located (`<stdin>:3`).
 const STDIN_NAME: &str = "<stdin>";
 
+/// The UTF-8 byte-order mark, skipped at the start of a file.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Bytes read ahead to recognise a compressed stream by its magic bytes.
 const MAGIC_LEN: u64 = 2;
 
@@ -141,6 +144,9 @@ fn read(name: Arc<str>, input: Box<dyn Read>, each: &mut dyn FnMut(Item<'_>)) ->
     let mut reader = decompress(input)?;
     let mut first = Vec::new();
     reader.read_until(b'\n', &mut first)?;
+    if first.starts_with(UTF8_BOM) {
+        first.drain(..UTF8_BOM.len()); // written by some Windows tools; not JSON
+    }
     match detect(&first) {
         Layout::Lines => read_lines(name, first, reader, each),
         Layout::Document => {
@@ -378,6 +384,29 @@ mod tests {
         assert_eq!(
             texts,
             vec![("<stdin>:1: Records[0]".into(), b"{\"a\":1}".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let bom = |text: &str| [b"\xef\xbb\xbf", text.as_bytes()].concat();
+        let lines = records(&bom("{\"a\":1}\n{\"b\":2}\n"), false);
+        assert_eq!(
+            lines,
+            vec![
+                ("f:1".into(), "{\"a\":1}".into()),
+                ("f:2".into(), "{\"b\":2}".into()),
+            ]
+        );
+        let delivery = bom("{\n  \"Records\": [\n {\"a\":1},\n {\"b\":2}\n ]\n}\n");
+        for gz in [false, true] {
+            let got = records(&delivery, gz);
+            assert_eq!(got.len(), 2, "gzip {gz}: {got:?}");
+            assert_eq!(got[1], ("f:1: Records[1]".into(), "{\"b\":2}".into()));
+        }
+        assert!(
+            records(&bom(""), false).is_empty(),
+            "a mark and nothing else"
         );
     }
 

@@ -166,24 +166,16 @@ impl<'r> Engine<'r> {
             return;
         }
         tally.parsed += 1;
-        let value: Value = match serde_json::from_slice(record.text) {
-            Ok(v) => v,
-            Err(e) => return tally.skip(invalid_json(record.origin, &e)),
-        };
-        let Some((doc, origin)) = unwrap_document(value, record.origin, tally) else {
-            return;
+        let text = record.text;
+        let (doc, origin) = match parse_record(record) {
+            Ok(document) => document,
+            Err(skipped) => return tally.skip(skipped),
         };
         if !candidates {
             return;
         }
         let event = Event::from_document(doc, origin);
-        self.evaluate(
-            &event,
-            |rule| rule.needles.may_match(record.text),
-            now,
-            tally,
-            out,
-        );
+        self.evaluate(&event, |rule| rule.needles.may_match(text), now, tally, out);
     }
 
     fn evaluate(
@@ -223,24 +215,27 @@ impl<'r> Engine<'r> {
     }
 }
 
-/// Accepts a JSON object: a record or ECS document, or a search hit (`_source` with `_index`,
-/// `_id`), which is unwrapped. Digest files and non-objects are skipped.
-fn unwrap_document(value: Value, origin: Origin, tally: &mut Tally) -> Option<(Value, Origin)> {
+/// The document a record read from a file holds, and where it is: the parsed JSON object (a
+/// record or ECS document), or a search hit's `_source` (located by `_index`/`_id`). Invalid
+/// JSON, non-objects and digest files are skipped. `scan` and `explain --file` read records
+/// through this.
+pub fn parse_record(record: RawRecord<'_>) -> Result<(Value, Origin), Skipped> {
+    let origin = record.origin;
+    let value =
+        serde_json::from_slice(record.text).map_err(|e| invalid_json(origin.clone(), &e))?;
     let Value::Object(mut map) = value else {
-        tally.skip(Skipped {
+        return Err(Skipped {
             origin,
             reason: "not a JSON object",
             detail: "a record must be a JSON object".into(),
         });
-        return None;
     };
     if map.contains_key("digestStartTime") && map.contains_key("logFiles") {
-        tally.skip(Skipped {
+        return Err(Skipped {
             origin,
             reason: "CloudTrail digest file",
             detail: "digest files hold hashes, not events".into(),
         });
-        return None;
     }
     if let Some(Value::Object(source)) = map.remove("_source") {
         let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
@@ -248,7 +243,7 @@ fn unwrap_document(value: Value, origin: Origin, tally: &mut Tally) -> Option<(V
             (Some(index), Some(id)) => Origin::Document { index, id },
             _ => origin,
         };
-        return Some((Value::Object(source), origin));
+        return Ok((Value::Object(source), origin));
     }
-    Some((Value::Object(map), origin))
+    Ok((Value::Object(map), origin))
 }

@@ -661,3 +661,150 @@ fn scan_dash_reads_standard_input_in_every_format() {
         stderr(&backfill)
     );
 }
+
+const TRAIL_0910: &str = "samples/cloudtrail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/14/111122223333_CloudTrail_us-east-1_20260314T0910Z_Hs7DfJ2aWq9ZrT4e.json.gz";
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `explain --file` reads what `scan` reads, and its verdicts are scan's: every document of the
+/// file is explained, those scan alerts on say ALERT, and `--line`/`--index` name one of them.
+#[test]
+fn explain_reads_a_file_as_scan_does_with_the_same_verdicts() {
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    for (file, documents) in [(TRAIL_0910, 6), ("samples/cloudtrail-extra.jsonl", 5)] {
+        let out = eshunt(&["explain", "--rule", rule, "--file", file]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        assert_eq!(text.matches("\ndocument  ").count(), documents, "{file}");
+        assert_eq!(
+            text.matches("rule      ").count(),
+            1,
+            "the rule is shown once"
+        );
+        let scanned = alerts(&eshunt(&["scan", file, "--rule", rule]));
+        assert!(!scanned.is_empty(), "{file}");
+        assert_eq!(
+            text.matches("verdict: ALERT").count(),
+            scanned.len(),
+            "{file}: {text}"
+        );
+        assert!(text.contains(&format!("\n{documents} documents: {} ALERT", scanned.len())));
+        for alert in &scanned {
+            let source = &alert["eshunt"]["source"];
+            let line = source["line"].to_string();
+            let mut args = vec!["explain", "--rule", rule, "--file", file, "--line", &line];
+            let index = source["record"].as_u64().map(|i| i.to_string());
+            if let Some(index) = &index {
+                args.extend(["--index", index]);
+            }
+            let one = eshunt(&args);
+            let text = stdout(&one);
+            assert_eq!(one.status.code(), Some(0), "{args:?}: {}", stderr(&one));
+            assert_eq!(text.matches("\ndocument  ").count(), 1, "{args:?}: {text}");
+            assert!(text.contains("verdict: ALERT"), "{args:?}: {text}");
+            let origin = match &index {
+                Some(index) => format!("document  {file}:{line}: Records[{index}] ("),
+                None => format!("document  {file}:{line} ("),
+            };
+            assert!(text.contains(&origin), "{args:?}: {text}");
+        }
+    }
+}
+
+#[test]
+fn explain_reads_delivery_files_json_lines_and_reports_what_it_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = std::fs::read_to_string(root().join("samples/cloudtrail-extra.jsonl")).unwrap();
+    let records: Vec<&str> = lines.lines().collect();
+    let delivery = write(
+        dir.path(),
+        "delivery.json",
+        &format!("{{\"Records\":[{}]}}", records.join(",")),
+    );
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        delivery.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        text.matches("\ndocument  ").count(),
+        records.len(),
+        "{text}"
+    );
+    assert!(
+        text.contains("delivery.json:1: Records[4] (raw CloudTrail record)"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: ALERT"), "{text}");
+
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        delivery.to_str().unwrap(),
+        "--index",
+        "9",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no document to explain in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("at index 9"), "{}", stderr(&out));
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        delivery.to_str().unwrap(),
+        "--index",
+        "last",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let broken = write(
+        dir.path(),
+        "broken.jsonl",
+        &format!("{}\n{{\"eventName\":\n{}\n", records[0], records[1]),
+    );
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a skipped record makes a partial run"
+    );
+    assert_eq!(stdout(&out).matches("\ndocument  ").count(), 2);
+    assert!(
+        stderr(&out).contains("broken.jsonl:2: invalid JSON"),
+        "{}",
+        stderr(&out)
+    );
+
+    let input = std::fs::read(root().join(TRAIL_0910)).unwrap();
+    let out = eshunt_with_stdin(
+        &["explain", "--rule", rule, "--file", "-", "--index", "4"],
+        input,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("document  <stdin>:1: Records[4]"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("verdict: ALERT"), "{}", stdout(&out));
+}

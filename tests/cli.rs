@@ -808,3 +808,56 @@ fn explain_reads_delivery_files_json_lines_and_reports_what_it_skips() {
     );
     assert!(stdout(&out).contains("verdict: ALERT"), "{}", stdout(&out));
 }
+
+#[test]
+fn ignored_files_are_named_and_unreadable_compressions_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(root().join("samples/cloudtrail-extra.jsonl")).unwrap();
+    write(dir.path(), "trail/good.jsonl", &good);
+    for i in 0..12 {
+        write(
+            dir.path(),
+            &format!("trail/notes-{i:02}.txt"),
+            "not CloudTrail",
+        );
+    }
+    let compressed: [(&str, &[u8]); 3] = [
+        ("trail/a.json.bz2", b"BZh91AY&SY\x00\x01"),
+        ("trail/b.json.xz", b"\xfd7zXZ\x00\x00\x04"),
+        ("trail/c.json.zst", b"\x28\xb5\x2f\xfd\x04\x00"),
+    ];
+    for (name, bytes) in compressed {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let zip = dir.path().join("export.zip");
+    std::fs::write(&zip, b"PK\x03\x04\x14\x00").unwrap();
+    let out = eshunt(&[
+        "scan",
+        dir.path().join("trail").to_str().unwrap(),
+        zip.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("scanned 5 files (12 ignored)"), "{err}");
+    assert!(
+        err.contains("ignored 12 (in folders, not JSON or compressed by name):"),
+        "{err}"
+    );
+    for i in 0..10 {
+        assert!(err.contains(&format!("trail/notes-{i:02}.txt\n")), "{err}");
+    }
+    assert!(err.contains("  … and 2 more"), "{err}");
+    assert!(err.contains("unsupported compression: 4"), "{err}");
+    assert!(
+        err.contains("a.json.bz2: bzip2-compressed, which eshunt cannot read (bunzip2 it first)"),
+        "{err}"
+    );
+    assert!(err.contains("b.json.xz: xz-compressed"), "{err}");
+    assert!(err.contains("c.json.zst: zstd-compressed"), "{err}");
+    assert!(err.contains("export.zip: zip-compressed"), "{err}");
+    assert!(!err.contains("invalid JSON"), "{err}");
+    assert!(
+        !alerts(&out).is_empty(),
+        "the readable file is still hunted"
+    );
+}

@@ -7,9 +7,10 @@
 //!   per line — streamed line by line in bounded memory;
 //! - a JSON array of records or hits (e.g. an export), one document;
 //!
-//! Gzip is recognised by its magic bytes. A single-document file is read whole (AWS delivery
-//! files are small); JSON lines are never held in memory beyond one line. The path `-` is
-//! standard input, read the same way.
+//! Gzip is recognised by its magic bytes; so are bzip2, xz, zstd and zip, which are reported as
+//! unsupported. A UTF-8 byte-order mark at the start is skipped. A single-document file is read
+//! whole (AWS delivery files are small); JSON lines are never held in memory beyond one line.
+//! The path `-` is standard input, read the same way.
 
 use crate::event::Origin;
 use flate2::read::MultiGzDecoder;
@@ -30,7 +31,19 @@ const STDIN_NAME: &str = "<stdin>";
 const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Bytes read ahead to recognise a compressed stream by its magic bytes.
-const MAGIC_LEN: u64 = 2;
+const MAGIC_LEN: u64 = 6;
+
+/// The gzip magic bytes.
+const GZIP: &[u8] = b"\x1f\x8b";
+
+/// Compressed formats eshunt cannot read, by their magic bytes: their name and how to
+/// decompress them.
+const UNSUPPORTED: &[(&[u8], &str, &str)] = &[
+    (b"BZh", "bzip2", "bunzip2"),
+    (b"\xfd7zXZ\x00", "xz", "unxz"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+    (b"PK\x03\x04", "zip", "unzip"),
+];
 
 /// File name endings read when walking a folder (explicitly named files are always read).
 const EXTENSIONS: &[&str] = &[
@@ -41,6 +54,10 @@ const EXTENSIONS: &[&str] = &[
     ".ndjson",
     ".ndjson.gz",
     ".gz",
+    // compressions eshunt cannot read: read, so they are reported as unsupported
+    ".bz2",
+    ".xz",
+    ".zst",
 ];
 
 /// The files found under the paths given, in a stable order.
@@ -48,8 +65,8 @@ const EXTENSIONS: &[&str] = &[
 pub struct Discovery {
     /// Files to read.
     pub files: Vec<PathBuf>,
-    /// Files passed over when walking folders (not JSON by name).
-    pub ignored: usize,
+    /// Files passed over when walking folders (not JSON or compressed by name).
+    pub ignored: Vec<PathBuf>,
     /// Paths that could not be read.
     pub errors: Vec<(PathBuf, String)>,
 }
@@ -68,7 +85,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
                         if has_json_extension(e.path()) {
                             found.files.push(e.into_path());
                         } else {
-                            found.ignored += 1;
+                            found.ignored.push(e.into_path());
                         }
                     }
                     Ok(_) => {}
@@ -141,7 +158,17 @@ pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> 
 /// Reads one stream, its records located by `name`.
 fn read(name: Arc<str>, input: Box<dyn Read>, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> {
     let name = &name;
-    let mut reader = decompress(input)?;
+    let mut reader = match decompress(input)? {
+        Content::Readable(reader) => reader,
+        Content::Unsupported { format, tool } => {
+            each(Item::Skipped(Skipped {
+                origin: Origin::Inline(name.clone()),
+                reason: "unsupported compression",
+                detail: format!("{format}-compressed, which eshunt cannot read ({tool} it first)"),
+            }));
+            return Ok(());
+        }
+    };
     let mut first = Vec::new();
     reader.read_until(b'\n', &mut first)?;
     if first.starts_with(UTF8_BOM) {
@@ -168,21 +195,37 @@ fn read(name: Arc<str>, input: Box<dyn Read>, each: &mut dyn FnMut(Item<'_>)) ->
     }
 }
 
-/// The stream, decompressed when it is gzip (seen from its first bytes, however short the
+/// What a stream holds, seen from its first bytes.
+enum Content {
+    /// Text to read (decompressed, when it was gzip).
+    Readable(Box<dyn BufRead>),
+    /// A compression eshunt cannot read, and the tool that decompresses it.
+    Unsupported {
+        /// The format's name.
+        format: &'static str,
+        /// The tool.
+        tool: &'static str,
+    },
+}
+
+/// The stream, decompressed when it is gzip, recognised by its first bytes (however short the
 /// reads of a pipe are).
-fn decompress(mut input: Box<dyn Read>) -> io::Result<Box<dyn BufRead>> {
+fn decompress(mut input: Box<dyn Read>) -> io::Result<Content> {
     let mut magic = Vec::new();
     (&mut input).take(MAGIC_LEN).read_to_end(&mut magic)?;
-    let gzip = magic.starts_with(&[0x1f, 0x8b]);
+    if let Some(&(_, format, tool)) = UNSUPPORTED.iter().find(|(m, ..)| magic.starts_with(m)) {
+        return Ok(Content::Unsupported { format, tool });
+    }
+    let gzip = magic.starts_with(GZIP);
     let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(magic).chain(input));
-    Ok(if gzip {
+    Ok(Content::Readable(if gzip {
         Box::new(BufReader::with_capacity(
             256 * 1024,
             MultiGzDecoder::new(input),
         ))
     } else {
         Box::new(input)
-    })
+    }))
 }
 
 enum Layout {
@@ -411,6 +454,27 @@ mod tests {
     }
 
     #[test]
+    fn compressions_eshunt_cannot_read_are_skipped_as_unsupported() {
+        for magic in [
+            &b"BZh91AY&SY"[..],
+            b"\xfd7zXZ\x00\x00",
+            b"\x28\xb5\x2f\xfd\x04",
+            b"PK\x03\x04",
+        ] {
+            assert_eq!(
+                records(magic, false),
+                vec![("f".into(), "SKIP unsupported compression".into())],
+                "{magic:?}"
+            );
+        }
+        assert_eq!(
+            records(b"1\n", false),
+            vec![("f:1".into(), "1".into())],
+            "shorter than a magic"
+        );
+    }
+
+    #[test]
     fn json_lines_with_blank_and_broken_lines() {
         let got = records(b"{\"a\":1}\n\n{\"b\":2\n[1]\n", false);
         assert_eq!(
@@ -486,7 +550,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("AWSLogs/1/CloudTrail/us-east-1/2026/03/14");
         std::fs::create_dir_all(&sub).unwrap();
-        for name in ["b.json.gz", "a.json", "notes.txt", "c.ndjson"] {
+        for name in ["b.json.gz", "a.json", "notes.txt", "c.ndjson", "d.json.zst"] {
             File::create(sub.join(name)).unwrap();
         }
         let found = discover(&[dir.path().to_path_buf(), dir.path().join("missing")]);
@@ -495,8 +559,8 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec!["a.json", "b.json.gz", "c.ndjson"]);
-        assert_eq!(found.ignored, 1);
+        assert_eq!(names, vec!["a.json", "b.json.gz", "c.ndjson", "d.json.zst"]);
+        assert_eq!(found.ignored, vec![sub.join("notes.txt")]);
         assert_eq!(found.errors.len(), 1);
     }
 }

@@ -860,4 +860,22 @@ fn ignored_files_are_named_and_unreadable_compressions_reported_as_such() {
         !alerts(&out).is_empty(),
         "the readable file is still hunted"
     );
+
+    let bz2 = dir.path().join("trail/a.json.bz2");
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        bz2.to_str().unwrap(),
+        "--line",
+        "1",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a.json.bz2: unsupported compression: bzip2-compressed"),
+        "{err}"
+    );
 }

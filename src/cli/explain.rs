@@ -105,12 +105,13 @@ impl Selection {
         })
     }
 
-    /// Whether the record read at `origin` is selected.
+    /// Whether what was read at `origin` is selected; the whole file (skipped, e.g. as an
+    /// unsupported compression) always is.
     fn contains(&self, origin: &Origin) -> bool {
         let (line, index) = match origin {
             Origin::Line { line, .. } => (Some(*line), None),
             Origin::Record { line, index, .. } => (Some(*line), Some(*index)),
-            Origin::Document { .. } | Origin::Inline(_) => (None, None),
+            Origin::Document { .. } | Origin::Inline(_) => return true,
         };
         self.line.is_none_or(|l| line == Some(l)) && self.index.is_none_or(|i| index == Some(i))
     }

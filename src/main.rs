@@ -1,6 +1,9 @@
 //! The `eshunt` command line. Each command lives in its own module under `cli/` and only parses
 //! arguments, calls the library and prints.
 
+// Commands print through `cli::with_stdout`: `println!` panics when stdout is closed.
+#![deny(clippy::print_stdout)]
+
 mod cli;
 
 fn main() -> std::process::ExitCode {

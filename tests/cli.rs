@@ -4,19 +4,50 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn eshunt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eshunt"))
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eshunt"));
+    command
         .args(args)
         .current_dir(root())
-        .env_remove("ESHUNT_RULES")
-        .output()
-        .expect("run eshunt")
+        .env_remove("ESHUNT_RULES");
+    command
+}
+
+fn eshunt(args: &[&str]) -> Output {
+    command(args).output().expect("run eshunt")
+}
+
+/// Runs eshunt with `input` on its standard input.
+fn eshunt_with_stdin(args: &[&str], input: Vec<u8>) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eshunt");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = child.wait_with_output().expect("run eshunt");
+    writer.join().unwrap().expect("write stdin");
+    out
+}
+
+/// Runs eshunt with its stdout closed before it writes anything, as `eshunt … | head` once
+/// `head` has exited: every write to stdout fails with a broken pipe.
+fn eshunt_into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eshunt");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("run eshunt")
 }
 
 fn alerts(output: &Output) -> Vec<Value> {
@@ -557,6 +588,295 @@ fn a_kql_query_may_start_with_a_hyphen() {
         String::from_utf8_lossy(&out.stdout).lines().count(),
         1,
         "--compact still read as the flag"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = r#"{"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","eventTime":"2026-03-14T10:00:00Z","eventID":"pipe-1","userIdentity":{"type":"IAMUser","userName":"dana"},"responseElements":{"functionName":"f","layers":[{"arn":"arn:aws:lambda:us-east-1:1:layer:x:1"}]}}"#;
+    let file = write(dir.path(), "one.json", record);
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    let commands: [&[&str]; 6] = [
+        &["test", "queries"],
+        &["test", "queries", "--rule", rule],
+        &["explain", "--rule", rule, "--file", file.to_str().unwrap()],
+        &["scan", "samples/"],
+        &["rules", "-v"],
+        &["kql", "event.action: X"],
+    ];
+    for args in commands {
+        let out = eshunt_into_closed_pipe(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} is quiet: {err}");
+    }
+}
+
+fn alert_ids(output: &Output) -> BTreeSet<String> {
+    alerts(output)
+        .iter()
+        .map(|a| a["eshunt"]["alert_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn scan_dash_reads_standard_input_in_every_format() {
+    let trail = root().join("samples/cloudtrail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/14/111122223333_CloudTrail_us-east-1_20260314T0910Z_Hs7DfJ2aWq9ZrT4e.json.gz");
+    for file in [
+        trail.to_str().unwrap(),
+        "samples/cloudtrail-extra.jsonl",
+        "samples/elastic-export.ndjson",
+    ] {
+        let from_file = eshunt(&["scan", file]);
+        assert!(!alerts(&from_file).is_empty(), "{file}");
+        let input = std::fs::read(root().join(file)).unwrap();
+        let from_stdin = eshunt_with_stdin(&["scan", "-"], input);
+        let err = stderr(&from_stdin);
+        assert_eq!(from_stdin.status.code(), Some(0), "{file}: {err}");
+        assert_eq!(alert_ids(&from_stdin), alert_ids(&from_file), "{file}");
+        assert!(err.contains("scanned 1 files"), "{err}");
+    }
+    let broken = eshunt_with_stdin(
+        &["scan", "--parse-all", "-"],
+        b"{\"a\":1}\n{\"b\":\n".to_vec(),
+    );
+    assert_eq!(broken.status.code(), Some(3));
+    assert!(stderr(&broken).contains("<stdin>:2"), "{}", stderr(&broken));
+    let backfill = eshunt(&[
+        "backfill",
+        "--source",
+        "-",
+        "--from",
+        "2026-03-14",
+        "--to",
+        "2026-03-15",
+        "--output",
+        "/nonexistent/alerts.ndjson",
+    ]);
+    assert_eq!(backfill.status.code(), Some(1));
+    assert!(
+        stderr(&backfill).contains("eshunt scan -"),
+        "{}",
+        stderr(&backfill)
+    );
+}
+
+const TRAIL_0910: &str = "samples/cloudtrail/AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/14/111122223333_CloudTrail_us-east-1_20260314T0910Z_Hs7DfJ2aWq9ZrT4e.json.gz";
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `explain --file` reads what `scan` reads, and its verdicts are scan's: every document of the
+/// file is explained, those scan alerts on say ALERT, and `--line`/`--index` name one of them.
+#[test]
+fn explain_reads_a_file_as_scan_does_with_the_same_verdicts() {
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    for (file, documents) in [(TRAIL_0910, 6), ("samples/cloudtrail-extra.jsonl", 5)] {
+        let out = eshunt(&["explain", "--rule", rule, "--file", file]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        assert_eq!(text.matches("\ndocument  ").count(), documents, "{file}");
+        assert_eq!(
+            text.matches("rule      ").count(),
+            1,
+            "the rule is shown once"
+        );
+        let scanned = alerts(&eshunt(&["scan", file, "--rule", rule]));
+        assert!(!scanned.is_empty(), "{file}");
+        assert_eq!(
+            text.matches("verdict: ALERT").count(),
+            scanned.len(),
+            "{file}: {text}"
+        );
+        assert!(text.contains(&format!("\n{documents} documents: {} ALERT", scanned.len())));
+        for alert in &scanned {
+            let source = &alert["eshunt"]["source"];
+            let line = source["line"].to_string();
+            let mut args = vec!["explain", "--rule", rule, "--file", file, "--line", &line];
+            let index = source["record"].as_u64().map(|i| i.to_string());
+            if let Some(index) = &index {
+                args.extend(["--index", index]);
+            }
+            let one = eshunt(&args);
+            let text = stdout(&one);
+            assert_eq!(one.status.code(), Some(0), "{args:?}: {}", stderr(&one));
+            assert_eq!(text.matches("\ndocument  ").count(), 1, "{args:?}: {text}");
+            assert!(text.contains("verdict: ALERT"), "{args:?}: {text}");
+            let origin = match &index {
+                Some(index) => format!("document  {file}:{line}: Records[{index}] ("),
+                None => format!("document  {file}:{line} ("),
+            };
+            assert!(text.contains(&origin), "{args:?}: {text}");
+        }
+    }
+}
+
+#[test]
+fn explain_reads_delivery_files_json_lines_and_reports_what_it_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = std::fs::read_to_string(root().join("samples/cloudtrail-extra.jsonl")).unwrap();
+    let records: Vec<&str> = lines.lines().collect();
+    let delivery = write(
+        dir.path(),
+        "delivery.json",
+        &format!("{{\"Records\":[{}]}}", records.join(",")),
+    );
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        delivery.to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        text.matches("\ndocument  ").count(),
+        records.len(),
+        "{text}"
+    );
+    assert!(
+        text.contains("delivery.json:1: Records[4] (raw CloudTrail record)"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: ALERT"), "{text}");
+
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        delivery.to_str().unwrap(),
+        "--index",
+        "9",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no document to explain in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("at index 9"), "{}", stderr(&out));
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        delivery.to_str().unwrap(),
+        "--index",
+        "last",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let broken = write(
+        dir.path(),
+        "broken.jsonl",
+        &format!("{}\n{{\"eventName\":\n{}\n", records[0], records[1]),
+    );
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a skipped record makes a partial run"
+    );
+    assert_eq!(stdout(&out).matches("\ndocument  ").count(), 2);
+    assert!(
+        stderr(&out).contains("broken.jsonl:2: invalid JSON"),
+        "{}",
+        stderr(&out)
+    );
+
+    let input = std::fs::read(root().join(TRAIL_0910)).unwrap();
+    let out = eshunt_with_stdin(
+        &["explain", "--rule", rule, "--file", "-", "--index", "4"],
+        input,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("document  <stdin>:1: Records[4]"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("verdict: ALERT"), "{}", stdout(&out));
+}
+
+#[test]
+fn ignored_files_are_named_and_unreadable_compressions_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(root().join("samples/cloudtrail-extra.jsonl")).unwrap();
+    write(dir.path(), "trail/good.jsonl", &good);
+    for i in 0..12 {
+        write(
+            dir.path(),
+            &format!("trail/notes-{i:02}.txt"),
+            "not CloudTrail",
+        );
+    }
+    let compressed: [(&str, &[u8]); 3] = [
+        ("trail/a.json.bz2", b"BZh91AY&SY\x00\x01"),
+        ("trail/b.json.xz", b"\xfd7zXZ\x00\x00\x04"),
+        ("trail/c.json.zst", b"\x28\xb5\x2f\xfd\x04\x00"),
+    ];
+    for (name, bytes) in compressed {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let zip = dir.path().join("export.zip");
+    std::fs::write(&zip, b"PK\x03\x04\x14\x00").unwrap();
+    let out = eshunt(&[
+        "scan",
+        dir.path().join("trail").to_str().unwrap(),
+        zip.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("scanned 5 files (12 ignored)"), "{err}");
+    assert!(
+        err.contains("ignored 12 (in folders, not JSON or compressed by name):"),
+        "{err}"
+    );
+    for i in 0..10 {
+        assert!(err.contains(&format!("trail/notes-{i:02}.txt\n")), "{err}");
+    }
+    assert!(err.contains("  … and 2 more"), "{err}");
+    assert!(err.contains("unsupported compression: 4"), "{err}");
+    assert!(
+        err.contains("a.json.bz2: bzip2-compressed, which eshunt cannot read (bunzip2 it first)"),
+        "{err}"
+    );
+    assert!(err.contains("b.json.xz: xz-compressed"), "{err}");
+    assert!(err.contains("c.json.zst: zstd-compressed"), "{err}");
+    assert!(err.contains("export.zip: zip-compressed"), "{err}");
+    assert!(!err.contains("invalid JSON"), "{err}");
+    assert!(
+        !alerts(&out).is_empty(),
+        "the readable file is still hunted"
+    );
+
+    let bz2 = dir.path().join("trail/a.json.bz2");
+    let rule = "AWS.Lambda.UpdateFunctionConfiguration";
+    let out = eshunt(&[
+        "explain",
+        "--rule",
+        rule,
+        "--file",
+        bz2.to_str().unwrap(),
+        "--line",
+        "1",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a.json.bz2: unsupported compression: bzip2-compressed"),
+        "{err}"
     );
 }
 

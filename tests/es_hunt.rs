@@ -500,6 +500,13 @@ async fn a_redone_dry_run_prints_each_alert_once() {
     )
     .await;
     let elastic = rule(&rules, ELASTIC);
+    // Matches wait for more before they are printed, for at most 5 s: a slow second page
+    // makes the first attempt print some alerts before its third page fails.
+    env.cluster.faults().add(
+        Fault::on("POST", "^/_search$")
+            .nth(2)
+            .then(Action::delay(std::time::Duration::from_secs(6))),
+    );
     env.cluster.faults().add(
         Fault::on("POST", "^/_search$")
             .nth(3)
@@ -920,6 +927,54 @@ fn cli_setup_hunt_explain_and_dry_run() {
         "{text}"
     );
     assert!(text.contains("verdict: ALERT"), "{text}");
+}
+
+/// `eshunt … | head`: the commands that talk to the cluster end quietly and successfully when
+/// their stdout is closed; a dry run that cannot print is not retried.
+#[test]
+fn cli_commands_end_quietly_when_stdout_is_closed() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(Env::start(Flavor::Elasticsearch, "8.15.0"));
+    let docs = ecs_docs(
+        "p-",
+        t(START),
+        21,
+        TimeDelta::seconds(30),
+        TimeDelta::seconds(5),
+    );
+    rt.block_on(env.load(&docs));
+    assert!(!all_ids(&expected(&env.rules(), &docs)).is_empty());
+    let setup = env.eshunt("setup").output().unwrap();
+    assert_eq!(setup.status.code(), Some(0), "{setup:?}");
+    let commands: [&[&str]; 4] = [
+        &["setup"],
+        &["status"],
+        &["status", "--json"],
+        &[
+            "hunt",
+            "--from",
+            "2026-03-14",
+            "--to",
+            "2026-03-15",
+            "--dry-run",
+        ],
+    ];
+    for args in commands {
+        let mut child = env
+            .eshunt(args[0])
+            .args(&args[1..])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        for noise in ["panicked", "Broken pipe", "FAILED", "retrying", "error"] {
+            assert!(!err.contains(noise), "{args:?} is quiet: {err}");
+        }
+    }
 }
 
 #[test]

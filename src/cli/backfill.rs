@@ -6,10 +6,11 @@ use super::cluster::{self, ConfigArg};
 use super::{exit, finish, load_rules, Fail, RuleFilter};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::hunt::engine::{Engine, TimeRange};
+use eshunt::source::files::STDIN;
 use eshunt::state::StateStore;
 use eshunt::time::Window;
 use eshunt::time::{parse_time_arg, Span};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Arguments of `eshunt backfill`.
@@ -74,6 +75,9 @@ fn range(args: &Args) -> Result<Window, String> {
 
 fn file_backfill(args: &Args) -> Result<u8, String> {
     let output = args.output.as_ref().ok_or("--source needs --output")?;
+    if args.sources.iter().any(|p| p == Path::new(STDIN)) {
+        return Err("--source -: a file backfill records its progress file by file, which standard input has not; use `eshunt scan -`".into());
+    }
     let (window, rule_ids) = if args.resume && args.from.is_none() {
         files::recorded(output)
             .map_err(|e| e.to_string())?

@@ -5,8 +5,10 @@ use super::{exit, finish, Fail, RuleFilter};
 use eshunt::hunt::cluster::{hunt_window_with_retries, WindowReport};
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
+use eshunt::source::elasticsearch::WindowError;
 use eshunt::time::Window;
 use eshunt::time::{parse_time_arg, Span};
+use std::io;
 use std::sync::Mutex;
 
 /// Arguments of `eshunt hunt`.
@@ -65,6 +67,13 @@ fn hunt(args: Args) -> Result<u8, Fail> {
                 Ok(report) => {
                     unavailable |= !report.unavailable.is_empty();
                     print_report(&report, args.dry_run);
+                }
+                Err(WindowError::Output(e)) => {
+                    // stdout (a dry run's) is closed or broken: no later window can print either
+                    return Err(Fail::writing(
+                        "alerts",
+                        io::Error::new(e.kind(), e.to_string()),
+                    ));
                 }
                 Err(e) => {
                     failed = true;

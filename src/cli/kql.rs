@@ -1,6 +1,6 @@
 //! `eshunt kql`: translate KQL to the Elasticsearch query DSL Kibana would run.
 
-use super::exit;
+use super::{exit, with_stdout};
 
 /// Arguments of `eshunt kql`.
 #[derive(Debug, clap::Args)]
@@ -15,19 +15,19 @@ pub struct Args {
 
 /// Runs `eshunt kql`: the DSL on stdout, or Kibana's error text on stderr and exit 1.
 pub fn run(args: Args) -> u8 {
-    match esquery::kql::translate(&args.query) {
+    with_stdout(|out| match esquery::kql::translate(&args.query) {
         Ok(dsl) => {
             let text = if args.compact {
                 dsl.to_string()
             } else {
                 serde_json::to_string_pretty(&dsl).unwrap_or_else(|_| dsl.to_string())
             };
-            println!("{text}");
-            exit::OK
+            writeln!(out, "{text}")?;
+            Ok(exit::OK)
         }
         Err(e) => {
             eprintln!("{e}");
-            exit::FAILURE
+            Ok(exit::FAILURE)
         }
-    }
+    })
 }

@@ -13,6 +13,7 @@ mod status;
 mod test;
 
 use clap::{Parser, Subcommand};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -150,11 +151,12 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Why a command could not do its work: the message for stderr and the exit code.
+/// Why a command could not do its work: the message for stderr and the exit code. A command
+/// whose stdout was closed also ends through here, quietly (see [`Fail::closed`]).
 #[derive(Debug)]
 pub struct Fail {
     code: u8,
-    message: String,
+    message: Option<String>,
 }
 
 impl Fail {
@@ -162,7 +164,25 @@ impl Fail {
     pub fn usage(message: impl Into<String>) -> Fail {
         Fail {
             code: exit::USAGE,
-            message: message.into(),
+            message: Some(message.into()),
+        }
+    }
+
+    /// Stdout was closed by its reader (`eshunt … | head`): the command stops there, quietly and
+    /// successfully, as `cat` and ripgrep do.
+    pub fn closed() -> Fail {
+        Fail {
+            code: exit::OK,
+            message: None,
+        }
+    }
+
+    /// Writing `what` failed: a closed pipe is [`Fail::closed`], any other error a failure.
+    pub fn writing(what: &str, error: io::Error) -> Fail {
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            Fail::closed()
+        } else {
+            format!("writing {what}: {error}").into()
         }
     }
 }
@@ -171,17 +191,37 @@ impl From<String> for Fail {
     fn from(message: String) -> Fail {
         Fail {
             code: exit::FAILURE,
-            message,
+            message: Some(message),
         }
+    }
+}
+
+impl From<io::Error> for Fail {
+    /// An error writing the command's output (`writeln!(out, …)?`), see [`Fail::writing`].
+    fn from(error: io::Error) -> Fail {
+        Fail::writing("the output", error)
     }
 }
 
 /// The exit code of a command's result, printing the error if there is one.
 pub fn finish(result: Result<u8, Fail>) -> u8 {
     result.unwrap_or_else(|fail| {
-        print_error(&fail.message);
+        if let Some(message) = &fail.message {
+            print_error(message);
+        }
         fail.code
     })
+}
+
+/// Runs a command that prints its results on stdout, and returns its exit code. The command
+/// writes through `out` with `writeln!(out, …)?` — never `println!`, which panics when stdout is
+/// closed: here a closed stdout ends the command quietly ([`Fail::closed`]).
+pub fn with_stdout(command: impl FnOnce(&mut dyn Write) -> Result<u8, Fail>) -> u8 {
+    let mut out = io::stdout().lock();
+    finish(command(&mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    }))
 }
 
 /// Prints an error on stderr: `error: …`, or a log event when logs are JSON.

@@ -1,6 +1,7 @@
 //! `eshunt rules`: list the rules.
 
-use super::{exit, load_rules, RulesDir};
+use super::{exit, load_rules, with_stdout, Fail, RulesDir};
+use std::io::Write;
 
 /// Arguments of `eshunt rules`.
 #[derive(Debug, clap::Args)]
@@ -14,12 +15,16 @@ pub struct Args {
 
 /// Runs `eshunt rules`.
 pub fn run(args: Args) -> u8 {
+    with_stdout(|out| list(&args, out))
+}
+
+fn list(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     if !args.rules.dir.is_dir() {
-        eprintln!(
-            "error: {}: the rules directory does not exist",
+        return Err(format!(
+            "{}: the rules directory does not exist",
             args.rules.dir.display()
-        );
-        return exit::FAILURE;
+        )
+        .into());
     }
     let report = load_rules(&args.rules.dir);
     let width = report
@@ -29,44 +34,51 @@ pub fn run(args: Args) -> u8 {
         .max()
         .unwrap_or(2)
         .max(2);
-    println!(
+    writeln!(
+        out,
         "{:width$}  {:8}  {:7}  {:28}  NAME",
         "ID", "SEVERITY", "ENABLED", "SCHEDULE"
-    );
+    )?;
     for rule in &report.rules {
         let enabled = if rule.meta.enabled { "yes" } else { "no" };
-        println!(
+        writeln!(
+            out,
             "{:width$}  {:8}  {:7}  {:28}  {}",
             rule.meta.id,
             rule.meta.severity,
             enabled,
             rule.schedule.to_string(),
             rule.meta.name
-        );
+        )?;
         if args.verbose {
-            println!("    file:       {}", rule.file.display());
-            println!("    indices:    {}", rule.source.index.join(", "));
+            writeln!(out, "    file:       {}", rule.file.display())?;
+            writeln!(out, "    indices:    {}", rule.source.index.join(", "))?;
             let fallback = rule
                 .source
                 .timestamp_fallback
                 .as_deref()
                 .map(|f| format!(" (else {f})"))
                 .unwrap_or_default();
-            println!("    time field: {}{fallback}", rule.source.timestamp_field);
+            writeln!(
+                out,
+                "    time field: {}{fallback}",
+                rule.source.timestamp_field
+            )?;
             if let Some(kql) = &rule.prefilter.kql {
-                println!(
+                writeln!(
+                    out,
                     "    prefilter:  {}",
                     kql.split_whitespace().collect::<Vec<_>>().join(" ")
-                );
+                )?;
             }
-            println!("    needles:    {:?}", rule.needles.describe());
-            println!("    tests:      {}", rule.tests.len());
+            writeln!(out, "    needles:    {:?}", rule.needles.describe())?;
+            writeln!(out, "    tests:      {}", rule.tests.len())?;
         }
     }
     eprintln!("{} rules from {} files", report.rules.len(), report.files);
-    if report.errors.is_empty() {
+    Ok(if report.errors.is_empty() {
         exit::OK
     } else {
         exit::PARTIAL
-    }
+    })
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// Arguments of `eshunt scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files or folders to hunt (folders are searched recursively).
+    /// Files or folders to hunt (folders are searched recursively); `-` is standard input.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -57,7 +57,7 @@ fn scan_files(args: Args) -> Result<u8, Fail> {
     let result = scan(&args.paths, &engine, now, &mut |alert| sink.write(&alert));
     let scanned = result
         .and_then(|r| sink.finish().map(|_| r))
-        .map_err(|e| format!("writing alerts: {e}"))?;
+        .map_err(|e| Fail::writing("alerts", e))?;
     print_summary(&scanned);
     let clean = report.errors.is_empty()
         && scanned.tally.skipped_total() == 0
@@ -79,6 +79,26 @@ fn time_range(args: &Args, now: chrono::DateTime<chrono::Utc>) -> Result<TimeRan
     Ok(range)
 }
 
+/// Ignored files named in the summary, at most this many.
+const IGNORED_NAMED: usize = 10;
+
+/// The files passed over in folders, on stderr: the first [`IGNORED_NAMED`] by name.
+fn print_ignored(ignored: &[PathBuf]) {
+    if ignored.is_empty() {
+        return;
+    }
+    eprintln!(
+        "ignored {} (in folders, not JSON or compressed by name):",
+        ignored.len()
+    );
+    for path in ignored.iter().take(IGNORED_NAMED) {
+        eprintln!("  {}", path.display());
+    }
+    if ignored.len() > IGNORED_NAMED {
+        eprintln!("  … and {} more", ignored.len() - IGNORED_NAMED);
+    }
+}
+
 /// The run summary, on stderr.
 fn print_summary(report: &ScanReport) {
     let t = &report.tally;
@@ -90,8 +110,9 @@ fn print_summary(report: &ScanReport) {
     };
     eprintln!(
         "scanned {} files ({} ignored), {} events in {secs:.2}s ({rate:.0} events/s); {} parsed, {} outside --from/--to",
-        report.files, report.ignored_files, t.events, t.parsed, t.outside_range
+        report.files, report.ignored_files.len(), t.events, t.parsed, t.outside_range
     );
+    print_ignored(&report.ignored_files);
     if t.skipped_total() > 0 {
         eprintln!("skipped {}:", t.skipped_total());
         for (reason, occ) in &t.skipped {

@@ -1,10 +1,11 @@
 //! `eshunt setup`: install what eshunt needs in the cluster (idempotent) and check privileges.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, Fail};
+use super::{exit, with_stdout, Fail};
 use eshunt::es::clock;
 use eshunt::es::setup::{check_privileges, install_alert_templates, PrivilegeReport};
 use eshunt::state::StateStore;
+use std::io::Write;
 
 /// Arguments of `eshunt setup`.
 #[derive(Debug, clap::Args)]
@@ -17,10 +18,10 @@ pub struct Args {
 /// are missing or some rule files are invalid (their indices are not checked), 1 when
 /// installing failed.
 pub fn run(args: Args) -> u8 {
-    finish(setup(args))
+    with_stdout(|out| setup(args, out))
 }
 
-fn setup(args: Args) -> Result<u8, Fail> {
+fn setup(args: Args, out: &mut dyn Write) -> Result<u8, Fail> {
     let config = args.config.load()?;
     let (rules, rule_errors) = cluster::select_rules(&config, &[])?;
     let mut indices: Vec<String> = rules.iter().flat_map(|r| r.source.index.clone()).collect();
@@ -28,23 +29,25 @@ fn setup(args: Args) -> Result<u8, Fail> {
     indices.dedup();
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
-        println!("cluster: {}", cluster.info());
+        writeln!(out, "cluster: {}", cluster.info())?;
         let settle = config.schedule.settle_delay.delta();
         match clock::skew(&cluster).await {
             Ok(skew) => match clock::verdict(skew, settle) {
-                Some(problem) => println!("clock: WARNING: {problem}"),
-                None => println!("clock: not ahead of the cluster's"),
+                Some(problem) => writeln!(out, "clock: WARNING: {problem}")?,
+                None => writeln!(out, "clock: not ahead of the cluster's")?,
             },
-            Err(why) => println!("clock: not checked: {why}"),
+            Err(why) => writeln!(out, "clock: not checked: {why}")?,
         }
         let installed = install_alert_templates(&cluster, &config.alerts.target)
             .await
             .map_err(|e| e.to_string())?;
-        installed.iter().for_each(|line| println!("{line}"));
+        for line in &installed {
+            writeln!(out, "{line}")?;
+        }
         let store = StateStore::new(cluster.clone(), &config.schedule.state_index);
         match store.install().await.map_err(|e| e.to_string())? {
-            true => println!("state index {}: created", store.index()),
-            false => println!("state index {}: already exists", store.index()),
+            true => writeln!(out, "state index {}: created", store.index())?,
+            false => writeln!(out, "state index {}: already exists", store.index())?,
         }
         let target = &config.alerts.target;
         let privileges = check_privileges(&cluster, &indices, target, &config.schedule.state_index)
@@ -52,29 +55,40 @@ fn setup(args: Args) -> Result<u8, Fail> {
             .map_err(|e| format!("checking privileges: {e}"))?;
         let code = match privileges {
             PrivilegeReport::AllGranted => {
-                println!("privileges: all granted");
+                writeln!(out, "privileges: all granted")?;
                 exit::OK
             }
             PrivilegeReport::SecurityDisabled => {
-                println!("privileges: the cluster has no security enabled; nothing to check");
+                writeln!(
+                    out,
+                    "privileges: the cluster has no security enabled; nothing to check"
+                )?;
                 exit::OK
             }
             PrivilegeReport::Unchecked(what) => {
-                println!("privileges: {what}");
+                writeln!(out, "privileges: {what}")?;
                 exit::OK
             }
             PrivilegeReport::Missing(missing) => {
-                println!("privileges: MISSING — grant these to the configured user:");
+                writeln!(
+                    out,
+                    "privileges: MISSING — grant these to the configured user:"
+                )?;
                 for m in missing {
-                    println!("  {} on {} (for {})", m.privilege, m.resource, m.purpose);
+                    writeln!(
+                        out,
+                        "  {} on {} (for {})",
+                        m.privilege, m.resource, m.purpose
+                    )?;
                 }
                 exit::PARTIAL
             }
         };
         if rule_errors {
-            println!(
+            writeln!(
+                out,
                 "rules: some rule files are invalid (see above); their indices were not checked"
-            );
+            )?;
             return Ok(exit::PARTIAL);
         }
         Ok(code)

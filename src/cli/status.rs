@@ -3,13 +3,14 @@
 //! holder; per backfill — progress. Read from the state index.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, load_rules, Fail};
+use super::{exit, load_rules, with_stdout, Fail};
 use chrono::{DateTime, SubsecRound, Utc};
 use eshunt::es::EsError;
 use eshunt::state::records::{Backfill, BackfillChunk, Checkpoint, Gap, Lease, RunRecord};
 use eshunt::state::StateStore;
 use eshunt::time::format;
 use serde_json::{json, Value};
+use std::io::{self, Write};
 
 /// Arguments of `eshunt status`.
 #[derive(Debug, clap::Args)]
@@ -26,10 +27,10 @@ pub struct Args {
 
 /// Runs `eshunt status`.
 pub fn run(args: Args) -> u8 {
-    finish(status(args))
+    with_stdout(|out| status(args, out))
 }
 
-fn status(args: Args) -> Result<u8, Fail> {
+fn status(args: Args, out: &mut dyn Write) -> Result<u8, Fail> {
     let config = args.config.load()?;
     let rules = load_rules(&config.rules.dir).rules;
     cluster::runtime().block_on(async {
@@ -53,12 +54,13 @@ fn status(args: Args) -> Result<u8, Fail> {
             "backfills": backfill_progress(&store, &backfills).await.map_err(|e| e.to_string())?,
         });
         if args.json {
-            println!(
+            writeln!(
+                out,
                 "{}",
                 serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            )?;
         } else {
-            print_text(&report);
+            print_text(out, &report)?;
         }
         let troubled = report["rules"].as_array().into_iter().flatten().any(|r| {
             let open_gap = r["gaps"]
@@ -165,17 +167,16 @@ async fn backfill_progress(store: &StateStore, backfills: &[Backfill]) -> Result
     Ok(Value::Array(out))
 }
 
-fn print_text(report: &Value) {
+fn print_text(out: &mut dyn Write, report: &Value) -> io::Result<()> {
     for r in report["rules"].as_array().into_iter().flatten() {
-        println!("{}", r["rule_id"].as_str().unwrap_or("?"));
+        writeln!(out, "{}", r["rule_id"].as_str().unwrap_or("?"))?;
         match r["checkpoint"].as_str() {
-            Some(cp) => println!("  checkpoint  {cp} (lag {}s)", r["lag_seconds"]),
-            None => println!("  checkpoint  none yet (never completed a window)"),
+            Some(cp) => writeln!(out, "  checkpoint  {cp} (lag {}s)", r["lag_seconds"])?,
+            None => writeln!(out, "  checkpoint  none yet (never completed a window)")?,
         }
         match &r["last_run"] {
-            Value::Null => println!("  last run    none"),
-            l => println!(
-                "  last run    [{}, {}) took {} ms: {} hits, {} matched, {} alerts written, {} already present, max lateness {} ms",
+            Value::Null => writeln!(out, "  last run    none")?,
+            l => writeln!(out, "  last run    [{}, {}) took {} ms: {} hits, {} matched, {} alerts written, {} already present, max lateness {} ms",
                 l["window"][0].as_str().unwrap_or(""),
                 l["window"][1].as_str().unwrap_or(""),
                 l["took_ms"],
@@ -184,9 +185,10 @@ fn print_text(report: &Value) {
                 l["alerts_created"],
                 l["alerts_existing"],
                 l["lateness_max_ms"]
-            ),
+            )?,
         }
-        println!(
+        writeln!(
+            out,
             "  failures    {} in the recent runs, {} not yet retried to completion{}",
             r["failures"],
             r["unresolved_failures"],
@@ -194,10 +196,10 @@ fn print_text(report: &Value) {
                 .as_str()
                 .map(|e| format!(" (last: {e})"))
                 .unwrap_or_default()
-        );
+        )?;
         let gaps = r["gaps"].as_array().cloned().unwrap_or_default();
         if gaps.is_empty() {
-            println!("  gaps        none");
+            writeln!(out, "  gaps        none")?;
         }
         for g in gaps {
             let range = &g["range"];
@@ -207,21 +209,21 @@ fn print_text(report: &Value) {
             );
             match g["filled_by"].as_str() {
                 Some(backfill) => {
-                    println!("  gap         [{start}, {end}) — filled by backfill {backfill}")
+                    writeln!(out, "  gap         [{start}, {end}) — filled by backfill {backfill}")?
                 }
-                None => println!(
-                    "  gap         [{start}, {end}) — fill it with: eshunt backfill --from {start} --to {end} --rule {}",
+                None => writeln!(out, "  gap         [{start}, {end}) — fill it with: eshunt backfill --from {start} --to {end} --rule {}",
                     r["rule_id"].as_str().unwrap_or("")
-                ),
+                )?,
             }
         }
         match &r["lease"] {
-            Value::Null => println!("  lease       none"),
-            l => println!(
+            Value::Null => writeln!(out, "  lease       none")?,
+            l => writeln!(
+                out,
                 "  lease       {} (expires in {}s)",
                 l["instance"].as_str().unwrap_or("?"),
                 l["expires_in_seconds"]
-            ),
+            )?,
         }
     }
     for b in report["backfills"].as_array().into_iter().flatten() {
@@ -233,7 +235,8 @@ fn print_text(report: &Value) {
                 b["sums_cover_chunks"]
             )
         };
-        println!(
+        writeln!(
+            out,
             "backfill {}: {}/{} chunks, {} hits, {} alerts{partial}, range [{}, {}){}",
             b["id"].as_str().unwrap_or("?"),
             b["done"],
@@ -247,6 +250,7 @@ fn print_text(report: &Value) {
             } else {
                 " — finished"
             }
-        );
+        )?;
     }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! `eshunt test`: run every rule's tests.
 
-use super::{exit, load_rules};
+use super::{exit, load_rules, with_stdout, Fail};
 use eshunt::testing;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Arguments of `eshunt test`.
@@ -17,6 +18,10 @@ pub struct Args {
 
 /// Runs `eshunt test`.
 pub fn run(args: Args) -> u8 {
+    with_stdout(|out| run_tests(&args, out))
+}
+
+fn run_tests(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     let report = load_rules(&args.dir);
     let selected: Vec<_> = report
         .rules
@@ -28,11 +33,7 @@ pub fn run(args: Args) -> u8 {
         .iter()
         .find(|id| !report.rules.iter().any(|r| &&r.meta.id == id))
     {
-        eprintln!(
-            "error: no rule with id `{missing}` in {}",
-            args.dir.display()
-        );
-        return exit::FAILURE;
+        return Err(format!("no rule with id `{missing}` in {}", args.dir.display()).into());
     }
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();
@@ -46,7 +47,11 @@ pub fn run(args: Args) -> u8 {
         }
         for outcome in testing::run(rule) {
             let status = if outcome.passed() { "ok" } else { "FAILED" };
-            println!("test {} :: {} ... {status}", outcome.rule_id, outcome.name);
+            writeln!(
+                out,
+                "test {} :: {} ... {status}",
+                outcome.rule_id, outcome.name
+            )?;
             if outcome.passed() {
                 passed += 1;
             } else {
@@ -56,11 +61,15 @@ pub fn run(args: Args) -> u8 {
         }
     }
     if !failures.is_empty() {
-        println!("\nfailures:");
+        writeln!(out, "\nfailures:")?;
         for f in &failures {
-            println!("\n---- {} :: {} ({}) ----", f.rule_id, f.name, f.location);
+            writeln!(
+                out,
+                "\n---- {} :: {} ({}) ----",
+                f.rule_id, f.name, f.location
+            )?;
             for reason in &f.failures {
-                println!("  {reason}");
+                writeln!(out, "  {reason}")?;
             }
         }
     }
@@ -69,14 +78,15 @@ pub fn run(args: Args) -> u8 {
     } else {
         "FAILED"
     };
-    println!(
+    writeln!(
+        out,
         "\ntest result: {verdict}. {passed} passed; {failed} failed; {} rules; {} rule files with errors",
         selected.len(),
         report.errors.iter().map(|e| &e.file).collect::<std::collections::BTreeSet<_>>().len()
-    );
-    if verdict == "ok" {
+    )?;
+    Ok(if verdict == "ok" {
         exit::OK
     } else {
         exit::FAILURE
-    }
+    })
 }

@@ -9,7 +9,7 @@ use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
-use crate::sink::{Delivery, WriteReport};
+use crate::sink::{Delivery, DeliveryError, WriteReport};
 use crate::source::elasticsearch::{
     fetch_documents, fetch_original, fetch_plan, Hit, PageSettings, Pager, Shards, WindowError,
 };
@@ -227,14 +227,17 @@ impl Pending {
         plan: &FetchPlan,
         delivery: &Delivery<'_>,
         now: DateTime<Utc>,
-    ) -> Result<WriteReport, EsError> {
+    ) -> Result<WriteReport, WindowError> {
         let mut written = WriteReport::default();
         self.since = None;
         while !self.events.is_empty() {
             let rest = self.events.split_off(self.events.len().min(self.batch));
             let batch = std::mem::replace(&mut self.events, rest);
             let alerts = alerts_for(cluster, rule, batch, plan, now).await?;
-            written.add(delivery.deliver(&alerts).await?);
+            written.add(delivery.deliver(&alerts).await.map_err(|e| match e {
+                DeliveryError::Cluster(e) => WindowError::Es(e),
+                DeliveryError::Output(e) => WindowError::Output(e),
+            })?);
         }
         Ok(written)
     }

@@ -8,10 +8,9 @@
 use crate::alert::{self, Alert};
 use crate::event::Event;
 use crate::rule::{PrefilterCheck, Rule};
-use crate::source::files::{unwrap_document, RawRecord};
+use crate::source::files::{parse_record, RawRecord};
 use crate::tally::{Skipped, Tally};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 /// A half-open time range `[from, to)` on event time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,25 +99,16 @@ impl<'r> Engine<'r> {
             return;
         }
         tally.parsed += 1;
-        let value: Value = match serde_json::from_slice(record.text) {
-            Ok(v) => v,
-            Err(e) => return tally.skip(Skipped::invalid_json(record.origin, &e)),
-        };
-        let (doc, origin) = match unwrap_document(value, record.origin) {
-            Ok(unwrapped) => unwrapped,
+        let text = record.text;
+        let (doc, origin) = match parse_record(record) {
+            Ok(document) => document,
             Err(skipped) => return tally.skip(skipped),
         };
         if !candidates {
             return;
         }
         let event = Event::from_document(doc, origin);
-        self.evaluate(
-            &event,
-            |rule| rule.needles.may_match(record.text),
-            now,
-            tally,
-            out,
-        );
+        self.evaluate(&event, |rule| rule.needles.may_match(text), now, tally, out);
     }
 
     fn evaluate(

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 pub struct ScanReport {
     /// Files read.
     pub files: usize,
-    /// Files passed over in folders (not JSON by name).
-    pub ignored_files: usize,
+    /// Files passed over in folders (not JSON or compressed by name).
+    pub ignored_files: Vec<PathBuf>,
     /// Counts of events, skips, alerts.
     pub tally: Tally,
     /// Alerts written, per rule id (after duplicates).

@@ -9,7 +9,7 @@ use self::elasticsearch::BulkWriter;
 use self::ndjson::Printer;
 use crate::alert::Alert;
 use crate::es::EsError;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// What a write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,14 +55,25 @@ impl Delivery<'_> {
     }
 
     /// Delivers a batch of alerts: written (each once, whatever the retries) or printed.
-    pub async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, EsError> {
+    pub async fn deliver(&self, alerts: &[Alert]) -> Result<WriteReport, DeliveryError> {
         match self {
-            Delivery::Bulk(writer) => writer.write(alerts).await,
+            Delivery::Bulk(writer) => Ok(writer.write(alerts).await?),
             Delivery::Print(printer) => printer
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .print(alerts)
-                .map_err(|e| EsError::protocol("printing alerts", e.to_string())),
+                .map_err(|e| DeliveryError::Output(Arc::new(e))),
         }
     }
+}
+
+/// Why alerts were not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Writing to the cluster failed (retrying the window may help).
+    #[error(transparent)]
+    Cluster(#[from] EsError),
+    /// Printing failed (a dry run's stdout, e.g. closed by `| head`): retrying cannot help.
+    #[error("printing alerts: {0}")]
+    Output(Arc<std::io::Error>),
 }

@@ -193,18 +193,22 @@ pub enum WindowError {
     /// A request failed.
     #[error(transparent)]
     Es(#[from] EsError),
+    /// The alerts could not be printed (a dry run's stdout, e.g. closed by `| head`).
+    #[error("printing alerts: {0}")]
+    Output(Arc<std::io::Error>),
 }
 
 impl WindowError {
     /// Whether trying the window again may help: incomplete pages, connection problems, 429
-    /// and 5xx answers. A refused query (400), missing rights (401/403) or a missing index
-    /// (404) stay as they are until someone fixes them.
+    /// and 5xx answers. A refused query (400), missing rights (401/403), a missing index
+    /// (404) or an output that cannot be written stay as they are until someone fixes them.
     pub fn is_retryable(&self) -> bool {
         match self {
             WindowError::Incomplete(_) => true,
             WindowError::Es(EsError::Status { status, .. }) => *status == 429 || *status >= 500,
             WindowError::Es(EsError::Transport { .. } | EsError::Protocol { .. }) => true,
             WindowError::Es(EsError::Config(_)) => false,
+            WindowError::Output(_) => false,
         }
     }
 }

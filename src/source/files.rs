@@ -7,8 +7,10 @@
 //!   per line — streamed line by line in bounded memory;
 //! - a JSON array of records or hits (e.g. an export), one document;
 //!
-//! Gzip is recognised by its magic bytes. A single-document file is read whole (AWS delivery
-//! files are small); JSON lines are never held in memory beyond one line.
+//! Gzip is recognised by its magic bytes; so are bzip2, xz, zstd and zip, which are reported as
+//! unsupported. A UTF-8 byte-order mark at the start is skipped. A single-document file is read
+//! whole (AWS delivery files are small); JSON lines are never held in memory beyond one line.
+//! The path `-` is standard input, read the same way.
 
 use crate::event::Origin;
 use crate::tally::Skipped;
@@ -21,6 +23,30 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The path that names standard input (`eshunt scan -`).
+pub const STDIN: &str = "-";
+
+/// How records read from standard input are located (`<stdin>:3`).
+const STDIN_NAME: &str = "<stdin>";
+
+/// The UTF-8 byte-order mark, skipped at the start of a file.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Bytes read ahead to recognise a compressed stream by its magic bytes.
+const MAGIC_LEN: u64 = 6;
+
+/// The gzip magic bytes.
+const GZIP: &[u8] = b"\x1f\x8b";
+
+/// Compressed formats eshunt cannot read, by their magic bytes: their name and how to
+/// decompress them.
+const UNSUPPORTED: &[(&[u8], &str, &str)] = &[
+    (b"BZh", "bzip2", "bunzip2"),
+    (b"\xfd7zXZ\x00", "xz", "unxz"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+    (b"PK\x03\x04", "zip", "unzip"),
+];
+
 /// File name endings read when walking a folder (explicitly named files are always read).
 const EXTENSIONS: &[&str] = &[
     ".json",
@@ -30,6 +56,10 @@ const EXTENSIONS: &[&str] = &[
     ".ndjson",
     ".ndjson.gz",
     ".gz",
+    // compressions eshunt cannot read: read, so they are reported as unsupported
+    ".bz2",
+    ".xz",
+    ".zst",
 ];
 
 /// The files found under the paths given, in a stable order.
@@ -37,25 +67,27 @@ const EXTENSIONS: &[&str] = &[
 pub struct Discovery {
     /// Files to read.
     pub files: Vec<PathBuf>,
-    /// Files passed over when walking folders (not JSON by name).
-    pub ignored: usize,
+    /// Files passed over when walking folders (not JSON or compressed by name).
+    pub ignored: Vec<PathBuf>,
     /// Paths that could not be read.
     pub errors: Vec<(PathBuf, String)>,
 }
 
 /// Expands files and folders into the list of files to read. Folders are walked recursively in
-/// name order, keeping files whose names end in a JSON extension.
+/// name order, keeping files whose names end in a JSON extension; [`STDIN`] is kept as it is.
 pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut found = Discovery::default();
     for path in paths {
-        if path.is_dir() {
+        if path == Path::new(STDIN) {
+            found.files.push(path.clone());
+        } else if path.is_dir() {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
                     Ok(e) if e.file_type().is_file() => {
                         if has_json_extension(e.path()) {
                             found.files.push(e.into_path());
                         } else {
-                            found.ignored += 1;
+                            found.ignored.push(e.into_path());
                         }
                     }
                     Ok(_) => {}
@@ -100,15 +132,41 @@ pub enum Item<'a> {
     Skipped(Skipped),
 }
 
-/// Reads one file, calling `each` for every record or skipped part, in file order.
-/// Returns an error only when the file itself cannot be read (it is then partly consumed).
+/// Reads one file ([`STDIN`]: standard input), calling `each` for every record or skipped
+/// part, in file order. Returns an error only when the file itself cannot be read (it is then
+/// partly consumed).
 pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> {
-    let name: Arc<str> = path.display().to_string().into();
-    let mut reader = open(path)?;
+    if path == Path::new(STDIN) {
+        return read(STDIN_NAME.into(), Box::new(io::stdin().lock()), each);
+    }
+    read(
+        path.display().to_string().into(),
+        Box::new(File::open(path)?),
+        each,
+    )
+}
+
+/// Reads one stream, its records located by `name`.
+fn read(name: Arc<str>, input: Box<dyn Read>, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> {
+    let name = &name;
+    let mut reader = match decompress(input)? {
+        Content::Readable(reader) => reader,
+        Content::Unsupported { format, tool } => {
+            each(Item::Skipped(Skipped {
+                origin: Origin::Inline(name.clone()),
+                reason: "unsupported compression",
+                detail: format!("{format}-compressed, which eshunt cannot read ({tool} it first)"),
+            }));
+            return Ok(());
+        }
+    };
     let mut first = Vec::new();
     reader.read_until(b'\n', &mut first)?;
+    if first.starts_with(UTF8_BOM) {
+        first.drain(..UTF8_BOM.len()); // written by some Windows tools; not JSON
+    }
     match detect(&first) {
-        Layout::Lines => read_lines(&name, first, reader, each),
+        Layout::Lines => read_lines(name, first, reader, each),
         Layout::Document => {
             let mut all = first;
             reader.read_to_end(&mut all)?;
@@ -119,26 +177,46 @@ pub fn read_file(path: &Path, each: &mut dyn FnMut(Item<'_>)) -> io::Result<()> 
                 let mut lines = io::Cursor::new(all);
                 let mut first = Vec::new();
                 lines.read_until(b'\n', &mut first)?;
-                return read_lines(&name, first, Box::new(lines), each);
+                return read_lines(name, first, Box::new(lines), each);
             }
-            read_document(&name, &all, each);
+            read_document(name, &all, each);
             Ok(())
         }
         Layout::Empty => Ok(()),
     }
 }
 
-fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
-    let mut file = BufReader::with_capacity(256 * 1024, File::open(path)?);
-    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    Ok(if gzip {
+/// What a stream holds, seen from its first bytes.
+enum Content {
+    /// Text to read (decompressed, when it was gzip).
+    Readable(Box<dyn BufRead>),
+    /// A compression eshunt cannot read, and the tool that decompresses it.
+    Unsupported {
+        /// The format's name.
+        format: &'static str,
+        /// The tool.
+        tool: &'static str,
+    },
+}
+
+/// The stream, decompressed when it is gzip, recognised by its first bytes (however short the
+/// reads of a pipe are).
+fn decompress(mut input: Box<dyn Read>) -> io::Result<Content> {
+    let mut magic = Vec::new();
+    (&mut input).take(MAGIC_LEN).read_to_end(&mut magic)?;
+    if let Some(&(_, format, tool)) = UNSUPPORTED.iter().find(|(m, ..)| magic.starts_with(m)) {
+        return Ok(Content::Unsupported { format, tool });
+    }
+    let gzip = magic.starts_with(GZIP);
+    let input = BufReader::with_capacity(256 * 1024, io::Cursor::new(magic).chain(input));
+    Ok(Content::Readable(if gzip {
         Box::new(BufReader::with_capacity(
             256 * 1024,
-            MultiGzDecoder::new(file),
+            MultiGzDecoder::new(input),
         ))
     } else {
-        Box::new(file)
-    })
+        Box::new(input)
+    }))
 }
 
 enum Layout {
@@ -272,10 +350,16 @@ fn emit_elements(
     }
 }
 
-/// Accepts a parsed record: a CloudTrail record or ECS document, or a search hit (`_source`
-/// with `_index`, `_id`), which is unwrapped and takes the hit's place as its origin. Digest
-/// files and non-objects are refused.
-pub fn unwrap_document(value: Value, origin: Origin) -> Result<(Value, Origin), Skipped> {
+/// The document a record holds, and where it is: the parsed JSON object (a CloudTrail record
+/// or ECS document), or a search hit's `_source` (then located by its `_index`/`_id`). Invalid
+/// JSON, non-objects and digest files are skipped. `scan` and `explain --file` read records
+/// through this.
+pub fn parse_record(record: RawRecord<'_>) -> Result<(Value, Origin), Skipped> {
+    let origin = record.origin;
+    let value = match serde_json::from_slice(record.text) {
+        Ok(value) => value,
+        Err(e) => return Err(Skipped::invalid_json(origin, &e)),
+    };
     let Value::Object(mut map) = value else {
         return Err(Skipped {
             origin,
@@ -311,9 +395,7 @@ mod tests {
         let path = dir.path().join("f");
         let mut file = File::create(&path).unwrap();
         if gz {
-            let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-            enc.write_all(content).unwrap();
-            enc.finish().unwrap();
+            file.write_all(&gzip(content)).unwrap();
         } else {
             file.write_all(content).unwrap();
         }
@@ -334,6 +416,82 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    fn gzip(content: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(content).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// A pipe that hands over one byte per read.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let one = buf.len().min(1);
+            self.0.read(&mut buf[..one])
+        }
+    }
+
+    #[test]
+    fn a_stream_is_decompressed_however_short_its_reads() {
+        let stream = Trickle(io::Cursor::new(gzip(b"{\"Records\":[{\"a\":1}]}")));
+        let mut texts = Vec::new();
+        read("<stdin>".into(), Box::new(stream), &mut |item| {
+            if let Item::Record(r) = item {
+                texts.push((r.origin.to_string(), r.text.to_vec()));
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            texts,
+            vec![("<stdin>:1: Records[0]".into(), b"{\"a\":1}".to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let bom = |text: &str| [b"\xef\xbb\xbf", text.as_bytes()].concat();
+        let lines = records(&bom("{\"a\":1}\n{\"b\":2}\n"), false);
+        assert_eq!(
+            lines,
+            vec![
+                ("f:1".into(), "{\"a\":1}".into()),
+                ("f:2".into(), "{\"b\":2}".into()),
+            ]
+        );
+        let delivery = bom("{\n  \"Records\": [\n {\"a\":1},\n {\"b\":2}\n ]\n}\n");
+        for gz in [false, true] {
+            let got = records(&delivery, gz);
+            assert_eq!(got.len(), 2, "gzip {gz}: {got:?}");
+            assert_eq!(got[1], ("f:1: Records[1]".into(), "{\"b\":2}".into()));
+        }
+        assert!(
+            records(&bom(""), false).is_empty(),
+            "a mark and nothing else"
+        );
+    }
+
+    #[test]
+    fn compressions_eshunt_cannot_read_are_skipped_as_unsupported() {
+        for magic in [
+            &b"BZh91AY&SY"[..],
+            b"\xfd7zXZ\x00\x00",
+            b"\x28\xb5\x2f\xfd\x04",
+            b"PK\x03\x04",
+        ] {
+            assert_eq!(
+                records(magic, false),
+                vec![("f".into(), "SKIP unsupported compression".into())],
+                "{magic:?}"
+            );
+        }
+        assert_eq!(
+            records(b"1\n", false),
+            vec![("f:1".into(), "1".into())],
+            "shorter than a magic"
+        );
     }
 
     #[test]
@@ -412,7 +570,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("AWSLogs/1/CloudTrail/us-east-1/2026/03/14");
         std::fs::create_dir_all(&sub).unwrap();
-        for name in ["b.json.gz", "a.json", "notes.txt", "c.ndjson"] {
+        for name in ["b.json.gz", "a.json", "notes.txt", "c.ndjson", "d.json.zst"] {
             File::create(sub.join(name)).unwrap();
         }
         let found = discover(&[dir.path().to_path_buf(), dir.path().join("missing")]);
@@ -421,8 +579,8 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec!["a.json", "b.json.gz", "c.ndjson"]);
-        assert_eq!(found.ignored, 1);
+        assert_eq!(names, vec!["a.json", "b.json.gz", "c.ndjson", "d.json.zst"]);
+        assert_eq!(found.ignored, vec![sub.join("notes.txt")]);
         assert_eq!(found.errors.len(), 1);
     }
 }

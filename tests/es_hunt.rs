@@ -927,6 +927,28 @@ fn cli_setup_hunt_explain_and_dry_run() {
         "{text}"
     );
     assert!(text.contains("verdict: ALERT"), "{text}");
+
+    // A document of another event the prefilter rejects: the cluster says no.
+    let other = json!({"size": 1, "query": {"bool": {"must_not":
+        {"term": {"event.action": "UpdateFunctionConfiguration20150331v2"}}}}});
+    let (_, found) = rt
+        .block_on(
+            env.cluster
+                .request("POST", &format!("/{}/_search", env.source), Some(&other)),
+        )
+        .unwrap();
+    let id = found["hits"]["hits"][0]["_id"].as_str().unwrap();
+    let explain = env
+        .eshunt("explain")
+        .args(["--rule", PANTHER, "--index", &env.source, "--id", id])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(
+        text.contains("prefilter matches the document (the cluster):      no"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: no alert"), "{text}");
 }
 
 /// `eshunt … | head`: the commands that talk to the cluster end quietly and successfully when

@@ -6,12 +6,12 @@
 use super::cluster::{self, ConfigArg};
 use super::{exit, load_rules, with_stdout, Fail};
 use eshunt::alert;
-use eshunt::es::{Cluster, Request};
+use eshunt::es::Cluster;
 use eshunt::event::{Event, Origin, Shape};
 use eshunt::rule::{PrefilterCheck, Rule};
+use eshunt::source::elasticsearch::judge_document;
 use eshunt::source::files::{self, parse_record, Item};
 use eshunt::tally::Skipped;
-use serde_json::json;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -77,8 +77,7 @@ fn explain(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
         (Some(file), _, _, _) => explain_file(out, rule, file, &Selection::of(args)?),
         (None, Some(index), Some(id), Some(config)) => cluster::runtime().block_on(async {
             let cluster = cluster::connect(&config).await?;
-            let event = fetch(&cluster, index, id).await?;
-            let verdict = cluster_prefilter(&cluster, rule, index, id).await?;
+            let (event, verdict) = fetch(&cluster, rule, index, id).await?;
             print_rule(out, rule)?;
             print_document(out, rule, &event, Some(verdict))?;
             Ok(exit::OK)
@@ -211,41 +210,25 @@ fn explain_item(
     Ok(())
 }
 
-async fn fetch(cluster: &Cluster, index: &str, id: &str) -> Result<Event, String> {
-    let body = json!({"size": 1, "query": {"ids": {"values": [id]}}});
-    let reply = cluster
-        .execute(&Request::post(format!("/{}/_search", eshunt::es::index_path(index))).json(&body))
-        .await
-        .and_then(|r| r.ok("fetching the document"))
-        .map_err(|e| e.to_string())?;
-    let hit = reply.body["hits"]["hits"]
-        .get(0)
-        .ok_or_else(|| format!("no document `{id}` in {index}"))?;
-    let origin = Origin::Document {
-        index: hit["_index"].as_str().unwrap_or(index).to_string(),
-        id: id.to_string(),
-    };
-    Ok(Event::from_ecs(hit["_source"].clone(), origin))
-}
-
-/// Asks the cluster whether the document matches the rule's prefilter.
-async fn cluster_prefilter(
+/// The document and the cluster's prefilter verdict on it.
+async fn fetch(
     cluster: &Cluster,
     rule: &Rule,
     index: &str,
     id: &str,
-) -> Result<bool, String> {
-    let body = json!({
-        "size": 0,
-        "track_total_hits": true,
-        "query": {"bool": {"filter": [rule.prefilter.dsl.clone(), {"ids": {"values": [id]}}]}},
-    });
-    let reply = cluster
-        .execute(&Request::post(format!("/{}/_search", eshunt::es::index_path(index))).json(&body))
+) -> Result<(Event, bool), String> {
+    let judged = judge_document(cluster, rule, index, id)
         .await
-        .and_then(|r| r.ok("evaluating the prefilter"))
-        .map_err(|e| e.to_string())?;
-    Ok(reply.body["hits"]["total"]["value"].as_u64().unwrap_or(0) > 0)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no document `{id}` in {index}"))?;
+    let origin = Origin::Document {
+        index: judged.index,
+        id: id.to_string(),
+    };
+    Ok((
+        Event::from_ecs(judged.source, origin),
+        judged.matches_prefilter,
+    ))
 }
 
 /// The rule's part of an explanation: its prefilter and its condition.

@@ -335,6 +335,55 @@ pub async fn fetch_documents(
         .collect())
 }
 
+/// One document looked up by id, and the cluster's verdict on a rule's prefilter for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    /// The concrete index holding it.
+    pub index: String,
+    /// Its `_source`.
+    pub source: Value,
+    /// Whether the rule's prefilter matches it, as the cluster evaluates it.
+    pub matches_prefilter: bool,
+}
+
+/// Fetches document `id` from `index` (a pattern, alias or data stream) together with whether
+/// `rule`'s prefilter matches it — one search, the prefilter as a named optional clause;
+/// `None` when there is no such document.
+pub async fn judge_document(
+    cluster: &Cluster,
+    rule: &Rule,
+    index: &str,
+    id: &str,
+) -> Result<Option<Judged>, EsError> {
+    const NAME: &str = "eshunt_prefilter";
+    let body = json!({
+        "size": 1,
+        "query": {"bool": {
+            "filter": [{"ids": {"values": [id]}}],
+            "should": [{"bool": {"filter": [rule.prefilter.dsl.clone()], "_name": NAME}}],
+        }},
+    });
+    let path = format!("/{}/_search", crate::es::index_path(index));
+    let mut reply = cluster
+        .execute(&Request::post(path).json(&body))
+        .await?
+        .ok("fetching the document")?;
+    let Some(mut hit) = reply.body["hits"]["hits"].get_mut(0).map(Value::take) else {
+        return Ok(None);
+    };
+    // `matched_queries` is a list of names, or with `include_named_queries_score` an object.
+    let matched =
+        |q: &Value| q.as_str() == Some(NAME) || q.as_object().is_some_and(|m| m.contains_key(NAME));
+    Ok(Some(Judged {
+        index: hit["_index"].as_str().unwrap_or(index).to_string(),
+        matches_prefilter: match &hit["matched_queries"] {
+            Value::Array(names) => names.iter().any(matched),
+            names => matched(names),
+        },
+        source: hit["_source"].take(),
+    }))
+}
+
 /// A document's `event.original` (the raw record), when it exists and has one.
 pub async fn fetch_original(
     cluster: &Cluster,

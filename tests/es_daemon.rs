@@ -291,6 +291,15 @@ async fn sigterm_stops_gracefully_releases_leases_and_serves_metrics() {
             "lease released on shutdown"
         );
     }
+    let status = env.eshunt("status").arg("--json").output().unwrap();
+    let report: Value = serde_json::from_slice(&status.stdout).unwrap();
+    for rule in report["rules"].as_array().unwrap() {
+        assert_eq!(
+            rule["lease"],
+            Value::Null,
+            "a released lease has no holder: {rule}"
+        );
+    }
     assert_eq!(
         alert_ids(&env.alerts().await),
         all_ids(&expected(&env.rules(), &docs))

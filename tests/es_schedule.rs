@@ -546,4 +546,20 @@ async fn backfill_produces_exactly_what_live_runs_produce_and_resumes() {
         .unwrap();
     assert_eq!(again.alerts_created, 0);
     assert_eq!(again.alerts_existing as usize, live_ids.len());
+    // `status` reports the alerts a backfill found already written beside those it created.
+    let status = env.eshunt("status").arg("--json").output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let counts: Vec<(u64, u64)> = report["backfills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let count = |key: &str| b[key].as_u64().unwrap();
+            (count("alerts_created"), count("alerts_existing"))
+        })
+        .collect();
+    assert!(
+        counts.contains(&(0, live_ids.len() as u64)),
+        "the backfill into the live target: {counts:?}"
+    );
 }

@@ -199,6 +199,7 @@ impl Backfiller {
             window_end: window.end,
             hits: done.hits,
             alerts_created: done.written.created,
+            alerts_existing: done.written.existing,
             finished_at: Utc::now(),
         };
         self.store

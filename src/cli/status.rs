@@ -118,7 +118,8 @@ async fn rule_status(
             "range": [format(g.gap_start), format(g.gap_end)],
             "filled_by": filled_by(g, backfills),
         })).collect::<Vec<_>>(),
-        "lease": lease.map(|l| json!({
+        // A released or expired lease has no holder.
+        "lease": lease.filter(|l| l.value.expires_at > now).map(|l| json!({
             "instance": l.value.instance,
             "expires_in_seconds": (l.value.expires_at - now).num_seconds(),
         })),
@@ -160,6 +161,7 @@ async fn backfill_progress(store: &StateStore, backfills: &[Backfill]) -> Result
             "total": b.chunks_total,
             "hits": chunks.iter().map(|c| c.hits).sum::<u64>(),
             "alerts_created": chunks.iter().map(|c| c.alerts_created).sum::<u64>(),
+            "alerts_existing": chunks.iter().map(|c| c.alerts_existing).sum::<u64>(),
             "sums_cover_chunks": chunks.len(),
             "finished_at": b.finished_at.map(format),
         }));
@@ -237,12 +239,13 @@ fn print_text(out: &mut dyn Write, report: &Value) -> io::Result<()> {
         };
         writeln!(
             out,
-            "backfill {}: {}/{} chunks, {} hits, {} alerts{partial}, range [{}, {}){}",
+            "backfill {}: {}/{} chunks, {} hits, {} alerts created, {} found already written{partial}, range [{}, {}){}",
             b["id"].as_str().unwrap_or("?"),
             b["done"],
             b["total"],
             b["hits"],
             b["alerts_created"],
+            b["alerts_existing"],
             b["range"][0].as_str().unwrap_or(""),
             b["range"][1].as_str().unwrap_or(""),
             if b["finished_at"].is_null() {

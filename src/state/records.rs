@@ -215,6 +215,10 @@ pub struct BackfillChunk {
     pub hits: u64,
     /// Alerts created.
     pub alerts_created: u64,
+    /// Alerts found already written: by live runs, an earlier backfill, or an attempt at this
+    /// chunk killed before it was recorded (absent in records of older versions).
+    #[serde(default)]
+    pub alerts_existing: u64,
     /// When it finished.
     pub finished_at: DateTime<Utc>,
 }
@@ -325,6 +329,7 @@ mod tests {
                 window_end: t,
                 hits: 1,
                 alerts_created: 1,
+                alerts_existing: 1,
                 finished_at: t,
             }),
         ];

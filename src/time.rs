@@ -109,18 +109,19 @@ const MAX_DAYS: i64 = 36_525;
 
 /// Why a duration could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration `{text}`: expected a number and a unit (ms, s, m, h, d, w), e.g. `5m`, of at most 100 years")]
-pub struct SpanError {
-    /// The offending text.
-    pub text: String,
+pub enum SpanError {
+    /// Not `<n><unit>`, or longer than 100 years.
+    #[error("invalid duration `{0}`: expected a number and a unit (ms, s, m, h, d, w), e.g. `5m`, of at most 100 years")]
+    Invalid(String),
+    /// A span of no time.
+    #[error("invalid duration `{0}`: it must be longer than zero")]
+    Zero(String),
 }
 
 impl Span {
     /// Parses `5m`, `90s`, `1h`, `2d`, `1w`, `250ms`. Zero and negative spans are rejected.
     pub fn parse(text: &str) -> Result<Span, SpanError> {
-        let error = || SpanError {
-            text: text.to_string(),
-        };
+        let error = || SpanError::Invalid(text.to_string());
         let trimmed = text.trim();
         let split = trimmed
             .find(|c: char| !c.is_ascii_digit())
@@ -137,7 +138,10 @@ impl Span {
             _ => None,
         }
         .ok_or_else(error)?;
-        if delta <= TimeDelta::zero() || delta > TimeDelta::days(MAX_DAYS) {
+        if delta.is_zero() {
+            return Err(SpanError::Zero(text.to_string()));
+        }
+        if delta > TimeDelta::days(MAX_DAYS) {
             return Err(error());
         }
         Ok(Span(delta))

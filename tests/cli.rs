@@ -268,7 +268,7 @@ fn rule_errors_name_file_line_and_column_and_other_rules_still_run() {
     let location = format!("{}:{line}:13: unknown operator `eqq`", bad_path.display());
     assert!(err.contains(&location), "expected {location} in:\n{err}");
     assert!(
-        err.contains("AWS.Lambda.UpdateFunctionConfiguration: 3"),
+        err.contains("(AWS.Lambda.UpdateFunctionConfiguration): 3"),
         "{err}"
     );
 
@@ -362,7 +362,7 @@ title = "anything"
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(alerts(&out).is_empty(), "{err}");
-    assert!(err.contains("script-only: 0"), "{err}");
+    assert!(err.contains("Script prefilter only (script-only): 0"), "{err}");
     assert!(
         err.contains("rule script-only's prefilter cannot be evaluated on files"),
         "{err}"
@@ -461,6 +461,14 @@ fn file_backfill_writes_each_alert_once_and_resumes() {
 
     let first = backfill("2026-03-14");
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    // The samples hold some events twice (trail files and an export): a first run says so,
+    // and does not call them written by an earlier run.
+    assert!(
+        stderr(&first).contains("the same events appear more than once in the input")
+            && !stderr(&first).contains("from an earlier run"),
+        "{}",
+        stderr(&first)
+    );
     let mut written = alert_ids_in(&output);
     written.sort();
     assert_eq!(written, scanned, "the same alerts as a scan, each once");
@@ -500,7 +508,9 @@ fn file_backfill_writes_each_alert_once_and_resumes() {
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     assert!(
         stderr(&resumed).contains("(0 already done)")
-            && stderr(&resumed).contains("alerts written 1 to")
+            && stderr(&resumed).contains("; 1 alert written to")
+            && stderr(&resumed).contains("already in")
+            && stderr(&resumed).contains("from an earlier run, not written again")
             && stderr(&resumed).contains("torn last line"),
         "{}",
         stderr(&resumed)
@@ -635,7 +645,7 @@ fn scan_dash_reads_standard_input_in_every_format() {
         let err = stderr(&from_stdin);
         assert_eq!(from_stdin.status.code(), Some(0), "{file}: {err}");
         assert_eq!(alert_ids(&from_stdin), alert_ids(&from_file), "{file}");
-        assert!(err.contains("scanned 1 files"), "{err}");
+        assert!(err.contains("scanned 1 file "), "{err}");
     }
     let broken = eshunt_with_stdin(
         &["scan", "--parse-all", "-"],
@@ -840,7 +850,7 @@ fn ignored_files_are_named_and_unreadable_compressions_reported_as_such() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("scanned 5 files (12 ignored)"), "{err}");
     assert!(
-        err.contains("ignored 12 (in folders, not JSON or compressed by name):"),
+        err.contains("ignored 12 files (in folders, not JSON or compressed by name):"),
         "{err}"
     );
     for i in 0..10 {
@@ -943,6 +953,67 @@ fn distinct_events_sharing_an_event_id_get_distinct_alerts() {
     assert_eq!(alerts(&out).len(), 1);
     assert!(
         stderr(&out).contains("1 more matched events already alerted on"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn summaries_name_rules_count_in_the_singular_and_log_as_json() {
+    let out = eshunt(&["scan", "samples/cloudtrail-extra.jsonl"]);
+    let err = stderr(&out);
+    assert!(err.contains("scanned 1 file (0 ignored)"), "{err}");
+    assert!(
+        err.contains("Lambda Configuration Updated with Layers by User (AWS.Lambda.UpdateFunctionConfiguration): "),
+        "rules by name, with their id: {err}"
+    );
+
+    let json = eshunt(&[
+        "--log-format",
+        "json",
+        "scan",
+        "samples/cloudtrail-extra.jsonl",
+    ]);
+    let lines: Vec<Value> = stderr(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stderr line is a JSON log event"))
+        .collect();
+    let summary = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "scan finished")
+        .expect("the summary is a log event");
+    let figures: Value =
+        serde_json::from_str(summary["fields"]["summary"].as_str().unwrap()).unwrap();
+    assert_eq!(figures["files"], 1);
+    assert_eq!(
+        figures["alerts_per_rule"]["AWS.Lambda.UpdateFunctionConfiguration"],
+        1
+    );
+}
+
+#[test]
+fn a_zero_chunk_is_a_usage_error_and_an_empty_rules_folder_fails_its_tests() {
+    let out = eshunt(&[
+        "backfill",
+        "--from",
+        "2026-03-14",
+        "--to",
+        "2026-03-15",
+        "--chunk",
+        "0m",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it must be longer than zero"),
+        "{}",
+        stderr(&out)
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = eshunt(&["test", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no rule files in"),
         "{}",
         stderr(&out)
     );

@@ -3,6 +3,7 @@
 //! progress file beside `--output`).
 
 use super::cluster::{self, ConfigArg};
+use super::summary::{count, Summary};
 use super::{exit, finish, load_rules, Fail, RuleFilter};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::hunt::engine::{Engine, TimeRange};
@@ -27,8 +28,8 @@ pub struct Args {
     #[command(flatten)]
     rule: RuleFilter,
     /// Chunk length (cluster backfills).
-    #[arg(long, value_name = "SPAN", default_value = "1h")]
-    chunk: String,
+    #[arg(long, value_name = "SPAN", default_value = "1h", value_parser = parse_span)]
+    chunk: Span,
     /// Chunks searched at once (cluster backfills).
     #[arg(long, value_name = "N", default_value_t = 2)]
     concurrency: usize,
@@ -56,6 +57,11 @@ pub fn run(args: Args) -> u8 {
         file_backfill(&args)
     };
     finish(result.map_err(Fail::from))
+}
+
+/// A span on the command line (`30m`, `6h`, `1d`): invalid or zero is a usage error.
+fn parse_span(text: &str) -> Result<Span, String> {
+    Span::parse(text).map_err(|e| e.to_string())
 }
 
 fn range(args: &Args) -> Result<Window, String> {
@@ -106,22 +112,49 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     let done = files::run(&args.sources, &engine, output, chrono::Utc::now())
         .map_err(|e| e.to_string())?;
     let t = &done.scan.tally;
-    eprintln!(
-        "backfill {window} of files: {} files ({} already done), {} events, {} outside the range, {} skipped; alerts written {} to {} ({} were already written)",
-        done.scan.files + done.resumed,
+    let written = done.scan.written.values().sum::<u64>();
+    let mut summary = Summary::new("file backfill finished");
+    summary.line(format!(
+        "backfill {window} of files: {} ({} already done), {}, {} outside the range, {} skipped; {} written to {}",
+        count((done.scan.files + done.resumed) as u64, "file"),
         done.resumed,
-        t.events,
+        count(t.events, "event"),
         t.outside_range,
         t.skipped_total(),
-        done.scan.written.values().sum::<u64>(),
+        count(written, "alert"),
         output.display(),
-        done.scan.duplicates
-    );
+    ));
+    if done.scan.already_written > 0 {
+        summary.line(format!(
+            "  ({} already in {} from an earlier run, not written again)",
+            count(done.scan.already_written, "alert"),
+            output.display()
+        ));
+    }
+    if done.scan.duplicates > 0 {
+        summary.line(format!(
+            "  ({} more matched events already alerted on: the same events appear more than once in the input)",
+            done.scan.duplicates
+        ));
+    }
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {
-            eprintln!("unavailable: rule {rule} needs {field}, held only as an unparseable string in {} events", occ.count);
+            summary.line(format!(
+                "unavailable: rule {rule} needs {field}, held only as an unparseable string in {}",
+                count(occ.count, "event")
+            ));
         }
     }
+    summary.field("range", window.to_string());
+    summary.field("files", done.scan.files + done.resumed);
+    summary.field("resumed_files", done.resumed);
+    summary.field("events", t.events);
+    summary.field("outside_range", t.outside_range);
+    summary.field("skipped", t.skipped_total());
+    summary.field("alerts", written);
+    summary.field("already_written", done.scan.already_written);
+    summary.field("duplicates", done.scan.duplicates);
+    summary.emit();
     let clean = report.errors.is_empty() && t.skipped_total() == 0 && t.unavailable.is_empty();
     Ok(if clean { exit::OK } else { exit::PARTIAL })
 }
@@ -138,7 +171,7 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
         }
     }
     let config = args.config.load()?;
-    let chunk = Span::parse(&args.chunk).map_err(|e| e.to_string())?;
+    let chunk = args.chunk;
     let loaded = load_rules(&config.rules.dir);
     cluster::runtime().block_on(async {
         let cluster = cluster::connect(&config).await?;
@@ -173,9 +206,9 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
             retry: cluster::retry_policy(&config),
         };
         eprintln!(
-            "backfill {}: {} rules over {}, chunks of {}",
+            "backfill {}: {} over {}, chunks of {}",
             spec.id(),
-            spec.rules.len(),
+            count(spec.rules.len() as u64, "rule"),
             spec.range,
             spec.chunk
         );

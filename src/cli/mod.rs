@@ -10,6 +10,7 @@ mod run;
 mod scan;
 mod setup;
 mod status;
+mod summary;
 mod test;
 
 use clap::{Parser, Subcommand};

@@ -1,5 +1,6 @@
 //! `eshunt rules`: list the rules.
 
+use super::summary::count;
 use super::{exit, load_rules, with_stdout, Fail, RulesDir};
 use std::io::Write;
 
@@ -75,7 +76,11 @@ fn list(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
             writeln!(out, "    tests:      {}", rule.tests.len())?;
         }
     }
-    eprintln!("{} rules from {} files", report.rules.len(), report.files);
+    eprintln!(
+        "{} from {}",
+        count(report.rules.len() as u64, "rule"),
+        count(report.files as u64, "file")
+    );
     Ok(if report.errors.is_empty() {
         exit::OK
     } else {

@@ -1,10 +1,14 @@
 //! `eshunt scan`: hunt CloudTrail files and print alerts as JSON lines.
 
+use super::summary::{count, rule_label, Summary};
 use super::{exit, finish, load_rules, Fail, RuleFilter, RulesDir};
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::hunt::files::{scan, ScanReport};
+use eshunt::rule::Rule;
 use eshunt::sink::ndjson::NdjsonSink;
+use eshunt::tally::Tally;
 use eshunt::time::parse_time_arg;
+use serde_json::json;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -58,7 +62,7 @@ fn scan_files(args: Args) -> Result<u8, Fail> {
     let scanned = result
         .and_then(|r| sink.finish().map(|_| r))
         .map_err(|e| Fail::writing("alerts", e))?;
-    print_summary(&scanned);
+    print_summary(&scanned, engine.rules());
     let clean = report.errors.is_empty()
         && scanned.tally.skipped_total() == 0
         && scanned.tally.unavailable.is_empty();
@@ -82,25 +86,18 @@ fn time_range(args: &Args, now: chrono::DateTime<chrono::Utc>) -> Result<TimeRan
 /// Ignored files named in the summary, at most this many.
 const IGNORED_NAMED: usize = 10;
 
-/// The files passed over in folders, on stderr: the first [`IGNORED_NAMED`] by name.
-fn print_ignored(ignored: &[PathBuf]) {
-    if ignored.is_empty() {
-        return;
-    }
-    eprintln!(
-        "ignored {} (in folders, not JSON or compressed by name):",
-        ignored.len()
-    );
-    for path in ignored.iter().take(IGNORED_NAMED) {
-        eprintln!("  {}", path.display());
-    }
-    if ignored.len() > IGNORED_NAMED {
-        eprintln!("  … and {} more", ignored.len() - IGNORED_NAMED);
-    }
+/// The run summary, on stderr (or as a JSON log event): what was read, skipped and found, each
+/// rule by name.
+fn print_summary(report: &ScanReport, rules: &[&Rule]) {
+    let mut summary = Summary::new("scan finished");
+    read_part(&mut summary, report);
+    skipped_part(&mut summary, &report.tally);
+    alerts_part(&mut summary, report, rules);
+    notes_part(&mut summary, &report.tally);
+    summary.emit();
 }
 
-/// The run summary, on stderr.
-fn print_summary(report: &ScanReport) {
+fn read_part(summary: &mut Summary, report: &ScanReport) {
     let t = &report.tally;
     let secs = report.elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
@@ -108,42 +105,102 @@ fn print_summary(report: &ScanReport) {
     } else {
         0.0
     };
-    eprintln!(
-        "scanned {} files ({} ignored), {} events in {secs:.2}s ({rate:.0} events/s); {} parsed, {} outside --from/--to",
-        report.files, report.ignored_files.len(), t.events, t.parsed, t.outside_range
-    );
-    print_ignored(&report.ignored_files);
-    if t.skipped_total() > 0 {
-        eprintln!("skipped {}:", t.skipped_total());
-        for (reason, occ) in &t.skipped {
-            eprintln!("  {reason}: {}", occ.count);
-            for example in &occ.examples {
-                eprintln!("    {example}");
-            }
+    summary.line(format!(
+        "scanned {} ({} ignored), {} in {secs:.2}s ({rate:.0} events/s); {} parsed, {} outside --from/--to",
+        count(report.files as u64, "file"),
+        report.ignored_files.len(),
+        count(t.events, "event"),
+        t.parsed,
+        t.outside_range
+    ));
+    let ignored: Vec<String> = report
+        .ignored_files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if !ignored.is_empty() {
+        summary.line(format!(
+            "ignored {} (in folders, not JSON or compressed by name):",
+            count(ignored.len() as u64, "file")
+        ));
+        for path in ignored.iter().take(IGNORED_NAMED) {
+            summary.line(format!("  {path}"));
+        }
+        if ignored.len() > IGNORED_NAMED {
+            summary.line(format!("  … and {} more", ignored.len() - IGNORED_NAMED));
         }
     }
-    let written: u64 = report.written.values().sum();
-    eprintln!("alerts {written}:");
-    for (rule, n) in &report.written {
-        eprintln!("  {rule}: {n}");
-    }
-    if report.duplicates > 0 {
-        eprintln!(
-            "  ({} more matched events already alerted on: the same events appear more than once in the input)",
-            report.duplicates
-        );
-    }
-    for (rule, reason) in &t.unchecked_prefilters {
-        eprintln!("note: rule {rule}'s prefilter cannot be evaluated on files ({reason}); its verdicts rest on its condition alone (a rule without one does not fire on files)");
-    }
-    for (rule, fields) in &t.unavailable {
-        for (field, occ) in fields {
-            eprintln!(
-                "unavailable: rule {rule} needs {field}, which {} documents hold only as an unparseable string \
-(no flattened copy and no event.original); their verdicts may be wrong. e.g. {}",
-                occ.count,
-                occ.examples.join(", ")
+    summary.field("files", report.files);
+    summary.field("ignored_files", ignored);
+    summary.field("events", t.events);
+    summary.field("parsed", t.parsed);
+    summary.field("outside_range", t.outside_range);
+    summary.field("seconds", secs);
+}
+
+fn skipped_part(summary: &mut Summary, t: &Tally) {
+    let mut skipped = serde_json::Map::new();
+    if t.skipped_total() > 0 {
+        summary.line(format!("skipped {}:", t.skipped_total()));
+        for (reason, occ) in &t.skipped {
+            summary.line(format!("  {reason}: {}", occ.count));
+            for example in &occ.examples {
+                summary.line(format!("    {example}"));
+            }
+            skipped.insert(
+                reason.to_string(),
+                json!({"count": occ.count, "examples": occ.examples}),
             );
         }
     }
+    summary.field("skipped", skipped);
+}
+
+fn alerts_part(summary: &mut Summary, report: &ScanReport, rules: &[&Rule]) {
+    let label = |id: &str| {
+        rules
+            .iter()
+            .find(|r| r.meta.id == id)
+            .map_or_else(|| id.to_string(), |r| rule_label(&r.meta.name, id))
+    };
+    let written: u64 = report.written.values().sum();
+    summary.line(format!("alerts {written}:"));
+    let mut per_rule = serde_json::Map::new();
+    for (rule, n) in &report.written {
+        summary.line(format!("  {}: {n}", label(rule)));
+        per_rule.insert(rule.clone(), json!(n));
+    }
+    if report.duplicates > 0 {
+        summary.line(format!(
+            "  ({} more matched events already alerted on: the same events appear more than once in the input)",
+            report.duplicates
+        ));
+    }
+    summary.field("alerts", written);
+    summary.field("alerts_per_rule", per_rule);
+    summary.field("duplicates", report.duplicates);
+}
+
+fn notes_part(summary: &mut Summary, t: &Tally) {
+    for (rule, reason) in &t.unchecked_prefilters {
+        summary.line(format!("note: rule {rule}'s prefilter cannot be evaluated on files ({reason}); its verdicts rest on its condition alone (a rule without one does not fire on files)"));
+    }
+    let mut unavailable = serde_json::Map::new();
+    for (rule, fields) in &t.unavailable {
+        for (field, occ) in fields {
+            summary.line(format!(
+                "unavailable: rule {rule} needs {field}, which {} hold only as an unparseable string \
+(no flattened copy and no event.original); their verdicts may be wrong. e.g. {}",
+                count(occ.count, "document"),
+                occ.examples.join(", ")
+            ));
+        }
+        let counts: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(f, occ)| (f.clone(), json!(occ.count)))
+            .collect();
+        unavailable.insert(rule.clone(), counts.into());
+    }
+    summary.field("unchecked_prefilters", json!(t.unchecked_prefilters));
+    summary.field("unavailable", unavailable);
 }

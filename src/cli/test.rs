@@ -1,5 +1,6 @@
 //! `eshunt test`: run every rule's tests.
 
+use super::summary::count;
 use super::{exit, load_rules, with_stdout, Fail};
 use eshunt::testing;
 use std::io::Write;
@@ -23,6 +24,13 @@ pub fn run(args: Args) -> u8 {
 
 fn run_tests(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     let report = load_rules(&args.dir);
+    if report.files == 0 && report.errors.is_empty() {
+        return Err(format!(
+            "no rule files in {} (rule files are *.toml, searched recursively): nothing was tested",
+            args.dir.display()
+        )
+        .into());
+    }
     let selected: Vec<_> = report
         .rules
         .iter()
@@ -80,9 +88,17 @@ fn run_tests(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     };
     writeln!(
         out,
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; {} rules; {} rule files with errors",
-        selected.len(),
-        report.errors.iter().map(|e| &e.file).collect::<std::collections::BTreeSet<_>>().len()
+        "\ntest result: {verdict}. {passed} passed; {failed} failed; {}; {} with errors",
+        count(selected.len() as u64, "rule"),
+        count(
+            report
+                .errors
+                .iter()
+                .map(|e| &e.file)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as u64,
+            "rule file"
+        ),
     )?;
     Ok(if verdict == "ok" {
         exit::OK

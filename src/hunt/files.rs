@@ -25,6 +25,8 @@ pub struct ScanReport {
     /// Alerts not written again because the same event (same alert id) appeared earlier in
     /// the input, e.g. in a trail file and in an Elasticsearch export.
     pub duplicates: u64,
+    /// Alerts not written because an earlier run wrote them (a resumed file backfill).
+    pub already_written: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -33,6 +35,9 @@ pub struct ScanReport {
 pub struct Scanner<'e, 'r> {
     engine: &'e Engine<'r>,
     now: DateTime<Utc>,
+    /// Alert ids an earlier run wrote.
+    earlier: HashSet<String>,
+    /// Alert ids this run wrote.
     written: HashSet<String>,
     /// What has been done so far.
     pub report: ScanReport,
@@ -48,7 +53,8 @@ impl<'e, 'r> Scanner<'e, 'r> {
         Scanner {
             engine,
             now,
-            written: already_written,
+            earlier: already_written,
+            written: HashSet::new(),
             report: ScanReport {
                 tally: engine.new_tally(),
                 written: engine
@@ -70,12 +76,14 @@ impl<'e, 'r> Scanner<'e, 'r> {
     ) -> std::io::Result<bool> {
         let (engine, now) = (self.engine, self.now);
         let report = &mut self.report;
-        let written = &mut self.written;
+        let (earlier, written) = (&self.earlier, &mut self.written);
         let mut sink_error = None;
         report.files += 1;
         let result = files::read_file(path, &mut |item| match item {
             Item::Record(record) => engine.process(record, now, &mut report.tally, &mut |alert| {
-                if !written.insert(alert.id.clone()) {
+                if earlier.contains(&alert.id) {
+                    report.already_written += 1;
+                } else if !written.insert(alert.id.clone()) {
                     report.duplicates += 1;
                 } else if sink_error.is_none() {
                     *report.written.entry(alert.rule_id.clone()).or_default() += 1;

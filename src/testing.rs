@@ -14,7 +14,8 @@
 use crate::alert;
 use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};
 use crate::event::{is_ecs_document, Event, Origin};
-use crate::rule::{PrefilterCheck, Rule, RuleTest};
+use crate::hunt::threshold::Counter;
+use crate::rule::{ExpectedGroup, PrefilterCheck, Rule, RuleTest, TestCase};
 use serde_json::Value;
 
 /// The result of one rule test.
@@ -44,31 +45,34 @@ pub fn run(rule: &Rule) -> Vec<TestOutcome> {
 
 fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
     let location = format!("{}:{}", rule.file.display(), test.line);
-    let event = Event::from_document(test.log.clone(), Origin::Inline(location.as_str().into()));
     let mut failures = Vec::new();
     if let (Err(reason), true) = (&rule.prefilter.local, test.ecs) {
         failures.push(format!(
             "the prefilter cannot be evaluated offline: {reason}"
         ));
     }
-    check_event(rule, test, &event, Variant::AsWritten, &mut failures);
-    if test.ecs && !is_ecs_document(&test.log) {
-        for generation in [PipelineGeneration::Current, PipelineGeneration::Legacy] {
-            let options = ToEcsOptions {
-                generation,
-                ..ToEcsOptions::default()
+    match &test.case {
+        TestCase::Event {
+            expect,
+            title,
+            context,
+            log,
+        } => {
+            let expected = Expected {
+                alert: *expect,
+                title: title.as_deref(),
+                context: context.as_ref(),
             };
-            let doc = to_ecs(&test.log, &options);
-            let event = Event::from_ecs(doc, Origin::Inline(location.as_str().into()));
-            check_event(rule, test, &event, Variant::Ecs(generation), &mut failures);
+            for (variant, event) in variants(log, test.ecs, &location) {
+                check_event(rule, test.ecs, &expected, &event, variant, &mut failures);
+            }
+            if *expect && !passes_needles(rule, log) {
+                failures.push(needles_skip(rule, "this event"));
+            }
         }
-    }
-    let text = serde_json::to_string(&test.log).unwrap_or_default();
-    if test.expect && !rule.needles.may_match(text.as_bytes()) {
-        failures.push(format!(
-            "the rule's literal needles {:?} would skip this event before evaluating it",
-            rule.needles.describe()
-        ));
+        TestCase::Sequence { logs, alerts } => {
+            check_sequence(rule, test.ecs, logs, alerts, &location, &mut failures)
+        }
     }
     TestOutcome {
         rule_id: rule.meta.id.clone(),
@@ -76,6 +80,119 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
         location,
         failures,
     }
+}
+
+/// The forms of a test log to check: as written and, for a raw record when `ecs`, the ECS
+/// documents of both pipelines.
+fn variants(log: &Value, ecs: bool, location: &str) -> Vec<(Variant, Event)> {
+    let origin = || Origin::Inline(location.into());
+    let mut out = vec![(
+        Variant::AsWritten,
+        Event::from_document(log.clone(), origin()),
+    )];
+    if ecs && !is_ecs_document(log) {
+        for generation in [PipelineGeneration::Current, PipelineGeneration::Legacy] {
+            let options = ToEcsOptions {
+                generation,
+                ..ToEcsOptions::default()
+            };
+            let event = Event::from_ecs(to_ecs(log, &options), origin());
+            out.push((Variant::Ecs(generation), event));
+        }
+    }
+    out
+}
+
+fn passes_needles(rule: &Rule, log: &Value) -> bool {
+    let text = serde_json::to_string(log).unwrap_or_default();
+    rule.needles.may_match(text.as_bytes())
+}
+
+fn needles_skip(rule: &Rule, what: &str) -> String {
+    format!(
+        "the rule's literal needles {:?} would skip {what} before evaluating it",
+        rule.needles.describe()
+    )
+}
+
+fn check_mode(ecs: bool) -> PrefilterCheck {
+    if ecs {
+        PrefilterCheck::Local
+    } else {
+        PrefilterCheck::DoneByCluster
+    }
+}
+
+/// Runs a sequence through the threshold rule's counting, in every form, and compares the
+/// groups that reach the threshold with those expected.
+fn check_sequence(
+    rule: &Rule,
+    ecs: bool,
+    logs: &[Value],
+    expected: &[ExpectedGroup],
+    location: &str,
+    failures: &mut Vec<String>,
+) {
+    let Some(threshold) = &rule.threshold else {
+        return failures.push("a sequence test needs a threshold rule".into());
+    };
+    let forms: Vec<Vec<(Variant, Event)>> =
+        logs.iter().map(|l| variants(l, ecs, location)).collect();
+    let count = forms.first().map_or(1, Vec::len);
+    for form in 0..count {
+        let mut counter = Counter::new(threshold);
+        let mut variant = Variant::AsWritten;
+        for (i, events) in forms.iter().enumerate() {
+            let Some((v, event)) = events.get(form).or_else(|| events.first()) else {
+                continue;
+            };
+            variant = *v;
+            if !rule.evaluate(event, check_mode(ecs)).matched {
+                continue;
+            }
+            if form == 0 && !passes_needles(rule, &logs[i]) {
+                failures.push(needles_skip(rule, &format!("log {}", i + 1)));
+            }
+            if !counter.add(event) {
+                failures.push(format!(
+                    "log {} has no event time: it cannot be counted",
+                    i + 1
+                ));
+            }
+        }
+        let mut got: Vec<ExpectedGroup> = counter
+            .crossings()
+            .into_iter()
+            .map(|c| ExpectedGroup {
+                group: c.group,
+                count: c.count,
+            })
+            .collect();
+        got.sort();
+        if got != expected {
+            failures.push(format!(
+                "{}expected groups {}, got {}",
+                variant.prefix(),
+                describe_groups(expected),
+                describe_groups(&got)
+            ));
+        }
+    }
+}
+
+fn describe_groups(groups: &[ExpectedGroup]) -> String {
+    let items: Vec<String> = groups
+        .iter()
+        .map(|g| format!("{:?} × {}", g.group, g.count))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// What an event test expects.
+struct Expected<'t> {
+    alert: bool,
+    title: Option<&'t str>,
+    context: Option<&'t serde_json::Map<String, Value>>,
 }
 
 /// Which form of the test event is checked.
@@ -101,18 +218,14 @@ impl Variant {
 /// Checks verdict, title and context of `event`.
 fn check_event(
     rule: &Rule,
-    test: &RuleTest,
+    ecs: bool,
+    expected: &Expected<'_>,
     event: &Event,
     variant: Variant,
     failures: &mut Vec<String>,
 ) {
     let prefix = variant.prefix();
-    let check = if test.ecs {
-        PrefilterCheck::Local
-    } else {
-        PrefilterCheck::DoneByCluster
-    };
-    let verdict = rule.evaluate(event, check);
+    let verdict = rule.evaluate(event, check_mode(ecs));
     if !verdict.unavailable.is_empty() {
         let fields: Vec<_> = verdict.unavailable.iter().map(|p| p.as_str()).collect();
         failures.push(format!(
@@ -120,7 +233,7 @@ fn check_event(
             fields.join(", ")
         ));
     }
-    if verdict.matched != test.expect {
+    if verdict.matched != expected.alert {
         let why = if verdict.prefilter == Some(false) {
             " (the prefilter rejects it: the cluster would never return this event)"
         } else {
@@ -128,7 +241,7 @@ fn check_event(
         };
         failures.push(format!(
             "{prefix}expected {}, got {}{why}",
-            describe(test.expect),
+            describe(expected.alert),
             describe(verdict.matched)
         ));
         return;
@@ -136,17 +249,15 @@ fn check_event(
     if !verdict.matched {
         return;
     }
-    if let Some(expected) = &test.title {
+    if let Some(want) = expected.title {
         let actual = alert::title(rule, event);
-        if &actual != expected {
-            failures.push(format!(
-                "{prefix}title: expected {expected:?}, got {actual:?}"
-            ));
+        if actual != want {
+            failures.push(format!("{prefix}title: expected {want:?}, got {actual:?}"));
         }
     }
-    if let (Some(expected), Variant::AsWritten) = (&test.context, variant) {
+    if let (Some(context), Variant::AsWritten) = (expected.context, variant) {
         let actual = alert::context(rule, event);
-        for (key, want) in expected {
+        for (key, want) in context {
             let got = actual.get(key).unwrap_or(&Value::Null);
             if got != want {
                 failures.push(format!("{prefix}context.{key}: expected {want}, got {got}"));

@@ -362,7 +362,10 @@ title = "anything"
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(alerts(&out).is_empty(), "{err}");
-    assert!(err.contains("Script prefilter only (script-only): 0"), "{err}");
+    assert!(
+        err.contains("Script prefilter only (script-only): 0"),
+        "{err}"
+    );
     assert!(
         err.contains("rule script-only's prefilter cannot be evaluated on files"),
         "{err}"

@@ -11,6 +11,7 @@ pub use ecs::source_paths;
 
 use crate::event::{Event, Origin, Shape};
 use crate::rule::template::resolve;
+use crate::rule::threshold::Crossing;
 use crate::rule::{Rule, Threat};
 use crate::time;
 use chrono::{DateTime, Utc};
@@ -152,6 +153,90 @@ pub fn context(rule: &Rule, event: &Event) -> Map<String, Value> {
 pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
     let identity = identity(event);
     let id = alert_id(&rule.meta.id, &identity);
+    let mut doc = ecs::source_fields(event.record());
+    merge(
+        &mut doc,
+        rule_fields(rule, &id, event, event.time().unwrap_or(now), now),
+    );
+    doc["eshunt"]["source"] = source_link(event, &identity);
+    finish(rule, id, doc, event)
+}
+
+/// Builds the alert of a threshold rule for a group that reached its threshold, written at
+/// `now`. Its title, dedup and context are rendered on the group's values (a record holding
+/// only the group fields); `eshunt.threshold` says which bucket, group and counts.
+pub fn threshold(rule: &Rule, crossing: &Crossing, now: DateTime<Utc>) -> Alert {
+    let names = rule
+        .threshold
+        .as_ref()
+        .map(|t| t.group_names())
+        .unwrap_or_default();
+    let group: Map<String, Value> = names
+        .iter()
+        .cloned()
+        .zip(crossing.group.iter().map(|v| json!(v)))
+        .collect();
+    let id = threshold_id(&rule.meta.id, crossing);
+    let event = group_event(&group);
+    let mut doc = rule_fields(rule, &id, &event, crossing.last, now);
+    doc["eshunt"]["threshold"] = json!({
+        "window": [time::format(crossing.bucket.start), time::format(crossing.bucket.end)],
+        "group": group,
+        "count": crossing.count,
+        "cardinality": crossing.distinct,
+        "first": time::format(crossing.first),
+        "last": time::format(crossing.last),
+        "samples": crossing.samples,
+    });
+    finish(rule, id, doc, &event)
+}
+
+/// A threshold alert's id: the rule, the bucket and the group's values.
+fn threshold_id(rule_id: &str, crossing: &Crossing) -> String {
+    let key = json!([
+        "threshold",
+        crossing.bucket.start.timestamp_millis(),
+        crossing.group
+    ]);
+    alert_id(rule_id, &Identity::Content(key.to_string()))
+}
+
+/// A record holding only a group's values at their CloudTrail paths (`userIdentity.arn` →
+/// `{"userIdentity": {"arn": …}}`), so templates and context render on them.
+fn group_event(group: &Map<String, Value>) -> Event {
+    let mut record = Map::new();
+    for (path, value) in group {
+        set_path(&mut record, path, value.clone());
+    }
+    Event::from_cloudtrail(
+        Value::Object(record),
+        Origin::Inline("threshold group".into()),
+    )
+}
+
+fn set_path(record: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            record.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let child = record.entry(head).or_insert_with(|| json!({}));
+            if let Value::Object(map) = child {
+                set_path(map, rest, value);
+            }
+        }
+    }
+}
+
+/// The fields every alert of `rule` has: message, ECS `event.*` and `rule.*`, and eshunt's
+/// own (id, severity, dedup, rule details), with `@timestamp` at `at`.
+fn rule_fields(
+    rule: &Rule,
+    id: &str,
+    event: &Event,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Value {
     let title = title(rule, event);
     let dedup = match &rule.alert.dedup {
         Some(t) => t
@@ -159,56 +244,54 @@ pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
             .map_or_else(|_| title.clone(), truncate_generated),
         None => title.clone(),
     };
-    let mut doc = ecs::source_fields(event.record());
     let meta = &rule.meta;
-    let event_time = event.time().unwrap_or(now);
-    merge(
-        &mut doc,
-        json!({
-            "@timestamp": time::format(event_time),
-            "message": title,
-            "event": {
-                "kind": "alert",
-                "module": "eshunt",
-                "dataset": "eshunt.alerts",
-                "severity": meta.severity.number(),
-                "risk_score": meta.risk_score,
-                "created": time::format(now),
-                "ingested": time::format(now),
-            },
+    json!({
+        "@timestamp": time::format(at),
+        "message": title,
+        "event": {
+            "kind": "alert",
+            "module": "eshunt",
+            "dataset": "eshunt.alerts",
+            "severity": meta.severity.number(),
+            "risk_score": meta.risk_score,
+            "created": time::format(now),
+            "ingested": time::format(now),
+        },
+        "rule": {
+            "id": meta.id,
+            "name": meta.name,
+            "description": meta.description,
+            "version": meta.version.to_string(),
+            "ruleset": "eshunt",
+            "author": meta.author,
+            "license": meta.license,
+            "reference": meta.references.first(),
+            "category": meta.threat.iter().map(|t| t.tactic.name.clone()).collect::<Vec<_>>(),
+        },
+        "tags": meta.tags,
+        "eshunt": {
+            "alert_id": id,
+            "severity": meta.severity.as_str(),
+            "dedup": dedup,
             "rule": {
                 "id": meta.id,
-                "name": meta.name,
-                "description": meta.description,
-                "version": meta.version.to_string(),
-                "ruleset": "eshunt",
-                "author": meta.author,
-                "license": meta.license,
-                "reference": meta.references.first(),
-                "category": meta.threat.iter().map(|t| t.tactic.name.clone()).collect::<Vec<_>>(),
+                "version": meta.version,
+                "file": rule.file.display().to_string(),
+                "origin": meta.origin.as_ref().map(|o| json!({
+                    "product": o.product, "rule_id": o.rule_id, "url": o.url,
+                })),
+                "references": meta.references,
+                "false_positives": meta.false_positives,
+                "investigation_fields": meta.investigation_fields,
+                "runbook": meta.runbook,
             },
-            "tags": meta.tags,
-            "eshunt": {
-                "alert_id": id,
-                "severity": meta.severity.as_str(),
-                "dedup": dedup,
-                "rule": {
-                    "id": meta.id,
-                    "version": meta.version,
-                    "file": rule.file.display().to_string(),
-                    "origin": meta.origin.as_ref().map(|o| json!({
-                        "product": o.product, "rule_id": o.rule_id, "url": o.url,
-                    })),
-                    "references": meta.references,
-                    "false_positives": meta.false_positives,
-                    "investigation_fields": meta.investigation_fields,
-                    "runbook": meta.runbook,
-                },
-                "source": source_link(event, &identity),
-            },
-        }),
-    );
-    if let Some(threat) = threat(&meta.threat) {
+        },
+    })
+}
+
+/// Adds the ATT&CK mapping and the context, drops nulls, and wraps the document.
+fn finish(rule: &Rule, id: String, mut doc: Value, event: &Event) -> Alert {
+    if let Some(threat) = threat(&rule.meta.threat) {
         doc["threat"] = threat;
     }
     strip_nulls(&mut doc);
@@ -216,7 +299,7 @@ pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
     doc["eshunt"]["context"] = Value::Object(context(rule, event));
     Alert {
         id,
-        rule_id: meta.id.clone(),
+        rule_id: rule.meta.id.clone(),
         doc,
     }
 }

@@ -7,6 +7,7 @@ use super::summary::{count, Summary};
 use super::{exit, finish, load_rules, Fail, RuleFilter};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::hunt::engine::{Engine, TimeRange};
+use eshunt::rule::Rule;
 use eshunt::source::files::STDIN;
 use eshunt::state::StateStore;
 use eshunt::time::Window;
@@ -101,7 +102,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("queries"));
     let report = load_rules(&dir);
-    let rules = report.select(&rule_ids)?;
+    let rules = without_threshold_rules(report.select(&rule_ids)?, !rule_ids.is_empty())?;
     let engine = Engine::new(
         rules,
         TimeRange {
@@ -112,7 +113,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     let done = files::run(&args.sources, &engine, output, chrono::Utc::now())
         .map_err(|e| e.to_string())?;
     let t = &done.scan.tally;
-    let written = done.scan.written.values().sum::<u64>();
+    let written = done.scan.outcome.written.values().sum::<u64>();
     let mut summary = Summary::new("file backfill finished");
     summary.line(format!(
         "backfill {window} of files: {} ({} already done), {}, {} outside the range, {} skipped; {} written to {}",
@@ -124,17 +125,17 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         count(written, "alert"),
         output.display(),
     ));
-    if done.scan.already_written > 0 {
+    if done.scan.outcome.already_written > 0 {
         summary.line(format!(
             "  ({} already in {} from an earlier run, not written again)",
-            count(done.scan.already_written, "alert"),
+            count(done.scan.outcome.already_written, "alert"),
             output.display()
         ));
     }
-    if done.scan.duplicates > 0 {
+    if done.scan.outcome.duplicates > 0 {
         summary.line(format!(
             "  ({} more matched events already alerted on: the same events appear more than once in the input)",
-            done.scan.duplicates
+            done.scan.outcome.duplicates
         ));
     }
     for (rule, fields) in &t.unavailable {
@@ -152,11 +153,35 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     summary.field("outside_range", t.outside_range);
     summary.field("skipped", t.skipped_total());
     summary.field("alerts", written);
-    summary.field("already_written", done.scan.already_written);
-    summary.field("duplicates", done.scan.duplicates);
+    summary.field("already_written", done.scan.outcome.already_written);
+    summary.field("duplicates", done.scan.outcome.duplicates);
     summary.emit();
     let clean = report.errors.is_empty() && t.skipped_total() == 0 && t.unavailable.is_empty();
     Ok(if clean { exit::OK } else { exit::PARTIAL })
+}
+
+/// A file backfill records its progress file by file, so a resumed run would count a threshold
+/// rule's groups only in part: threshold rules are left out (with a note), or refused when
+/// asked for by name.
+fn without_threshold_rules(rules: Vec<&Rule>, named: bool) -> Result<Vec<&Rule>, String> {
+    let (threshold, others): (Vec<&Rule>, Vec<&Rule>) =
+        rules.into_iter().partition(|r| r.threshold.is_some());
+    let ids: Vec<&str> = threshold.iter().map(|r| r.meta.id.as_str()).collect();
+    if threshold.is_empty() {
+        return Ok(others);
+    }
+    let advice = "run threshold rules over files with `eshunt scan --from … --to …`";
+    if named {
+        return Err(format!(
+            "{} cannot run in a file backfill (progress is recorded file by file): {advice}",
+            ids.join(", ")
+        ));
+    }
+    eprintln!(
+        "note: threshold rules left out of the file backfill ({}): {advice}",
+        ids.join(", ")
+    );
+    Ok(others)
 }
 
 fn cluster_backfill(args: &Args) -> Result<u8, String> {

@@ -163,22 +163,22 @@ fn alerts_part(summary: &mut Summary, report: &ScanReport, rules: &[&Rule]) {
             .find(|r| r.meta.id == id)
             .map_or_else(|| id.to_string(), |r| rule_label(&r.meta.name, id))
     };
-    let written: u64 = report.written.values().sum();
+    let written: u64 = report.outcome.written.values().sum();
     summary.line(format!("alerts {written}:"));
     let mut per_rule = serde_json::Map::new();
-    for (rule, n) in &report.written {
+    for (rule, n) in &report.outcome.written {
         summary.line(format!("  {}: {n}", label(rule)));
         per_rule.insert(rule.clone(), json!(n));
     }
-    if report.duplicates > 0 {
+    if report.outcome.duplicates > 0 {
         summary.line(format!(
             "  ({} more matched events already alerted on: the same events appear more than once in the input)",
-            report.duplicates
+            report.outcome.duplicates
         ));
     }
     summary.field("alerts", written);
     summary.field("alerts_per_rule", per_rule);
-    summary.field("duplicates", report.duplicates);
+    summary.field("duplicates", report.outcome.duplicates);
 }
 
 fn notes_part(summary: &mut Summary, t: &Tally) {

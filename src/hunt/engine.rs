@@ -12,6 +12,14 @@ use crate::source::files::{parse_record, RawRecord};
 use crate::tally::{Skipped, Tally};
 use chrono::{DateTime, Utc};
 
+/// What a match gives.
+pub enum Found<'a> {
+    /// An alert of a rule that judges events one at a time.
+    Alert(Alert),
+    /// A matching event of a threshold rule, to count.
+    Count(&'a Rule, &'a Event),
+}
+
 /// A half-open time range `[from, to)` on event time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeRange {
@@ -85,13 +93,14 @@ impl<'r> Engine<'r> {
         }
     }
 
-    /// Processes one raw record: needles, parse, event view, time range, rules.
+    /// Processes one raw record: needles, parse, event view, time range, rules. Each match is
+    /// handed to `out`: an alert, or for a threshold rule the event to count.
     pub fn process(
         &self,
         record: RawRecord<'_>,
         now: DateTime<Utc>,
         tally: &mut Tally,
-        out: &mut dyn FnMut(Alert),
+        out: &mut dyn FnMut(Found<'_>),
     ) {
         tally.events += 1;
         let candidates = self.rules.iter().any(|r| r.needles.may_match(record.text));
@@ -117,7 +126,7 @@ impl<'r> Engine<'r> {
         candidate: impl Fn(&Rule) -> bool,
         now: DateTime<Utc>,
         tally: &mut Tally,
-        out: &mut dyn FnMut(Alert),
+        out: &mut dyn FnMut(Found<'_>),
     ) {
         if self.range.is_bounded() {
             match event.time() {
@@ -140,9 +149,13 @@ impl<'r> Engine<'r> {
             for field in &verdict.unavailable {
                 tally.unavailable(&rule.meta.id, field.as_str(), event);
             }
-            if verdict.matched {
-                *tally.alerts.entry(rule.meta.id.clone()).or_default() += 1;
-                out(alert::build(rule, event, now));
+            if !verdict.matched {
+                continue;
+            }
+            *tally.alerts.entry(rule.meta.id.clone()).or_default() += 1;
+            match rule.threshold {
+                Some(_) => out(Found::Count(rule, event)),
+                None => out(Found::Alert(alert::build(rule, event, now))),
             }
         }
     }

@@ -1,9 +1,12 @@
 //! Hunting CloudTrail files — discover, read, evaluate, write each alert once. Used by
 //! `eshunt scan` ([`scan`]) and, file by file, by file backfills ([`Scanner`]).
 
-use crate::alert::Alert;
+use crate::alert::{self, Alert};
+use crate::event::Event;
 use crate::event::Origin;
-use crate::hunt::engine::Engine;
+use crate::hunt::engine::{Engine, Found};
+use crate::hunt::threshold::Counter;
+use crate::rule::Rule;
 use crate::source::files::{self, Item};
 use crate::tally::{Skipped, Tally};
 use chrono::{DateTime, Utc};
@@ -20,6 +23,15 @@ pub struct ScanReport {
     pub ignored_files: Vec<PathBuf>,
     /// Counts of events, skips, alerts.
     pub tally: Tally,
+    /// What became of the alerts.
+    pub outcome: Outcome,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// What became of a scan's alerts.
+#[derive(Debug, Default)]
+pub struct Outcome {
     /// Alerts written, per rule id (after duplicates).
     pub written: BTreeMap<String, u64>,
     /// Alerts not written again because the same event (same alert id) appeared earlier in
@@ -27,8 +39,6 @@ pub struct ScanReport {
     pub duplicates: u64,
     /// Alerts not written because an earlier run wrote them (a resumed file backfill).
     pub already_written: u64,
-    /// Wall time.
-    pub elapsed: Duration,
 }
 
 /// Scans files one at a time, writing each alert id at most once.
@@ -39,6 +49,8 @@ pub struct Scanner<'e, 'r> {
     earlier: HashSet<String>,
     /// Alert ids this run wrote.
     written: HashSet<String>,
+    /// Matches of the threshold rules, counted until the end of the run.
+    counters: Vec<(&'r Rule, Counter<'r>)>,
     /// What has been done so far.
     pub report: ScanReport,
 }
@@ -55,13 +67,21 @@ impl<'e, 'r> Scanner<'e, 'r> {
             now,
             earlier: already_written,
             written: HashSet::new(),
+            counters: engine
+                .rules()
+                .iter()
+                .filter_map(|r| Some((*r, Counter::new(r.threshold.as_ref()?))))
+                .collect(),
             report: ScanReport {
                 tally: engine.new_tally(),
-                written: engine
-                    .rules()
-                    .iter()
-                    .map(|r| (r.meta.id.clone(), 0))
-                    .collect(),
+                outcome: Outcome {
+                    written: engine
+                        .rules()
+                        .iter()
+                        .map(|r| (r.meta.id.clone(), 0))
+                        .collect(),
+                    ..Outcome::default()
+                },
                 ..ScanReport::default()
             },
         }
@@ -77,19 +97,26 @@ impl<'e, 'r> Scanner<'e, 'r> {
         let (engine, now) = (self.engine, self.now);
         let report = &mut self.report;
         let (earlier, written) = (&self.earlier, &mut self.written);
+        let counters = &mut self.counters;
         let mut sink_error = None;
         report.files += 1;
+        let mut untimed = Vec::new();
         let result = files::read_file(path, &mut |item| match item {
-            Item::Record(record) => engine.process(record, now, &mut report.tally, &mut |alert| {
-                if earlier.contains(&alert.id) {
-                    report.already_written += 1;
-                } else if !written.insert(alert.id.clone()) {
-                    report.duplicates += 1;
-                } else if sink_error.is_none() {
-                    *report.written.entry(alert.rule_id.clone()).or_default() += 1;
-                    sink_error = out(alert).err();
-                }
-            }),
+            Item::Record(record) => {
+                let tally = &mut report.tally;
+                let outcome = &mut report.outcome;
+                engine.process(record, now, tally, &mut |found| match found {
+                    Found::Alert(alert) => {
+                        outcome.deliver(alert, earlier, written, &mut sink_error, out)
+                    }
+                    Found::Count(rule, event) => {
+                        if !count(counters, rule, event) {
+                            untimed.push(untimed_event(rule, event));
+                        }
+                    }
+                });
+                untimed.drain(..).for_each(|s| tally.skip(s));
+            }
             Item::Skipped(skipped) => report.tally.skip(skipped),
         });
         if let Some(e) = sink_error {
@@ -105,8 +132,70 @@ impl<'e, 'r> Scanner<'e, 'r> {
     }
 }
 
-/// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made, once per
-/// alert id. An alert sink error stops the scan and is returned.
+impl Outcome {
+    /// Hands a new alert to `out`, once per alert id: an id an earlier run wrote, or this run
+    /// already did, is counted instead. After an `out` error nothing more is handed over.
+    fn deliver(
+        &mut self,
+        alert: Alert,
+        earlier: &HashSet<String>,
+        written: &mut HashSet<String>,
+        sink_error: &mut Option<std::io::Error>,
+        out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
+    ) {
+        if earlier.contains(&alert.id) {
+            self.already_written += 1;
+        } else if !written.insert(alert.id.clone()) {
+            self.duplicates += 1;
+        } else if sink_error.is_none() {
+            *self.written.entry(alert.rule_id.clone()).or_default() += 1;
+            *sink_error = out(alert).err();
+        }
+    }
+}
+
+/// Counts a threshold rule's match in its bucket; false when the event has no time to place it.
+fn count<'r>(counters: &mut [(&'r Rule, Counter<'r>)], rule: &Rule, event: &Event) -> bool {
+    counters
+        .iter_mut()
+        .find(|(r, _)| r.meta.id == rule.meta.id)
+        .is_none_or(|(_, counter)| counter.add(event))
+}
+
+fn untimed_event(rule: &Rule, event: &Event) -> Skipped {
+    Skipped {
+        origin: event.origin().clone(),
+        reason: "no event time (threshold rule)",
+        detail: format!("rule {} counts events per time bucket", rule.meta.id),
+    }
+}
+
+impl Scanner<'_, '_> {
+    /// Ends the run: the alerts of the threshold rules' groups that reached their threshold.
+    pub fn finish(
+        &mut self,
+        out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut sink_error = None;
+        for (rule, counter) in std::mem::take(&mut self.counters) {
+            for crossing in counter.crossings() {
+                let alert = alert::threshold(rule, &crossing, self.now);
+                let outcome = &mut self.report.outcome;
+                outcome.deliver(
+                    alert,
+                    &self.earlier,
+                    &mut self.written,
+                    &mut sink_error,
+                    out,
+                );
+            }
+        }
+        sink_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made (a threshold
+/// rule's at the end), once per alert id. An alert sink error stops the scan and is returned.
 pub fn scan(
     paths: &[PathBuf],
     engine: &Engine<'_>,
@@ -123,6 +212,7 @@ pub fn scan(
     for path in &found.files {
         scanner.scan_file(path, out)?;
     }
+    scanner.finish(out)?;
     scanner.report.elapsed = started.elapsed();
     Ok(scanner.report)
 }

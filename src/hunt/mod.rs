@@ -10,3 +10,4 @@
 pub mod cluster;
 pub mod engine;
 pub mod files;
+pub mod threshold;

@@ -40,6 +40,7 @@ pub struct RuleFile {
     pub source: SourceFile,
     pub schedule: Option<Spanned<ScheduleFile>>,
     pub detection: Spanned<DetectionFile>,
+    pub threshold: Option<Spanned<ThresholdFile>>,
     pub alert: AlertFile,
     #[serde(default)]
     pub tests: Vec<Spanned<TestFile>>,
@@ -153,6 +154,25 @@ pub struct DetectionFile {
     pub condition: Option<Spanned<String>>,
 }
 
+/// A threshold: alert once per group of matching events reaching `count` in a bucket.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdFile {
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    pub count: i64,
+    pub cardinality: Option<CardinalityFile>,
+    pub window: String,
+}
+
+/// A distinct-count requirement of a threshold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardinalityFile {
+    pub field: String,
+    pub min: i64,
+}
+
 /// Alert shaping.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,18 +183,31 @@ pub struct AlertFile {
     pub context: Ordered<Spanned<toml::Value>>,
 }
 
-/// A rule test: an event and the expected verdict.
+/// A rule test: an event and the expected verdict, or (threshold rules) a sequence of events
+/// and the groups expected to reach the threshold.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestFile {
     pub name: String,
-    pub expect: bool,
+    pub expect: Option<bool>,
     pub title: Option<String>,
     pub context: Option<Spanned<toml::Value>>,
     pub log: Option<Spanned<String>>,
     pub log_file: Option<String>,
+    pub logs: Option<Vec<Spanned<String>>>,
+    pub alerts: Option<Vec<ExpectedGroupFile>>,
     #[serde(default = "yes")]
     pub ecs: bool,
+}
+
+/// A group a sequence test expects to reach the threshold: its values in `group_by` order and
+/// its count.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedGroupFile {
+    #[serde(default)]
+    pub group: Vec<String>,
+    pub count: u64,
 }
 
 /// A TOML table read as an ordered list of entries (document order is kept).

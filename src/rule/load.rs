@@ -3,12 +3,16 @@
 
 use super::condition::{Condition, Field};
 use super::diagnostic::{RuleError, SourceText};
-use super::file::{DetectionFile, OriginFile, RuleFile, ScheduleFile, TestFile, ThreatFile};
+use super::file::{
+    DetectionFile, ExpectedGroupFile, OriginFile, RuleFile, ScheduleFile, TestFile, ThreatFile,
+    ThresholdFile,
+};
 use super::literals::Needles;
 use super::template::Template;
+use super::threshold::{Cardinality, Threshold};
 use super::{
-    AlertSpec, AttackRef, ContextField, Every, Metadata, Prefilter, Rule, RuleOrigin, RuleTest,
-    Schedule, Severity, SourceSpec, Technique, Threat,
+    AlertSpec, AttackRef, ContextField, Every, ExpectedGroup, Metadata, Prefilter, Rule,
+    RuleOrigin, RuleTest, Schedule, Severity, SourceSpec, Technique, TestCase, Threat,
 };
 use crate::event::mapping::cloudtrail_mapping;
 use crate::event::path::FieldPath;
@@ -202,7 +206,11 @@ impl Builder<'_> {
             .as_ref()
             .and_then(|c| self.condition(c));
         let alert = self.alert(&file.alert);
+        let threshold = file.threshold.as_ref().and_then(|t| self.threshold(t));
         let tests = self.tests(&file.tests);
+        if let Some(tests) = &tests {
+            self.sequences_need_a_threshold(tests, threshold.as_ref(), &file);
+        }
         let source = SourceSpec {
             index: file.source.index,
             timestamp_field: file.source.timestamp_field,
@@ -254,6 +262,7 @@ impl Builder<'_> {
             prefilter,
             condition,
             alert,
+            threshold,
             tests,
             needles,
             condition_needles,
@@ -442,6 +451,52 @@ impl Builder<'_> {
         })
     }
 
+    fn threshold(&mut self, file: &Spanned<ThresholdFile>) -> Option<Threshold> {
+        match parse_threshold(file.get_ref()) {
+            Ok(threshold) => Some(threshold),
+            Err(message) => self.fail(
+                self.src
+                    .error_at(file.span().start, format!("[threshold]: {message}")),
+            ),
+        }
+    }
+
+    /// Sequence tests belong to threshold rules, and name as many values as the rule groups by.
+    fn sequences_need_a_threshold(
+        &mut self,
+        tests: &[RuleTest],
+        threshold: Option<&Threshold>,
+        file: &RuleFile,
+    ) {
+        for (test, written) in tests.iter().zip(&file.tests) {
+            let TestCase::Sequence { alerts, .. } = &test.case else {
+                continue;
+            };
+            let problem = match threshold {
+                None => {
+                    Some("a sequence test (`logs`, `alerts`) needs a `[threshold]`".to_string())
+                }
+                Some(t) => alerts
+                    .iter()
+                    .find(|a| a.group.len() != t.group_by.len())
+                    .map(|a| {
+                        format!(
+                            "an expected group has {} values, the rule groups by {}",
+                            a.group.len(),
+                            t.group_by.len()
+                        )
+                    }),
+            };
+            if let Some(problem) = problem {
+                let at = written.span().start;
+                self.errors.push(
+                    self.src
+                        .error_at(at, format!("test `{}`: {problem}", test.name)),
+                );
+            }
+        }
+    }
+
     fn tests(&mut self, tests: &[Spanned<TestFile>]) -> Option<Vec<RuleTest>> {
         let mut out = Vec::new();
         for test in tests {
@@ -454,6 +509,30 @@ impl Builder<'_> {
     }
 
     fn test(&mut self, test: &TestFile, line: usize, span: Range<usize>) -> Option<RuleTest> {
+        let case = match (&test.logs, &test.alerts) {
+            (None, None) => self.event_case(test, span)?,
+            (Some(logs), Some(alerts)) if test.log.is_none() && test.log_file.is_none() => {
+                self.sequence_case(logs, alerts)?
+            }
+            _ => {
+                return self.fail(self.src.error_at(
+                    span.start,
+                    format!(
+                    "test `{}`: a sequence test has `logs` and `alerts` (and no `log`, `log_file`)",
+                    test.name
+                ),
+                ))
+            }
+        };
+        Some(RuleTest {
+            name: test.name.clone(),
+            line,
+            ecs: test.ecs,
+            case,
+        })
+    }
+
+    fn event_case(&mut self, test: &TestFile, span: Range<usize>) -> Option<TestCase> {
         let log = match (&test.log, &test.log_file) {
             (Some(text), None) => self.json(text, "test log")?,
             (None, Some(file)) => self.log_file(file, span.start)?,
@@ -467,18 +546,44 @@ impl Builder<'_> {
                 ))
             }
         };
+        let Some(expect) = test.expect else {
+            return self.fail(self.src.error_at(
+                span.start,
+                format!("test `{}` needs `expect = true` or `false`", test.name),
+            ));
+        };
         let context = match &test.context {
             Some(value) => Some(self.expected_context(value)?),
             None => None,
         };
-        Some(RuleTest {
-            name: test.name.clone(),
-            expect: test.expect,
+        Some(TestCase::Event {
+            expect,
             title: test.title.clone(),
             context,
             log,
-            line,
-            ecs: test.ecs,
+        })
+    }
+
+    fn sequence_case(
+        &mut self,
+        logs: &[Spanned<String>],
+        alerts: &[ExpectedGroupFile],
+    ) -> Option<TestCase> {
+        let mut events = Vec::new();
+        for log in logs {
+            events.push(self.json(log, "test log")?);
+        }
+        let mut alerts: Vec<ExpectedGroup> = alerts
+            .iter()
+            .map(|a| ExpectedGroup {
+                group: a.group.clone(),
+                count: a.count,
+            })
+            .collect();
+        alerts.sort();
+        Some(TestCase::Sequence {
+            logs: events,
+            alerts,
         })
     }
 
@@ -693,6 +798,45 @@ pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
     cron::Schedule::from_str(&expr).map_err(|e| format!("invalid cron expression `{text}`: {e}"))
 }
 
+fn parse_threshold(file: &ThresholdFile) -> Result<Threshold, String> {
+    let group_by = file
+        .group_by
+        .iter()
+        .map(|p| parse_field(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = u64::try_from(file.count)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or("`count` must be 1 or more")?;
+    let cardinality = match &file.cardinality {
+        Some(c) => Some(Cardinality {
+            field: parse_field(&c.field)?,
+            min: u64::try_from(c.min)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or("`cardinality.min` must be 1 or more")?,
+        }),
+        None => None,
+    };
+    let window = Span::parse(&file.window).map_err(|e| format!("`window`: {e}"))?;
+    Ok(Threshold {
+        group_by,
+        count,
+        cardinality,
+        window,
+    })
+}
+
+/// A field reference as rule files write it: a CloudTrail path, or `udm.<name>`.
+fn parse_field(path: &str) -> Result<Field, String> {
+    match UdmField::from_path(path) {
+        Some(udm) => Ok(Field::Udm(udm?)),
+        None => Ok(Field::Path(
+            FieldPath::parse(path).map_err(|e| e.to_string())?,
+        )),
+    }
+}
+
 fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String> {
     let (path, default) = match value {
         toml::Value::String(path) => (path.as_str(), Value::Null),
@@ -718,10 +862,7 @@ fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String
             ))
         }
     };
-    let field = match UdmField::from_path(path) {
-        Some(udm) => Field::Udm(udm.map_err(|e| format!("context `{name}`: {e}"))?),
-        None => Field::Path(FieldPath::parse(path).map_err(|e| format!("context `{name}`: {e}"))?),
-    };
+    let field = parse_field(path).map_err(|e| format!("context `{name}`: {e}"))?;
     Ok(ContextField {
         name: name.to_string(),
         field,

@@ -10,6 +10,7 @@ mod file;
 pub mod literals;
 pub mod load;
 pub mod template;
+pub mod threshold;
 
 use crate::event::path::FieldPath;
 use crate::event::Event;
@@ -258,23 +259,49 @@ pub struct AlertSpec {
     pub context: Vec<ContextField>,
 }
 
-/// A rule test: an event and what the rule must say about it.
+/// A rule test.
 #[derive(Debug, Clone)]
 pub struct RuleTest {
     /// The test's name.
     pub name: String,
-    /// Whether an alert is expected.
-    pub expect: bool,
-    /// The expected title, when given.
-    pub title: Option<String>,
-    /// Expected context values (only the keys given are compared).
-    pub context: Option<serde_json::Map<String, Value>>,
-    /// The event: a raw CloudTrail record or an ECS document.
-    pub log: Value,
     /// Line of the test in the rule file.
     pub line: usize,
-    /// Also check the ECS documents the integration makes of a raw log.
+    /// Also check the ECS documents the integration makes of raw logs.
     pub ecs: bool,
+    /// What is tested.
+    pub case: TestCase,
+}
+
+/// What a rule test checks.
+#[derive(Debug, Clone)]
+pub enum TestCase {
+    /// One event and the rule's verdict on it (for a threshold rule: whether it counts).
+    Event {
+        /// Whether an alert (a count) is expected.
+        expect: bool,
+        /// The expected title, when given.
+        title: Option<String>,
+        /// Expected context values (only the keys given are compared).
+        context: Option<serde_json::Map<String, Value>>,
+        /// The event: a raw CloudTrail record or an ECS document.
+        log: Value,
+    },
+    /// Events in order, and the groups of a threshold rule expected to reach the threshold.
+    Sequence {
+        /// The events.
+        logs: Vec<Value>,
+        /// The expected groups, with their counts.
+        alerts: Vec<ExpectedGroup>,
+    },
+}
+
+/// A group a sequence test expects to reach the threshold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExpectedGroup {
+    /// Its values, in `group_by` order.
+    pub group: Vec<String>,
+    /// Its count.
+    pub count: u64,
 }
 
 /// A loaded, validated rule.
@@ -292,6 +319,8 @@ pub struct Rule {
     pub condition: Option<Condition>,
     /// Alert shaping.
     pub alert: AlertSpec,
+    /// When set, the rule alerts on groups of matching events reaching a count, not on each.
+    pub threshold: Option<threshold::Threshold>,
     /// Tests.
     pub tests: Vec<RuleTest>,
     /// Literal strings an event must contain for the rule to match (skips parsing): from the
@@ -334,15 +363,26 @@ impl Rule {
         }
     }
 
-    /// The CloudTrail field paths the condition reads (with the inputs of data-model fields),
-    /// without duplicates: what deciding a verdict needs.
+    /// The CloudTrail field paths the condition reads (with the inputs of data-model fields)
+    /// and, for a threshold rule, its group and distinct-count fields, without duplicates: what
+    /// deciding a verdict, and counting it, needs.
     pub fn condition_paths(&self) -> Vec<String> {
-        let fields = self
+        let mut fields: Vec<&Field> = self
             .condition
             .iter()
             .flat_map(|c| c.predicates())
-            .map(|p| &p.field);
+            .map(|p| &p.field)
+            .collect();
+        fields.extend(self.threshold_fields());
         paths_of(fields)
+    }
+
+    fn threshold_fields(&self) -> impl Iterator<Item = &Field> {
+        self.threshold.iter().flat_map(|t| {
+            t.group_by
+                .iter()
+                .chain(t.cardinality.as_ref().map(|c| &c.field))
+        })
     }
 
     /// Every CloudTrail field path the rule reads (condition, title, dedup, context, and the
@@ -357,6 +397,7 @@ impl Rule {
             fields.extend(d.fields());
         }
         fields.extend(self.alert.context.iter().map(|c| &c.field));
+        fields.extend(self.threshold_fields());
         paths_of(fields)
     }
 }

@@ -7,6 +7,7 @@ use crate::es::retry::{Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError};
 use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
+use crate::hunt::threshold::Counter;
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
 use crate::sink::{Delivery, DeliveryError, WriteReport};
@@ -89,8 +90,11 @@ pub struct WindowReport {
 /// Runs `rule` over `window` once. Each hit's raw `_source` (the condition's fields) is checked
 /// against the condition's needles, then parsed and evaluated; matching hits are gathered across
 /// pages and, a batch at a time ([`Pending`]), fetched again with every field the alert needs
-/// and delivered. The window is complete only if every page was and every alert was delivered. When `cancel` is set, the window stops at the next page
-/// boundary (releasing its point in time) and is reported incomplete.
+/// and delivered. A threshold rule instead judges the buckets that end in the window, each
+/// searched whole, and delivers an alert per group reaching its threshold. The window is
+/// complete only if every page was and every alert was delivered. When `cancel` is set, the
+/// window stops at the next page boundary (releasing its point in time) and is reported
+/// incomplete.
 pub async fn hunt_window(
     cluster: &Cluster,
     rule: &Rule,
@@ -101,88 +105,209 @@ pub async fn hunt_window(
     cancel: Option<&AtomicBool>,
 ) -> Result<WindowReport, WindowError> {
     let started = Instant::now();
-    let alert_fields = alert_plan(rule);
-    let mut tally = Tally::default();
-    let mut written = WriteReport::default();
-    let mut lateness = Lateness::default();
-    let (mut hits_seen, mut matched_total, mut unavailable_hits) = (0, 0, 0);
-    let mut pending = Pending::new(delivery.batch_size());
-    let mut pager = Pager::new(cluster, rule, window, settings);
-    let result: Result<(), WindowError> = async {
-        while let Some(hits) = pager.next_page().await? {
-            if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
-                return Err(WindowError::Incomplete("cancelled by shutdown".into()));
-            }
-            let mut matched = Vec::new();
-            for hit in hits {
-                hits_seen += 1;
-                lateness.observe(&hit);
-                if !rule
-                    .condition_needles
-                    .may_match(hit.source.get().as_bytes())
-                {
-                    continue;
-                }
-                let event = match event_of(cluster, hit).await? {
-                    Ok(event) => event,
-                    Err(skipped) => {
-                        tally.skip(skipped);
-                        continue;
-                    }
-                };
-                let verdict = rule.evaluate(&event, PrefilterCheck::DoneByCluster);
-                unavailable_hits += u64::from(!verdict.unavailable.is_empty());
-                for field in &verdict.unavailable {
-                    tally.unavailable(&rule.meta.id, field.as_str(), &event);
-                }
-                if verdict.matched {
-                    matched.push(event);
-                }
-            }
-            matched_total += matched.len() as u64;
-            pending.extend(matched);
-            if pending.is_due() {
-                written.add(
-                    pending
-                        .deliver(cluster, rule, &alert_fields, delivery, now)
-                        .await?,
-                );
+    let mut run = Run {
+        cluster,
+        rule,
+        settings,
+        delivery,
+        now,
+        cancel,
+        plan: alert_plan(rule),
+        seen: Seen::default(),
+    };
+    match &rule.threshold {
+        None => {
+            let mut collect = Collect::Alerts(Pending::new(delivery.batch_size()));
+            run.search(window, &mut collect).await?;
+            if let Collect::Alerts(mut pending) = collect {
+                let written = run.deliver_pending(&mut pending).await?;
+                run.seen.written.add(written);
             }
         }
-        written.add(
-            pending
-                .deliver(cluster, rule, &alert_fields, delivery, now)
-                .await?,
-        );
+        Some(threshold) => {
+            for bucket in threshold.buckets_ending_in(window) {
+                let mut collect = Collect::Counts {
+                    counter: Counter::new(threshold),
+                    bucket,
+                };
+                run.search(bucket, &mut collect).await?;
+                if let Collect::Counts { counter, .. } = collect {
+                    run.deliver_crossings(counter).await?;
+                }
+            }
+        }
+    }
+    Ok(run.seen.report(rule, window, started.elapsed()))
+}
+
+/// What a search does with its matches: alerts to deliver, or counts in a threshold bucket.
+enum Collect<'r> {
+    /// Matched events whose alerts are delivered a batch at a time.
+    Alerts(Pending),
+    /// A threshold rule's counts in the bucket being searched.
+    Counts {
+        /// The counts.
+        counter: Counter<'r>,
+        /// The bucket.
+        bucket: Window,
+    },
+}
+
+/// One window of one rule being hunted.
+struct Run<'a> {
+    cluster: &'a Cluster,
+    rule: &'a Rule,
+    settings: PageSettings,
+    delivery: &'a Delivery<'a>,
+    now: DateTime<Utc>,
+    cancel: Option<&'a AtomicBool>,
+    plan: FetchPlan,
+    seen: Seen,
+}
+
+/// What a window's searches saw, for its report.
+#[derive(Default)]
+struct Seen {
+    tally: Tally,
+    written: WriteReport,
+    lateness: Lateness,
+    hits: u64,
+    matched: u64,
+    unavailable_hits: u64,
+    pages: u64,
+    took_ms: u64,
+    shards: Shards,
+    skipped: u64,
+}
+
+impl Run<'_> {
+    /// Pages through the rule's hits in `range`, evaluating each and collecting the matches.
+    async fn search(
+        &mut self,
+        range: Window,
+        collect: &mut Collect<'_>,
+    ) -> Result<(), WindowError> {
+        let mut pager = Pager::new(self.cluster, self.rule, range, self.settings);
+        let result = self.page_through(&mut pager, collect).await;
+        self.seen.pages += pager.pages;
+        self.seen.took_ms += pager.took_ms;
+        self.seen.shards = pager.shards;
+        self.seen.skipped += pager.without_source;
+        pager.close().await;
+        result
+    }
+
+    async fn page_through(
+        &mut self,
+        pager: &mut Pager<'_>,
+        collect: &mut Collect<'_>,
+    ) -> Result<(), WindowError> {
+        while let Some(hits) = pager.next_page().await? {
+            if self.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                return Err(WindowError::Incomplete("cancelled by shutdown".into()));
+            }
+            for hit in hits {
+                if let Some(event) = self.judge(hit).await? {
+                    self.seen.matched += 1;
+                    match collect {
+                        Collect::Alerts(pending) => pending.extend(vec![event]),
+                        Collect::Counts { counter, bucket } => {
+                            let at = event.time().unwrap_or(bucket.start);
+                            counter.add_in(*bucket, &event, at);
+                        }
+                    }
+                }
+            }
+            if let Collect::Alerts(pending) = collect {
+                if pending.is_due() {
+                    let written = self.deliver_pending(pending).await?;
+                    self.seen.written.add(written);
+                }
+            }
+        }
         Ok(())
     }
-    .await;
-    let (pages, took_ms, shards) = (pager.pages, pager.took_ms, pager.shards);
-    let skipped = pager.without_source + tally.skipped_total();
-    pager.close().await;
-    result?;
-    Ok(WindowReport {
-        rule_id: rule.meta.id.clone(),
-        window,
-        hits: hits_seen,
-        matched: matched_total,
-        written,
-        pages,
-        took_ms,
-        shards,
-        unavailable: tally
-            .unavailable
-            .remove(&rule.meta.id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(field, occ)| (field, occ.count))
-            .collect(),
-        unavailable_hits,
-        skipped,
-        lateness,
-        attempts: 1,
-        elapsed: started.elapsed(),
-    })
+
+    /// The event of a hit when the rule matches it.
+    async fn judge(&mut self, hit: Hit) -> Result<Option<Event>, WindowError> {
+        self.seen.hits += 1;
+        self.seen.lateness.observe(&hit);
+        let rule = self.rule;
+        if !rule
+            .condition_needles
+            .may_match(hit.source.get().as_bytes())
+        {
+            return Ok(None);
+        }
+        let event = match event_of(self.cluster, hit).await? {
+            Ok(event) => event,
+            Err(skipped) => {
+                self.seen.tally.skip(skipped);
+                return Ok(None);
+            }
+        };
+        let verdict = rule.evaluate(&event, PrefilterCheck::DoneByCluster);
+        self.seen.unavailable_hits += u64::from(!verdict.unavailable.is_empty());
+        for field in &verdict.unavailable {
+            self.seen
+                .tally
+                .unavailable(&rule.meta.id, field.as_str(), &event);
+        }
+        Ok(verdict.matched.then_some(event))
+    }
+
+    async fn deliver_pending(&self, pending: &mut Pending) -> Result<WriteReport, WindowError> {
+        pending
+            .deliver(self.cluster, self.rule, &self.plan, self.delivery, self.now)
+            .await
+    }
+
+    /// Delivers the alerts of the groups that reached the threshold in a bucket.
+    async fn deliver_crossings(&mut self, counter: Counter<'_>) -> Result<(), WindowError> {
+        let alerts: Vec<Alert> = counter
+            .crossings()
+            .iter()
+            .map(|c| alert::threshold(self.rule, c, self.now))
+            .collect();
+        let written = self.delivery.deliver(&alerts).await.map_err(window_error)?;
+        self.seen.written.add(written);
+        Ok(())
+    }
+}
+
+impl Seen {
+    fn report(mut self, rule: &Rule, window: Window, elapsed: Duration) -> WindowReport {
+        WindowReport {
+            rule_id: rule.meta.id.clone(),
+            window,
+            hits: self.hits,
+            matched: self.matched,
+            written: self.written,
+            pages: self.pages,
+            took_ms: self.took_ms,
+            shards: self.shards,
+            unavailable: self
+                .tally
+                .unavailable
+                .remove(&rule.meta.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(field, occ)| (field, occ.count))
+                .collect(),
+            unavailable_hits: self.unavailable_hits,
+            skipped: self.skipped + self.tally.skipped_total(),
+            lateness: self.lateness,
+            attempts: 1,
+            elapsed,
+        }
+    }
+}
+
+fn window_error(e: DeliveryError) -> WindowError {
+    match e {
+        DeliveryError::Cluster(e) => WindowError::Es(e),
+        DeliveryError::Output(e) => WindowError::Output(e),
+    }
 }
 
 /// How long matched events wait for more before they are delivered, so the alerts of a slow
@@ -234,10 +359,7 @@ impl Pending {
             let rest = self.events.split_off(self.events.len().min(self.batch));
             let batch = std::mem::replace(&mut self.events, rest);
             let alerts = alerts_for(cluster, rule, batch, plan, now).await?;
-            written.add(delivery.deliver(&alerts).await.map_err(|e| match e {
-                DeliveryError::Cluster(e) => WindowError::Es(e),
-                DeliveryError::Output(e) => WindowError::Output(e),
-            })?);
+            written.add(delivery.deliver(&alerts).await.map_err(window_error)?);
         }
         Ok(written)
     }

@@ -1,0 +1,325 @@
+//! Threshold rules against the test run's real cluster: a bucket is judged once, whole, by the
+//! window holding its end — so one long hunt, tiled five-minute windows, a chunked backfill and
+//! a retried window all give the same alerts, each once, with the same counts.
+
+mod support;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use eshunt::backfill::{BackfillSpec, Backfiller};
+use eshunt::es::retry::RetryPolicy;
+use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
+use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries};
+use eshunt::rule::Rule;
+use eshunt::sink::dead_letter::DeadLetter;
+use eshunt::sink::elasticsearch::BulkWriter;
+use eshunt::sink::ndjson::Printer;
+use eshunt::sink::Delivery;
+use eshunt::source::elasticsearch::PageSettings;
+use eshunt::state::StateStore;
+use eshunt::time::{Span, Window};
+use eshunt_testserver::{Action, Fault, Flavor};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::*;
+
+const RULE: &str = "eshunt.aws.access_denied_burst";
+const APIS: [&str; 6] = [
+    "ListUsers",
+    "ListRoles",
+    "GetUser",
+    "ListAccessKeys",
+    "DescribeInstances",
+    "ListBuckets",
+];
+
+fn retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    }
+}
+
+fn pages() -> PageSettings {
+    PageSettings {
+        size: 4,
+        keep_alive: Span::parse("1m").unwrap(),
+        timeout: Span::parse("30s").unwrap(),
+    }
+}
+
+/// A refused call by `user` to `api` at `at`, as the ECS document of Elastic's integration,
+/// ingested 30 s later.
+fn denied(user: &str, api: &str, at: DateTime<Utc>, n: usize) -> Value {
+    let raw = json!({
+        "eventVersion": "1.08", "eventID": format!("{user}-{n}"),
+        "eventTime": eshunt::time::format(at), "eventSource": "iam.amazonaws.com",
+        "eventName": api, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.15.0", "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::111122223333:user/{user}"),
+                         "accountId": "111122223333", "userName": user},
+        "errorCode": "AccessDenied", "errorMessage": "not authorized",
+        "eventType": "AwsApiCall", "readOnly": true,
+    });
+    to_ecs(
+        &raw,
+        &ToEcsOptions {
+            ingested: Some(at + TimeDelta::seconds(30)),
+            ..ToEcsOptions::default()
+        },
+    )
+}
+
+/// Calls by `user` to the APIs (cycling through `apis` of them), one a minute from `from`.
+fn calls(user: &str, from: &str, count: usize, apis: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            let at = t(from) + TimeDelta::minutes(i as i64);
+            denied(user, APIS[i % apis], at, i)
+        })
+        .collect()
+}
+
+/// mallory crosses in [10:00, 10:10); carol in [10:00, 10:10) and [10:10, 10:20); a job
+/// repeating one API and eve, whose calls straddle two buckets, do not.
+fn docs() -> Vec<Value> {
+    [
+        calls("mallory", "2026-03-14T10:01:00Z", 6, 6),
+        calls("carol", "2026-03-14T10:02:00Z", 16, 6),
+        calls("ci-bot", "2026-03-14T10:01:00Z", 8, 1),
+        calls("eve", "2026-03-14T10:37:00Z", 6, 6),
+    ]
+    .concat()
+}
+
+/// An environment holding [`docs`] whose only rule is the shipped threshold rule.
+async fn env() -> (Env, Rule) {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let queries = env.dir.path().join("threshold-queries");
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/aws/access_denied_burst.toml");
+    write_rule(
+        &queries,
+        &shipped,
+        &env.cluster.name("logs-aws.cloudtrail-*"),
+        "5m",
+        "6m",
+    );
+    let report = eshunt::rule::load_dir(&queries);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let rule = report
+        .rules
+        .into_iter()
+        .find(|r| r.meta.id == RULE)
+        .unwrap();
+    env.load(&docs()).await;
+    (env, rule)
+}
+
+fn hour() -> Window {
+    Window {
+        start: t("2026-03-14T10:00:00Z"),
+        end: t("2026-03-14T11:00:00Z"),
+    }
+}
+
+async fn writer(env: &Env, target: &str) -> BulkWriter {
+    BulkWriter::new(
+        env.connect().await,
+        target,
+        500,
+        retry(),
+        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
+    )
+}
+
+/// The threshold alerts in `target`: alert id → (identity, bucket start, count).
+async fn crossings(env: &Env, target: &str) -> BTreeMap<String, (String, String, u64)> {
+    env.cluster
+        .request("POST", &format!("/{target}/_refresh"), None)
+        .await
+        .unwrap();
+    let (_, body) = env
+        .cluster
+        .request(
+            "POST",
+            &format!("/{target}/_search"),
+            Some(&json!({"size": 1000})),
+        )
+        .await
+        .unwrap();
+    body["hits"]["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            let th = &h["_source"]["eshunt"]["threshold"];
+            let who = th["group"]["userIdentity.arn"].as_str().unwrap_or("?");
+            let user = who.rsplit('/').next().unwrap().to_string();
+            let bucket = th["window"][0].as_str().unwrap().to_string();
+            (
+                h["_id"].as_str().unwrap().to_string(),
+                (user, bucket, th["count"].as_u64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn expected_crossings() -> Vec<(String, String, u64)> {
+    vec![
+        ("carol".into(), "2026-03-14T10:00:00.000Z".into(), 8),
+        ("carol".into(), "2026-03-14T10:10:00.000Z".into(), 8),
+        ("mallory".into(), "2026-03-14T10:00:00.000Z".into(), 6),
+    ]
+}
+
+fn sorted(values: impl IntoIterator<Item = (String, String, u64)>) -> Vec<(String, String, u64)> {
+    let mut v: Vec<_> = values.into_iter().collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_bucket_is_judged_once_whole_and_its_alert_is_written_once() {
+    let (env, rule) = env().await;
+    let cluster = env.connect().await;
+    let writer = writer(&env, &env.target).await;
+    let report = hunt_window(
+        &cluster,
+        &rule,
+        hour(),
+        pages(),
+        &Delivery::Bulk(&writer),
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.written.created, 3, "{report:?}");
+    let first = crossings(&env, &env.target).await;
+    assert_eq!(sorted(first.values().cloned()), expected_crossings());
+
+    // Again, and in tiled five-minute windows (with a look-back overlap): nothing new.
+    let again = hunt_window(
+        &cluster,
+        &rule,
+        hour(),
+        pages(),
+        &Delivery::Bulk(&writer),
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.written.created, again.written.existing), (0, 3));
+    let mut start = t("2026-03-14T09:57:00Z");
+    while start < t("2026-03-14T10:40:00Z") {
+        let window = Window {
+            start: start - TimeDelta::minutes(1),
+            end: start + TimeDelta::minutes(5),
+        };
+        let tiled = hunt_window(
+            &cluster,
+            &rule,
+            window,
+            pages(),
+            &Delivery::Bulk(&writer),
+            Utc::now(),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(tiled.written.created, 0, "{window}");
+        start += TimeDelta::minutes(5);
+    }
+    assert_eq!(
+        crossings(&env, &env.target).await,
+        first,
+        "the same alerts, each once"
+    );
+}
+
+#[tokio::test]
+async fn a_backfill_gives_the_alerts_live_windows_give() {
+    let (env, rule) = env().await;
+    let cluster = env.connect().await;
+    let live = writer(&env, &env.target).await;
+    hunt_window(
+        &cluster,
+        &rule,
+        hour(),
+        pages(),
+        &Delivery::Bulk(&live),
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    let backfill_target = env.cluster.name("alerts-backfill");
+    let backfiller = Backfiller {
+        cluster: cluster.clone(),
+        store: StateStore::new(cluster.clone(), &env.state),
+        writer: Arc::new(writer(&env, &backfill_target).await),
+        pages: pages(),
+        retry: retry(),
+    };
+    let spec = BackfillSpec {
+        rules: vec![Arc::new(rule)],
+        range: Window {
+            start: t("2026-03-14T09:00:00Z"),
+            end: t("2026-03-14T12:00:00Z"),
+        },
+        chunk: Span::parse("25m").unwrap(),
+        concurrency: 2,
+    };
+    let report = backfiller.run(&spec).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let live_ids: Vec<String> = crossings(&env, &env.target).await.into_keys().collect();
+    let backfilled = crossings(&env, &backfill_target).await;
+    assert_eq!(
+        backfilled.keys().cloned().collect::<Vec<_>>(),
+        live_ids,
+        "backfill ≡ live"
+    );
+    assert_eq!(sorted(backfilled.into_values()), expected_crossings());
+}
+
+#[tokio::test]
+async fn a_window_retried_after_a_failure_does_not_count_twice() {
+    let (env, rule) = env().await;
+    let cluster = env.connect().await;
+    env.cluster.faults().add(
+        Fault::on("POST", "^/_search$")
+            .nth(3)
+            .then(Action::shard_failure()),
+    );
+    let out = Mutex::new(Printer::new(Box::new(std::io::sink())));
+    let report = hunt_window_with_retries(
+        &cluster,
+        &rule,
+        hour(),
+        pages(),
+        &Delivery::Print(&out),
+        retry(),
+    )
+    .await
+    .unwrap();
+    assert!(report.attempts > 1, "the fault hit a page: {report:?}");
+    let writer = writer(&env, &env.target).await;
+    hunt_window(
+        &cluster,
+        &rule,
+        hour(),
+        pages(),
+        &Delivery::Bulk(&writer),
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    let written = crossings(&env, &env.target).await;
+    assert_eq!(sorted(written.into_values()), expected_crossings());
+}

@@ -108,15 +108,35 @@ async fn env() -> (Env, Rule) {
         "5m",
         "6m",
     );
-    let report = eshunt::rule::load_dir(&queries);
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let rule = report
-        .rules
-        .into_iter()
-        .find(|r| r.meta.id == RULE)
-        .unwrap();
+    let rule = load_one(&queries);
+    assert_eq!(rule.meta.id, RULE);
     env.load(&docs()).await;
     (env, rule)
+}
+
+/// The one rule in `dir`.
+fn load_one(dir: &Path) -> Rule {
+    let report = eshunt::rule::load_dir(dir);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    report.rules.into_iter().next().unwrap()
+}
+
+/// The shipped rule without its condition (its prefilter says the same), so the cluster counts
+/// its groups with aggregations.
+fn counted_by_the_cluster(env: &Env, rule: &Rule) -> Rule {
+    let text = std::fs::read_to_string(&rule.file).unwrap();
+    let start = text.find("condition = '''").unwrap();
+    let end = start + text[start..].find("'''\n\n").unwrap() + 5;
+    let dir = env.dir.path().join("aggregated-queries");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("rule.toml"),
+        format!("{}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let rule = load_one(&dir);
+    assert!(rule.condition.is_none());
+    rule
 }
 
 fn hour() -> Window {
@@ -322,4 +342,40 @@ async fn a_window_retried_after_a_failure_does_not_count_twice() {
     .unwrap();
     let written = crossings(&env, &env.target).await;
     assert_eq!(sorted(written.into_values()), expected_crossings());
+}
+
+#[tokio::test]
+async fn without_a_condition_the_cluster_counts_with_composite_aggregations() {
+    let (env, rule) = env().await;
+    if !env.cluster.server().is_proxy() {
+        // CI runs the real engine (ESHUNT_TEST_ENGINE=required); the emulator has no aggregations.
+        eprintln!("SKIPPED: composite aggregations need the real engine, not the emulator");
+        return;
+    }
+    let aggregated = counted_by_the_cluster(&env, &rule);
+    assert!(eshunt::source::elasticsearch::aggregation_fields(&aggregated).is_some());
+    let cluster = env.connect().await;
+    let writer = writer(&env, &env.target).await;
+    let report = hunt_window(
+        &cluster,
+        &aggregated,
+        hour(),
+        pages(),
+        &Delivery::Bulk(&writer),
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.pages, 0, "no hits paged: {report:?}");
+    let searches = env.cluster.requests().matching("POST", "_search$");
+    assert!(searches.iter().any(|r| r
+        .json()
+        .is_some_and(|b| b.to_string().contains("composite"))));
+    let written = crossings(&env, &env.target).await;
+    assert_eq!(
+        sorted(written.into_values()),
+        expected_crossings(),
+        "the same groups as counted in Rust"
+    );
 }

@@ -8,11 +8,13 @@ use crate::es::{Cluster, EsError};
 use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
 use crate::hunt::threshold::Counter;
+use crate::rule::threshold::Crossing;
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
 use crate::sink::{Delivery, DeliveryError, WriteReport};
 use crate::source::elasticsearch::{
-    fetch_documents, fetch_original, fetch_plan, Hit, PageSettings, Pager, Shards, WindowError,
+    aggregation_fields, fetch_documents, fetch_original, fetch_plan, threshold_crossings, Hit,
+    PageSettings, Pager, Shards, WindowError,
 };
 use crate::tally::{Skipped, Tally};
 use crate::time::Window;
@@ -125,15 +127,23 @@ pub async fn hunt_window(
             }
         }
         Some(threshold) => {
+            let by_cluster = aggregation_fields(rule);
             for bucket in threshold.buckets_ending_in(window) {
-                let mut collect = Collect::Counts {
-                    counter: Counter::new(threshold),
-                    bucket,
+                let crossings = match &by_cluster {
+                    Some(fields) => threshold_crossings(cluster, rule, fields, bucket).await?,
+                    None => {
+                        let mut collect = Collect::Counts {
+                            counter: Counter::new(threshold),
+                            bucket,
+                        };
+                        run.search(bucket, &mut collect).await?;
+                        match collect {
+                            Collect::Counts { counter, .. } => counter.crossings(),
+                            Collect::Alerts(_) => Vec::new(),
+                        }
+                    }
                 };
-                run.search(bucket, &mut collect).await?;
-                if let Collect::Counts { counter, .. } = collect {
-                    run.deliver_crossings(counter).await?;
-                }
+                run.deliver_crossings(&crossings).await?;
             }
         }
     }
@@ -262,10 +272,10 @@ impl Run<'_> {
             .await
     }
 
-    /// Delivers the alerts of the groups that reached the threshold in a bucket.
-    async fn deliver_crossings(&mut self, counter: Counter<'_>) -> Result<(), WindowError> {
-        let alerts: Vec<Alert> = counter
-            .crossings()
+    /// Delivers the alerts of the groups that reached the threshold in a bucket (when the
+    /// cluster counted them, their events count as matched).
+    async fn deliver_crossings(&mut self, crossings: &[Crossing]) -> Result<(), WindowError> {
+        let alerts: Vec<Alert> = crossings
             .iter()
             .map(|c| alert::threshold(self.rule, c, self.now))
             .collect();

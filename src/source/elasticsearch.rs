@@ -14,8 +14,13 @@
 use crate::es::flavor::{Flavor, Paging};
 use crate::es::{Cluster, EsError, RawReply, Request};
 use crate::event::from_ecs;
+use crate::event::mapping::cloudtrail_mapping;
+use crate::rule::condition::Field;
+use crate::rule::threshold::{Crossing, Threshold};
 use crate::rule::Rule;
 use crate::time::{self, Span, Window};
+use chrono::DateTime;
+use esquery::dsl::FieldType;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -382,6 +387,190 @@ pub async fn judge_document(
         },
         source: hit["_source"].take(),
     }))
+}
+
+/// How a threshold rule's groups are counted by the cluster itself: the ECS keyword fields of
+/// its group fields and of its distinct-count field. `None` when the cluster cannot: the rule
+/// has a condition (applied in Rust, so counted there), or a field has no single keyword home
+/// holding CloudTrail's value unchanged.
+pub fn aggregation_fields(rule: &Rule) -> Option<AggregationFields> {
+    let threshold = rule.threshold.as_ref()?;
+    if rule.condition.is_some() {
+        return None;
+    }
+    let group = threshold
+        .group_by
+        .iter()
+        .map(keyword_home)
+        .collect::<Option<Vec<_>>>()?;
+    let distinct = match &threshold.cardinality {
+        Some(c) => Some(keyword_home(&c.field)?),
+        None => None,
+    };
+    Some(AggregationFields { group, distinct })
+}
+
+/// The ECS fields a threshold is counted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregationFields {
+    /// One per group field, in order.
+    pub group: Vec<String>,
+    /// The distinct-count field.
+    pub distinct: Option<String>,
+}
+
+/// The one keyword field of Elastic's data stream holding a CloudTrail field unchanged.
+fn keyword_home(field: &Field) -> Option<String> {
+    let Field::Path(path) = field else {
+        return None;
+    };
+    let row = from_ecs::FIELDS.iter().find(|r| {
+        r.cloudtrail == path.as_str()
+            && r.storage == from_ecs::Storage::Verbatim
+            && r.when == from_ecs::When::Always
+            && r.ecs.len() == 1
+    })?;
+    let ecs = row.ecs[0];
+    let mapped = cloudtrail_mapping().field(ecs)?;
+    (mapped.ty == FieldType::Keyword).then(|| ecs.to_string())
+}
+
+/// Groups per composite-aggregation page.
+const GROUPS_PER_PAGE: usize = 1000;
+
+/// The groups of a threshold rule that reach its threshold in `bucket`, counted by the cluster:
+/// a composite aggregation over the group fields, paged to its end (no cap on groups), with the
+/// first and last `@timestamp`, a distinct count (exact up to 40,000 values, Elasticsearch's
+/// precision threshold) and a few sample documents per group.
+pub async fn threshold_crossings(
+    cluster: &Cluster,
+    rule: &Rule,
+    fields: &AggregationFields,
+    bucket: Window,
+) -> Result<Vec<Crossing>, WindowError> {
+    let Some(threshold) = &rule.threshold else {
+        return Ok(Vec::new());
+    };
+    let path = format!(
+        "/{}/_search",
+        crate::es::index_path(&rule.source.index.join(","))
+    );
+    let mut after: Option<Value> = None;
+    let mut out = Vec::new();
+    loop {
+        let body = aggregation_body(rule, fields, bucket, after.take());
+        let request = Request::post(&path)
+            .param("ignore_unavailable", "true")
+            .param("allow_no_indices", "true")
+            .json(&body);
+        let reply = cluster
+            .execute(&request)
+            .await?
+            .ok("counting threshold groups")?;
+        if reply.body["_shards"]["failed"].as_u64().unwrap_or(0) > 0
+            || reply.body["timed_out"] == true
+        {
+            return Err(WindowError::Incomplete(
+                "a threshold aggregation was partial".into(),
+            ));
+        }
+        let groups = &reply.body["aggregations"]["groups"];
+        for group in groups["buckets"].as_array().into_iter().flatten() {
+            if let Some(crossing) = crossing_of(threshold, fields, bucket, group) {
+                out.push(crossing);
+            }
+        }
+        match groups.get("after_key") {
+            Some(key) if groups["buckets"].as_array().is_some_and(|b| !b.is_empty()) => {
+                after = Some(key.clone())
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+fn aggregation_body(
+    rule: &Rule,
+    fields: &AggregationFields,
+    bucket: Window,
+    after: Option<Value>,
+) -> Value {
+    let sources: Vec<Value> = fields
+        .group
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json!({format!("g{i}"): {"terms": {"field": f}}}))
+        .collect();
+    let mut composite = json!({"size": GROUPS_PER_PAGE, "sources": sources});
+    if let Some(after) = after {
+        composite["after"] = after;
+    }
+    let mut aggs = json!({
+        "first": {"min": {"field": "@timestamp"}},
+        "last": {"max": {"field": "@timestamp"}},
+        "samples": {"top_hits": {"size": SAMPLES, "_source": false}},
+    });
+    if let Some(distinct) = &fields.distinct {
+        aggs["distinct"] =
+            json!({"cardinality": {"field": distinct, "precision_threshold": 40000}});
+    }
+    json!({
+        "size": 0,
+        "track_total_hits": false,
+        "query": {"bool": {"filter": [rule.prefilter.dsl.clone(), time_filter(rule, bucket)]}},
+        "aggs": {"groups": {"composite": composite, "aggs": aggs}},
+    })
+}
+
+/// Sample documents named per group.
+const SAMPLES: usize = 5;
+
+fn crossing_of(
+    threshold: &Threshold,
+    fields: &AggregationFields,
+    bucket: Window,
+    group: &Value,
+) -> Option<Crossing> {
+    let count = group["doc_count"].as_u64()?;
+    let distinct = fields
+        .distinct
+        .as_ref()
+        .map(|_| group["distinct"]["value"].as_u64().unwrap_or(0));
+    let enough_distinct = match (&threshold.cardinality, distinct) {
+        (Some(c), Some(d)) => d >= c.min,
+        _ => true,
+    };
+    if count < threshold.count || !enough_distinct {
+        return None;
+    }
+    let key = (0..fields.group.len())
+        .map(|i| match &group["key"][format!("g{i}")] {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let time = |name: &str| {
+        group[name]["value"]
+            .as_f64()
+            .and_then(|ms| DateTime::from_timestamp_millis(ms as i64))
+            .unwrap_or(bucket.start)
+    };
+    let samples = group["samples"]["hits"]["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| Some(format!("{}/{}", h["_index"].as_str()?, h["_id"].as_str()?)))
+        .collect();
+    Some(Crossing {
+        bucket,
+        group: key,
+        count,
+        distinct,
+        first: time("first"),
+        last: time("last"),
+        samples,
+    })
 }
 
 /// A document's `event.original` (the raw record), when it exists and has one.

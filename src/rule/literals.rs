@@ -1,6 +1,7 @@
 //! Literal needles: strings an event's JSON text must contain for a rule to possibly match,
-//! derived from the rule at load. A scan checks them with `memchr`'s substring search and skips
-//! parsing records that lack them — most records, for most rules.
+//! derived from the rule at load. A scan checks them in one pass per clause — `memchr`'s
+//! substring search for one needle, an Aho-Corasick automaton for several — and skips parsing
+//! records that lack them: most records, for most rules.
 //!
 //! Needles come from the condition and from the prefilter's query DSL (both must hold for a
 //! rule to fire on a file). Soundness: a needle is only taken from a case-sensitive string
@@ -14,13 +15,49 @@
 use super::condition::{Expr, Field, Op, Scalar};
 use crate::event::from_ecs::{is_verbatim_ecs_field, storage_of, Storage};
 use esquery::dsl::{FieldType, Mapping};
+use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use serde_json::Value;
 
 /// A conjunction of disjunctions of literal strings (`all of (any of …)`).
 #[derive(Debug, Clone, Default)]
 pub struct Needles {
-    clauses: Vec<Vec<Finder<'static>>>,
+    clauses: Vec<Clause>,
+}
+
+/// One disjunction: any of its needles must occur.
+#[derive(Debug, Clone)]
+struct Clause {
+    needles: Vec<String>,
+    search: Search,
+}
+
+/// How a clause is searched: one pass over the text whatever its number of needles.
+#[derive(Debug, Clone)]
+enum Search {
+    One(Finder<'static>),
+    Many(AhoCorasick),
+}
+
+impl Clause {
+    fn new(needles: Vec<String>) -> Clause {
+        let search = match needles.as_slice() {
+            [one] => Search::One(Finder::new(one.as_bytes()).into_owned()),
+            many => match AhoCorasick::new(many) {
+                Ok(automaton) => Search::Many(automaton),
+                // Not reachable for the few short needles of a rule; stay sound if it were.
+                Err(_) => Search::One(Finder::new(b"").into_owned()),
+            },
+        };
+        Clause { needles, search }
+    }
+
+    fn occurs_in(&self, text: &[u8]) -> bool {
+        match &self.search {
+            Search::One(finder) => finder.find(text).is_some(),
+            Search::Many(automaton) => automaton.is_match(text),
+        }
+    }
 }
 
 impl Needles {
@@ -40,11 +77,7 @@ impl Needles {
             clauses: clauses
                 .into_iter()
                 .filter(|c| !c.is_empty())
-                .map(|c| {
-                    c.iter()
-                        .map(|s| Finder::new(s.as_bytes()).into_owned())
-                        .collect()
-                })
+                .map(Clause::new)
                 .collect(),
         }
     }
@@ -61,14 +94,7 @@ impl Needles {
 
     /// The clauses as text, for `eshunt rules --verbose` and tests.
     pub fn describe(&self) -> Vec<Vec<String>> {
-        self.clauses
-            .iter()
-            .map(|c| {
-                c.iter()
-                    .map(|f| String::from_utf8_lossy(f.needle()).into_owned())
-                    .collect()
-            })
-            .collect()
+        self.clauses.iter().map(|c| c.needles.clone()).collect()
     }
 
     /// False only when `text` cannot match: some clause has no needle in it.
@@ -76,9 +102,7 @@ impl Needles {
         if self.clauses.is_empty() || escapes_may_hide_literals(text) {
             return true;
         }
-        self.clauses
-            .iter()
-            .all(|clause| clause.iter().any(|f| f.find(text).is_some()))
+        self.clauses.iter().all(|clause| clause.occurs_in(text))
     }
 }
 
@@ -91,10 +115,18 @@ fn normalize(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
     clauses.iter_mut().for_each(|c| {
         c.sort();
         c.dedup();
+        drop_superstrings(c);
     });
     clauses.sort();
     clauses.dedup();
     clauses
+}
+
+/// In a disjunction a needle containing another is redundant (where it occurs, so does the
+/// other): `AccessDeniedException` goes when `AccessDenied` is there.
+fn drop_superstrings(clause: &mut Vec<String>) {
+    let all = clause.clone();
+    clause.retain(|n| !all.iter().any(|m| m != n && n.contains(m.as_str())));
 }
 
 /// The OR of one clause per branch, or nothing if some branch requires nothing.
@@ -369,5 +401,22 @@ mod tests {
             "escapes defeat skipping"
         );
         assert!(Needles::default().may_match(b"anything"));
+    }
+
+    #[test]
+    fn a_needle_containing_another_of_its_clause_is_dropped() {
+        let n = Needles::from_clauses(normalize(vec![vec![
+            "AccessDeniedException".into(),
+            "AccessDenied".into(),
+            "Client.UnauthorizedOperation".into(),
+            "UnauthorizedOperation".into(),
+        ]]));
+        assert_eq!(
+            n.describe(),
+            vec![vec!["AccessDenied".to_string(), "UnauthorizedOperation".into()]]
+        );
+        assert!(n.may_match(br#"{"errorCode":"Client.UnauthorizedOperation"}"#));
+        assert!(n.may_match(br#"{"errorCode":"AccessDeniedException"}"#));
+        assert!(!n.may_match(br#"{"errorCode":"ThrottlingException"}"#));
     }
 }

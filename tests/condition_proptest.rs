@@ -99,7 +99,7 @@ proptest! {
     #[test]
     fn parsing_token_soup_never_panics(words in prop::collection::vec(prop_oneof![
         Just("and"), Just("or"), Just("not"), Just("("), Just(")"), Just("["), Just("]"), Just(","),
-        Just("a.b"), Just("eq"), Just("in"), Just("\"x\""), Just("1"), Just("is_null"), Just("\n"),
+        Just("a.b"), Just("eq"), Just("in"), Just("\"x\""), Just("1"), Just("is_null"), Just("is_truthy"), Just("\n"),
         Just("matches"), Just("\"[\""), Just("cidr"), Just("\"10.0.0.0/8\""), Just("gt"),
     ], 0..16)) {
         let _ = Condition::parse(&words.join(" "));
@@ -117,8 +117,12 @@ proptest! {
     }
 
     #[test]
-    fn null_checks_are_complementary(doc in json_value(), p in path()) {
+    fn null_and_truthiness_checks_are_complementary(doc in json_value(), p in path()) {
         prop_assert_ne!(holds(&format!("{p} is_null"), &doc), holds(&format!("{p} is_not_null"), &doc));
+        prop_assert_ne!(holds(&format!("{p} is_falsy"), &doc), holds(&format!("{p} is_truthy"), &doc));
+        // Python's falsy values include every null value: is_truthy implies is_not_null.
+        let (truthy, not_null) = (format!("{p} is_truthy"), format!("{p} is_not_null"));
+        prop_assert!(!holds(&truthy, &doc) || holds(&not_null, &doc));
     }
 
     #[test]

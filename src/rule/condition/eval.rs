@@ -3,7 +3,7 @@
 
 use super::parser::{CmpOp, Expr, Field, Op, Predicate, Scalar};
 use super::Condition;
-use crate::event::path::{is_nullish, FieldPath};
+use crate::event::path::{is_falsy, is_nullish, FieldPath};
 use crate::event::Event;
 use crate::net::parse_ip;
 use serde_json::{Number, Value};
@@ -119,6 +119,8 @@ fn apply<'a>(
     let verdict = match op {
         Op::IsNotNull => any(&mut |v| !is_nullish(v)),
         Op::IsNull => !any(&mut |v| !is_nullish(v)),
+        Op::IsTruthy => any(&mut |v| !is_falsy(v)),
+        Op::IsFalsy => !any(&mut |v| !is_falsy(v)),
         Op::Eq(s) => any(&mut |v| leaves(v, &mut |l| scalar_eq(s, l))),
         Op::Ne(s) => !any(&mut |v| leaves(v, &mut |l| scalar_eq(s, l))),
         Op::In(set) => any(&mut |v| leaves(v, &mut |l| set.iter().any(|s| scalar_eq(s, l)))),
@@ -274,6 +276,37 @@ mod tests {
         assert!(check("x is_null", json!({})));
         assert!(check("x is_not_null", json!({"x": 0})));
         assert!(check("x is_not_null", json!({"x": false})));
+    }
+
+    #[test]
+    fn truthiness_checks_follow_python() {
+        for falsy in [
+            json!(null),
+            json!(""),
+            json!([]),
+            json!({}),
+            json!(0),
+            json!(false),
+        ] {
+            assert!(check("x is_falsy", json!({ "x": falsy })), "{falsy}");
+            assert!(!check("x is_truthy", json!({ "x": falsy })), "{falsy}");
+        }
+        assert!(check("x is_falsy", json!({})));
+        for truthy in [
+            json!(1),
+            json!(true),
+            json!("0"),
+            json!([0]),
+            json!({"a": null}),
+        ] {
+            assert!(check("x is_truthy", json!({ "x": truthy })), "{truthy}");
+        }
+        // Through arrays, as every operator: truthy if any value reached is.
+        assert!(check("r.a is_truthy", json!({"r": [{"a": 0}, {"a": 2}]})));
+        assert!(check(
+            "r.a is_falsy",
+            json!({"r": [{"a": 0}, {"a": false}]})
+        ));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! # one predicate per line; all lines are ANDed
-//! not (errorCode is_not_null or errorMessage is_not_null)
+//! not (errorCode is_truthy or errorMessage is_truthy)
 //! eventSource eq "lambda.amazonaws.com"
 //! userIdentity.type in ["IAMUser", "FederatedUser"] or (userIdentity.type eq "AssumedRole"
 //!     and userIdentity.sessionContext.sessionIssuer.userName starts_with "AWSReservedSSO_")

@@ -112,10 +112,15 @@ pub enum Op {
     IsNull,
     /// `is_not_null` — the negation of `is_null`.
     IsNotNull,
+    /// `is_falsy` — Python's truthiness: absent, `null`, `""`, `0`, `false`, `[]` or `{}`
+    /// everywhere the path reaches (for ports of Python rules).
+    IsFalsy,
+    /// `is_truthy` — the negation of `is_falsy`.
+    IsTruthy,
 }
 
 impl Op {
-    /// The operand as it would be written in a condition (empty for null checks).
+    /// The operand as it would be written in a condition (empty for null and truthiness checks).
     pub fn operand_text(&self) -> String {
         let quote = |s: &String| format!("{s:?}");
         let list = |items: Vec<String>| {
@@ -138,7 +143,7 @@ impl Op {
             Op::Matches(re) => format!("{:?}", re.as_str()),
             Op::Cmp(_, n) => n.to_string(),
             Op::Cidr(blocks) => list(blocks.iter().map(|b| format!("\"{b}\"")).collect()),
-            Op::IsNull | Op::IsNotNull => String::new(),
+            Op::IsNull | Op::IsNotNull | Op::IsFalsy | Op::IsTruthy => String::new(),
         }
     }
 }
@@ -189,6 +194,8 @@ pub const OPERATORS: &[&str] = &[
     "cidr",
     "is_null",
     "is_not_null",
+    "is_falsy",
+    "is_truthy",
 ];
 
 /// Parses a token stream into an expression: lines ANDed.
@@ -338,6 +345,8 @@ impl Parser<'_> {
         let op = match name {
             "is_null" => Op::IsNull,
             "is_not_null" => Op::IsNotNull,
+            "is_falsy" => Op::IsFalsy,
+            "is_truthy" => Op::IsTruthy,
             "eq" => Op::Eq(self.scalar()?),
             "ne" => Op::Ne(self.scalar()?),
             "in" => Op::In(self.scalar_list()?),

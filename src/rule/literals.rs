@@ -4,7 +4,8 @@
 //!
 //! Needles come from the condition and from the prefilter's query DSL (both must hold for a
 //! rule to fire on a file). Soundness: a needle is only taken from a case-sensitive string
-//! predicate — condition `eq`, `in`, `starts_with`, `ends_with`, `contains`; DSL `match`,
+//! predicate with a literal operand — condition `eq`, `in`, `starts_with`, `ends_with`,
+//! `contains` on a field path (never on an ARN part, never against `field(…)`); DSL `match`,
 //! `match_phrase`, `term(s)`, `prefix`, and the literal head of a `query_string` wildcard — on a
 //! field whose value reaches every supported input form unchanged (raw record,
 //! `event.original`, ECS keyword field), and only when it contains no character JSON must
@@ -302,6 +303,25 @@ mod tests {
         assert!(needles(r#"eventTime starts_with "2024""#).is_empty());
         assert!(needles(r#"a eq "has\"quote""#).is_empty());
         assert!(needles("a eq 5").is_empty());
+    }
+
+    #[test]
+    fn field_references_and_arn_parts_give_no_needle() {
+        assert!(needles("recipientAccountId eq field(userIdentity.accountId)").is_empty());
+        assert!(needles("sourceIPAddress starts_with field(userAgent)").is_empty());
+        assert!(needles("eventName in field(requestParameters.names)").is_empty());
+        assert!(needles(r#"arn_account(userIdentity.arn) eq "123456789012""#).is_empty());
+        assert!(needles(r#"eventName eq arn_resource_name(requestParameters.roleArn)"#).is_empty());
+        assert_eq!(
+            needles(
+                "eventName eq \"AssumeRole\"\nuserIdentity.accountId ne field(recipientAccountId)"
+            ),
+            vec![vec!["AssumeRole".to_string()]]
+        );
+        assert!(
+            needles(r#"eventName eq "AssumeRole" or a eq field(b)"#).is_empty(),
+            "a branch without needles makes the whole or need nothing"
+        );
     }
 
     fn dsl_needles(kql: &str) -> Vec<Vec<String>> {

@@ -231,6 +231,7 @@ mod tests {
         assert!(render("{arn_account(userIdentity)}", doc).is_err());
         assert!(Template::parse("{arn_nope(a)}").is_err());
         assert!(Template::parse("{arn_account(a..b)}").is_err());
+        assert!(Template::parse("{arn_account(field(a))}").is_err());
     }
 
     #[test]

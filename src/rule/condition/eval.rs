@@ -479,6 +479,15 @@ mod tests {
         ));
         // A quoted operand is a literal, never a field.
         assert!(!check(r#"userIdentity.accountId eq "same""#, doc));
+        let doc = json!({"userIdentity": {"type": "IAMUser", "userName": "bob"}, "requestParameters": {"userName": "bob"}});
+        assert!(check(
+            "requestParameters.userName eq field(udm.actor_user)",
+            doc.clone()
+        ));
+        assert!(check(
+            "udm.actor_user eq field(requestParameters.userName)",
+            doc
+        ));
     }
 
     #[test]
@@ -696,7 +705,7 @@ mod tests {
                 "arn_account(udm.actor_user) eq \"1\"",
                 1,
                 13,
-                "not a data-model field",
+                "not `udm.actor_user`",
             ),
             ("a eq b", 1, 6, "field(b)"),
             ("a is_null field(b)", 1, 11, "expected `and`, `or`"),

@@ -109,9 +109,9 @@ impl Field {
                 functions().collect::<Vec<_>>().join(", ")
             )
         })?;
-        if UdmField::from_path(arg).is_some() {
+        if UdmField::from_path(arg).is_some() || arg.contains(['(', ')']) {
             return Err(format!(
-                "`{function}` reads a CloudTrail field holding ARNs, not a data-model field"
+                "`{function}` reads a CloudTrail field path holding ARNs, not `{arg}`"
             ));
         }
         FieldPath::parse(arg)

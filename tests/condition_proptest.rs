@@ -1,6 +1,7 @@
 //! Property tests for the condition language and the event view: no input crashes them, and
 //! the language's laws hold on generated documents.
 
+use eshunt::event::arn::ArnPart;
 use eshunt::event::{Event, Origin};
 use eshunt::rule::condition::Condition;
 use proptest::prelude::*;
@@ -99,26 +100,91 @@ proptest! {
     #[test]
     fn parsing_token_soup_never_panics(words in prop::collection::vec(prop_oneof![
         Just("and"), Just("or"), Just("not"), Just("("), Just(")"), Just("["), Just("]"), Just(","),
-        Just("a.b"), Just("eq"), Just("in"), Just("\"x\""), Just("1"), Just("is_null"), Just("\n"),
+        Just("a.b"), Just("eq"), Just("in"), Just("\"x\""), Just("1"), Just("is_null"), Just("is_truthy"), Just("\n"),
         Just("matches"), Just("\"[\""), Just("cidr"), Just("\"10.0.0.0/8\""), Just("gt"),
+        Just("field"), Just("arn_account"), Just("ne"), Just("field("), Just("arn_resource_name("),
     ], 0..16)) {
         let _ = Condition::parse(&words.join(" "));
     }
 
     #[test]
-    fn evaluation_and_alerting_never_panic(doc in json_value(), p in path(), lit in literal()) {
+    fn evaluation_and_alerting_never_panic(doc in json_value(), p in path(), q in path(), lit in literal()) {
         for op in ["eq", "ne", "ieq", "starts_with", "contains", "gt", "in"] {
             let operand = if op == "in" { format!("[{lit}]") } else { lit.clone() };
             if let Ok(c) = Condition::parse(&format!("{p} {op} {operand}")) {
                 let _ = c.evaluate(&event(doc.clone()));
+            }
+            for other in [format!("field({q})"), format!("arn_account({q})")] {
+                let c = Condition::parse(&format!("arn_resource_name({p}) {op} {other}"));
+                let c = c.unwrap_or_else(|e| panic!("{op} {other}: {e}"));
+                let _ = (c.evaluate(&event(doc.clone())), c.explain(&event(doc.clone())));
             }
         }
         let _ = holds(&format!("{p} is_null"), &doc);
     }
 
     #[test]
-    fn null_checks_are_complementary(doc in json_value(), p in path()) {
+    fn field_comparison_laws(doc in json_value(), p in path(), q in path()) {
+        let h = |c: String| holds(&c, &doc);
+        // Negated operators are exact negations, a missing side included.
+        prop_assert_ne!(h(format!("{p} eq field({q})")), h(format!("{p} ne field({q})")));
+        prop_assert_ne!(h(format!("{p} ieq field({q})")), h(format!("{p} ine field({q})")));
+        prop_assert_eq!(h(format!("{p} eq field({q})")), h(format!("{p} in field({q})")));
+        prop_assert_eq!(h(format!("{p} ne field({q})")), h(format!("{p} not_in field({q})")));
+        // Some value on each side: symmetric where the test is.
+        prop_assert_eq!(h(format!("{p} eq field({q})")), h(format!("{q} eq field({p})")));
+        prop_assert_eq!(h(format!("{p} ieq field({q})")), h(format!("{q} ieq field({p})")));
+        prop_assert_eq!(h(format!("{p} gt field({q})")), h(format!("{q} lt field({p})")));
+        prop_assert_eq!(h(format!("{p} gte field({q})")), h(format!("{q} lte field({p})")));
+        // Case-sensitive matches imply case-insensitive ones; a positive comparison needs both
+        // sides.
+        let implies = |a: &str, b: &str| {
+            !h(format!("{p} {a} field({q})")) || h(format!("{p} {b} field({q})"))
+        };
+        prop_assert!(implies("contains", "icontains"));
+        prop_assert!(implies("starts_with", "contains"));
+        let both = h(format!("{p} is_not_null")) && h(format!("{q} is_not_null"));
+        let equal = h(format!("{p} eq field({q})"));
+        prop_assert!(both || !equal);
+    }
+
+    #[test]
+    fn arn_parts_are_substrings_and_round_trip(
+        text in "\\PC{0,40}",
+        partition in "aws(-[a-z]{2,5})?",
+        service in "[a-z0-9-]{1,12}",
+        region in "([a-z]{2}-[a-z]{4,7}-[1-3])?",
+        account in "([0-9]{12})?",
+        kind in "[a-z-]{1,12}",
+        name in "[A-Za-z0-9_+=,.@-]{1,20}",
+        separator in prop_oneof![Just('/'), Just(':')],
+    ) {
+        for (_, part) in ArnPart::ALL {
+            if let Some(value) = part.of(&text) {
+                let within = !value.is_empty() && text.contains(value);
+                prop_assert!(within, "{:?} of {:?}: {:?}", part, text, value);
+            }
+        }
+        let arn = format!("arn:{partition}:{service}:{region}:{account}:{kind}{separator}{name}");
+        prop_assert_eq!(ArnPart::Partition.of(&arn), Some(partition.as_str()));
+        prop_assert_eq!(ArnPart::Service.of(&arn), Some(service.as_str()));
+        prop_assert_eq!(ArnPart::Region.of(&arn), Some(region.as_str()).filter(|r| !r.is_empty()));
+        prop_assert_eq!(ArnPart::Account.of(&arn), Some(account.as_str()).filter(|a| !a.is_empty()));
+        let resource = format!("{kind}{separator}{name}");
+        prop_assert_eq!(ArnPart::Resource.of(&arn), Some(resource.as_str()));
+        let untyped = ["sns", "sqs"].contains(&service.as_str()) || (service == "s3" && account.is_empty());
+        if !untyped {
+            prop_assert_eq!(ArnPart::ResourceType.of(&arn), Some(kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn null_and_truthiness_checks_are_complementary(doc in json_value(), p in path()) {
         prop_assert_ne!(holds(&format!("{p} is_null"), &doc), holds(&format!("{p} is_not_null"), &doc));
+        prop_assert_ne!(holds(&format!("{p} is_falsy"), &doc), holds(&format!("{p} is_truthy"), &doc));
+        // Python's falsy values include every null value: is_truthy implies is_not_null.
+        let (truthy, not_null) = (format!("{p} is_truthy"), format!("{p} is_not_null"));
+        prop_assert!(!holds(&truthy, &doc) || holds(&not_null, &doc));
     }
 
     #[test]

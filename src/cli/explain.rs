@@ -294,9 +294,16 @@ fn print_document(
         writeln!(out, "each predicate on this document:")?;
         for t in condition.explain(event) {
             let values = serde_json::to_string(&t.values).unwrap_or_default();
+            let operand_values = t.operand_values.map_or(String::new(), |v| {
+                format!(
+                    "   {}: {}",
+                    t.operand,
+                    serde_json::to_string(&v).unwrap_or_default()
+                )
+            });
             writeln!(
                 out,
-                "  {:5}  {} {} {}   values: {values}",
+                "  {:5}  {} {} {}   values: {values}{operand_values}",
                 if t.verdict { "true" } else { "false" },
                 t.field,
                 t.op,

@@ -5,6 +5,7 @@
 //! the record is rebuilt from the ECS fields ([`from_ecs`]), and subtrees that only survive as
 //! Java-map strings are flagged *unavailable* so a run can say so instead of silently missing.
 
+pub mod arn;
 pub mod from_ecs;
 pub mod mapping;
 pub mod path;

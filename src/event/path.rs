@@ -210,6 +210,17 @@ pub fn is_nullish(value: &Value) -> bool {
     }
 }
 
+/// Python's truthiness, for ports of Python rules (Panther's `if event.get("errorCode")`): a
+/// value is falsy when it is nullish ([`is_nullish`]), `false`, or a number equal to zero
+/// (`0`, `0.0`, `-0.0`). Everything else, `[0]` and `{"a": null}` included, is truthy.
+pub fn is_falsy(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        other => is_nullish(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +285,35 @@ mod tests {
             json!({"a": null}),
         ] {
             assert!(!is_nullish(&v));
+        }
+    }
+
+    #[test]
+    fn falsy_follows_python_truthiness() {
+        for v in [
+            json!(null),
+            json!(""),
+            json!([]),
+            json!({}),
+            json!(0),
+            json!(0.0),
+            json!(-0.0),
+            json!(false),
+        ] {
+            assert!(is_falsy(&v), "{v} should be falsy");
+        }
+        for v in [
+            json!(1),
+            json!(-1),
+            json!(0.5),
+            json!(true),
+            json!(" "),
+            json!("0"),
+            json!("false"),
+            json!([0]),
+            json!({"a": null}),
+        ] {
+            assert!(!is_falsy(&v), "{v} should be truthy");
         }
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! Needles come from the condition and from the prefilter's query DSL (both must hold for a
 //! rule to fire on a file). Soundness: a needle is only taken from a case-sensitive string
-//! predicate — condition `eq`, `in`, `starts_with`, `ends_with`, `contains`; DSL `match`,
+//! predicate with a literal operand — condition `eq`, `in`, `starts_with`, `ends_with`,
+//! `contains` on a field path (never on an ARN part, never against `field(…)`); DSL `match`,
 //! `match_phrase`, `term(s)`, `prefix`, and the literal head of a `query_string` wildcard — on a
 //! field whose value reaches every supported input form unchanged (raw record,
 //! `event.original`, ECS keyword field), and only when it contains no character JSON must
@@ -14,8 +15,8 @@
 
 use super::condition::{Expr, Field, Op, Scalar};
 use crate::event::from_ecs::{is_verbatim_ecs_field, storage_of, Storage};
-use esquery::dsl::{FieldType, Mapping};
 use aho_corasick::AhoCorasick;
+use esquery::dsl::{FieldType, Mapping};
 use memchr::memmem::Finder;
 use serde_json::Value;
 
@@ -35,18 +36,18 @@ struct Clause {
 /// How a clause is searched: one pass over the text whatever its number of needles.
 #[derive(Debug, Clone)]
 enum Search {
-    One(Finder<'static>),
+    One(Box<Finder<'static>>),
     Many(AhoCorasick),
 }
 
 impl Clause {
     fn new(needles: Vec<String>) -> Clause {
         let search = match needles.as_slice() {
-            [one] => Search::One(Finder::new(one.as_bytes()).into_owned()),
+            [one] => Search::One(Box::new(Finder::new(one.as_bytes()).into_owned())),
             many => match AhoCorasick::new(many) {
                 Ok(automaton) => Search::Many(automaton),
                 // Not reachable for the few short needles of a rule; stay sound if it were.
-                Err(_) => Search::One(Finder::new(b"").into_owned()),
+                Err(_) => Search::One(Box::new(Finder::new(b"").into_owned())),
             },
         };
         Clause { needles, search }
@@ -336,6 +337,25 @@ mod tests {
         assert!(needles("a eq 5").is_empty());
     }
 
+    #[test]
+    fn field_references_and_arn_parts_give_no_needle() {
+        assert!(needles("recipientAccountId eq field(userIdentity.accountId)").is_empty());
+        assert!(needles("sourceIPAddress starts_with field(userAgent)").is_empty());
+        assert!(needles("eventName in field(requestParameters.names)").is_empty());
+        assert!(needles(r#"arn_account(userIdentity.arn) eq "123456789012""#).is_empty());
+        assert!(needles(r#"eventName eq arn_resource_name(requestParameters.roleArn)"#).is_empty());
+        assert_eq!(
+            needles(
+                "eventName eq \"AssumeRole\"\nuserIdentity.accountId ne field(recipientAccountId)"
+            ),
+            vec![vec!["AssumeRole".to_string()]]
+        );
+        assert!(
+            needles(r#"eventName eq "AssumeRole" or a eq field(b)"#).is_empty(),
+            "a branch without needles makes the whole or need nothing"
+        );
+    }
+
     fn dsl_needles(kql: &str) -> Vec<Vec<String>> {
         let dsl = esquery::kql::translate(kql).unwrap();
         Needles::from_dsl(&dsl, crate::event::mapping::cloudtrail_mapping()).describe()
@@ -413,7 +433,10 @@ mod tests {
         ]]));
         assert_eq!(
             n.describe(),
-            vec![vec!["AccessDenied".to_string(), "UnauthorizedOperation".into()]]
+            vec![vec![
+                "AccessDenied".to_string(),
+                "UnauthorizedOperation".into()
+            ]]
         );
         assert!(n.may_match(br#"{"errorCode":"Client.UnauthorizedOperation"}"#));
         assert!(n.may_match(br#"{"errorCode":"AccessDeniedException"}"#));

@@ -15,8 +15,6 @@ use super::{
     RuleOrigin, RuleTest, Schedule, Severity, SourceSpec, Technique, TestCase, Threat,
 };
 use crate::event::mapping::cloudtrail_mapping;
-use crate::event::path::FieldPath;
-use crate::event::udm::UdmField;
 use crate::time::Span;
 use esquery::dsl::Query;
 use serde_json::Value;
@@ -802,7 +800,7 @@ fn parse_threshold(file: &ThresholdFile) -> Result<Threshold, String> {
     let group_by = file
         .group_by
         .iter()
-        .map(|p| parse_field(p))
+        .map(|p| Field::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
     let count = u64::try_from(file.count)
         .ok()
@@ -810,7 +808,7 @@ fn parse_threshold(file: &ThresholdFile) -> Result<Threshold, String> {
         .ok_or("`count` must be 1 or more")?;
     let cardinality = match &file.cardinality {
         Some(c) => Some(Cardinality {
-            field: parse_field(&c.field)?,
+            field: Field::parse(&c.field)?,
             min: u64::try_from(c.min)
                 .ok()
                 .filter(|n| *n >= 1)
@@ -825,16 +823,6 @@ fn parse_threshold(file: &ThresholdFile) -> Result<Threshold, String> {
         cardinality,
         window,
     })
-}
-
-/// A field reference as rule files write it: a CloudTrail path, or `udm.<name>`.
-fn parse_field(path: &str) -> Result<Field, String> {
-    match UdmField::from_path(path) {
-        Some(udm) => Ok(Field::Udm(udm?)),
-        None => Ok(Field::Path(
-            FieldPath::parse(path).map_err(|e| e.to_string())?,
-        )),
-    }
 }
 
 fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String> {
@@ -862,7 +850,7 @@ fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String
             ))
         }
     };
-    let field = parse_field(path).map_err(|e| format!("context `{name}`: {e}"))?;
+    let field = Field::parse(path).map_err(|e| format!("context `{name}`: {e}"))?;
     Ok(ContextField {
         name: name.to_string(),
         field,
@@ -892,6 +880,59 @@ mod tests {
             cron: cron.map(str::to_string),
             lookback: lookback.map(str::to_string),
         })
+    }
+
+    fn rule_file(condition: &str, context: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        let text = format!(
+            "id = \"r\"\nname = \"n\"\nversion = 1\nseverity = \"low\"\ndescription = \"d\"\n\n\
+             [detection]\nkql = 'event.action: AssumeRole'\ncondition = '''\n{condition}\n'''\n\n\
+             [alert]\ntitle = \"{{arn_account(requestParameters.roleArn)|none}}\"\n\n\
+             [alert.context]\n{context}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn referenced_fields_are_read_by_the_rule() {
+        let (_dir, path) = rule_file(
+            "eventName eq \"AssumeRole\"\narn_account(requestParameters.roleArn) ne field(userIdentity.accountId)",
+            "caller = \"arn_account(userIdentity.arn)\"",
+        );
+        let rule = load_file(&path).unwrap();
+        assert_eq!(
+            rule.condition_paths(),
+            [
+                "eventName",
+                "requestParameters.roleArn",
+                "userIdentity.accountId"
+            ]
+        );
+        assert!(rule.field_paths().contains(&"userIdentity.arn".to_string()));
+        assert_eq!(rule.condition_needles.describe(), [["AssumeRole"]]);
+    }
+
+    #[test]
+    fn field_reference_errors_name_file_line_and_column() {
+        let (_dir, path) = rule_file(
+            "eventName eq \"AssumeRole\"\nrecipientAccountId ne field(a..b)",
+            "",
+        );
+        let errors = load_file(&path).unwrap_err();
+        assert_eq!((errors[0].line, errors[0].col), (11, 29), "{}", errors[0]);
+        assert!(errors[0].message.contains("invalid field path `a..b`"));
+        let (_dir, path) = rule_file(
+            "eventName eq \"X\"",
+            "caller = \"arn_acount(userIdentity.arn)\"",
+        );
+        let errors = load_file(&path).unwrap_err();
+        assert!(
+            errors[0].message.contains("unknown function `arn_acount`"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

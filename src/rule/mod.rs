@@ -371,7 +371,7 @@ impl Rule {
             .condition
             .iter()
             .flat_map(|c| c.predicates())
-            .map(|p| &p.field)
+            .flat_map(|p| p.fields())
             .collect();
         fields.extend(self.threshold_fields());
         paths_of(fields)
@@ -390,7 +390,7 @@ impl Rule {
     pub fn field_paths(&self) -> Vec<String> {
         let mut fields: Vec<&Field> = Vec::new();
         if let Some(c) = &self.condition {
-            fields.extend(c.predicates().into_iter().map(|p| &p.field));
+            fields.extend(c.predicates().into_iter().flat_map(|p| p.fields()));
         }
         fields.extend(self.alert.title.fields());
         if let Some(d) = &self.alert.dedup {
@@ -411,7 +411,7 @@ fn paths_of<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<String> {
     };
     for field in fields {
         match field {
-            Field::Path(p) => push(p.as_str()),
+            Field::Path(p) | Field::Arn(_, p) => push(p.as_str()),
             Field::Udm(u) => u.inputs().iter().for_each(|p| push(p)),
         }
     }

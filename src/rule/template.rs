@@ -2,13 +2,13 @@
 //!
 //! `User [{udm.actor_user}] changed [{responseElements.functionName|LAMBDA_NAME_NOT_FOUND}]`
 //! — `{path}` inserts a field, `{path|default}` a field or the default when it has no value,
-//! `{{` and `}}` are literal braces. Strings are inserted as they are, other values as compact
+//! `{arn_account(path)}` (any ARN part of the condition language) a part of the ARNs a field
+//! holds, `{{` and `}}` are literal braces. Strings are inserted as they are, other values as compact
 //! JSON. A field with no value and no default makes rendering fail (as Panther's title function
 //! raising does); the caller then falls back to the rule id.
 
 use super::condition::Field;
-use crate::event::path::FieldPath;
-use crate::event::udm::UdmField;
+use crate::event::arn::ArnPart;
 use crate::event::Event;
 use serde_json::Value;
 
@@ -131,21 +131,35 @@ fn parse_reference(inner: &str, offset: usize) -> Result<Part, TemplateError> {
         Some((n, d)) => (n.trim(), Some(d.to_string())),
         None => (inner.trim(), None),
     };
-    let error = |message: String| TemplateError { offset, message };
-    let field = match UdmField::from_path(name) {
-        Some(udm) => Field::Udm(udm.map_err(error)?),
-        None => Field::Path(FieldPath::parse(name).map_err(|e| error(e.to_string()))?),
-    };
+    let field = Field::parse(name).map_err(|message| TemplateError { offset, message })?;
     Ok(Part::Field { field, default })
 }
 
 /// A field's value for display, or why there is none.
 pub fn resolve(field: &Field, event: &Event) -> Result<Value, String> {
+    let absent = || "absent".to_string();
     match field {
-        Field::Path(path) => path
-            .project(event.record())
-            .ok_or_else(|| "absent".to_string()),
+        Field::Path(path) => path.project(event.record()).ok_or_else(absent),
         Field::Udm(udm) => udm.compute(event.record()).map_err(|e| e.to_string()),
+        Field::Arn(part, path) => path
+            .project(event.record())
+            .and_then(|v| project_arn(*part, &v))
+            .ok_or_else(absent),
+    }
+}
+
+/// The ARN part of a projected value, keeping the shape of arrays (null where an element has
+/// none); `None` for a single value that is not an ARN.
+fn project_arn(part: ArnPart, value: &Value) -> Option<Value> {
+    match value {
+        Value::String(s) => part.of(s).map(|p| Value::String(p.to_string())),
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|item| project_arn(part, item).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        _ => None,
     }
 }
 
@@ -190,6 +204,34 @@ mod tests {
             render("User [{udm.actor_user}]", doc).unwrap(),
             "User [bob]"
         );
+    }
+
+    #[test]
+    fn arn_parts() {
+        let doc = json!({
+            "userIdentity": {"arn": "arn:aws:iam::123456789012:user/alice"},
+            "resources": [{"ARN": "arn:aws:s3:::b"}, {"ARN": "x"}, {"ARN": "arn:aws:kms:us-east-1:9:key/k"}],
+        });
+        assert_eq!(
+            render(
+                "{arn_resource_name(userIdentity.arn)} of {arn_account(userIdentity.arn)}",
+                doc.clone()
+            )
+            .unwrap(),
+            "alice of 123456789012"
+        );
+        assert_eq!(
+            render("{arn_account(resources.ARN)}", doc.clone()).unwrap(),
+            r#"[null,null,"9"]"#
+        );
+        assert_eq!(
+            render("{arn_region(userIdentity.arn)|global}", doc.clone()).unwrap(),
+            "global"
+        );
+        assert!(render("{arn_account(userIdentity)}", doc).is_err());
+        assert!(Template::parse("{arn_nope(a)}").is_err());
+        assert!(Template::parse("{arn_account(a..b)}").is_err());
+        assert!(Template::parse("{arn_account(field(a))}").is_err());
     }
 
     #[test]

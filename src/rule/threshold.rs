@@ -9,11 +9,11 @@
 //! events, and alert ids (rule, bucket, group) never repeat.
 
 use super::condition::Field;
+use super::template::resolve;
 use crate::event::Event;
 use crate::time::{Span, Window};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
-use std::ops::ControlFlow;
 
 /// How many combinations of group values one event may produce (multi-valued group fields fan
 /// out as Elasticsearch's terms aggregations do); the rest are dropped.
@@ -120,18 +120,8 @@ impl Threshold {
 /// give none).
 fn values(field: &Field, event: &Event) -> Vec<String> {
     let mut out = Vec::new();
-    match field {
-        Field::Path(path) => {
-            let _ = path.visit(event.record(), &mut |v| {
-                push_scalars(v, &mut out);
-                ControlFlow::<()>::Continue(())
-            });
-        }
-        Field::Udm(udm) => {
-            if let Ok(v) = (*udm).compute(event.record()) {
-                push_scalars(&v, &mut out);
-            }
-        }
+    if let Ok(value) = resolve(field, event) {
+        push_scalars(&value, &mut out);
     }
     out
 }

@@ -1,9 +1,12 @@
 //! Evaluating a compiled condition on an event. The hot path allocates nothing: values are
-//! visited in place and compared against operands prepared at load.
+//! visited in place and compared against operands prepared at load. The exceptions are computed
+//! values (data-model fields, ARN parts, which are new strings) and field-to-field comparisons,
+//! which gather the other field's values (borrowed, for a path) before comparing.
 
-use super::parser::{CmpOp, Expr, Field, Op, Predicate, Scalar};
+use super::parser::{CmpOp, Expr, Field, Op, Predicate, RefTest, Scalar};
 use super::Condition;
-use crate::event::path::{is_nullish, FieldPath};
+use crate::event::arn::ArnPart;
+use crate::event::path::{is_falsy, is_nullish, FieldPath};
 use crate::event::Event;
 use crate::net::parse_ip;
 use serde_json::{Number, Value};
@@ -31,6 +34,8 @@ pub struct Trace {
     pub operand: String,
     /// The values the field had (empty when absent).
     pub values: Vec<Value>,
+    /// The values of the field the operand refers to (`None` for a literal operand).
+    pub operand_values: Option<Vec<Value>>,
     /// Whether the predicate held.
     pub verdict: bool,
 }
@@ -55,6 +60,10 @@ impl Condition {
                 op: p.op_name.clone(),
                 operand: p.op.operand_text(),
                 values: field_values(&p.field, event),
+                operand_values: match &p.op {
+                    Op::Ref { other, .. } => Some(field_values(other, event)),
+                    _ => None,
+                },
                 verdict: predicate(p, event, &mut Vec::new()),
             })
             .collect()
@@ -71,38 +80,86 @@ fn eval<'r>(expr: &'r Expr, event: &Event, unavailable: &mut Vec<&'r FieldPath>)
 }
 
 fn predicate<'r>(p: &'r Predicate, event: &Event, unavailable: &mut Vec<&'r FieldPath>) -> bool {
-    match &p.field {
-        Field::Path(path) => {
-            let (verdict, reached) = apply(&p.op, |f| visit_path(path, event.record(), f));
-            if !reached && event.is_unavailable(path) && !unavailable.contains(&path) {
-                unavailable.push(path);
+    let others = match &p.op {
+        Op::Ref { other, .. } => {
+            let values = gather(other, event);
+            if values.is_empty() {
+                note_unavailable(other, event, unavailable);
             }
-            verdict
+            values
         }
-        Field::Udm(udm) => {
-            let value = udm.compute(event.record()).ok();
-            apply(&p.op, |f| match &value {
-                Some(v) => f(v),
-                None => ControlFlow::Continue(()),
-            })
-            .0
+        _ => Vec::new(),
+    };
+    let (verdict, reached) = apply(&p.op, &others, |f| visit_field(&p.field, event, f));
+    if !reached {
+        note_unavailable(&p.field, event, unavailable);
+    }
+    verdict
+}
+
+/// Records that a field which reached no value is held only in unreadable form.
+fn note_unavailable<'r>(field: &'r Field, event: &Event, unavailable: &mut Vec<&'r FieldPath>) {
+    if let Some(path) = field.path() {
+        if event.is_unavailable(path) && !unavailable.contains(&path) {
+            unavailable.push(path);
         }
     }
 }
 
-fn visit_path<'a>(
-    path: &FieldPath,
-    doc: &'a Value,
-    f: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+/// Calls `f` with every value a field has in the event, computed ones included.
+fn visit_field(
+    field: &Field,
+    event: &Event,
+    f: &mut dyn FnMut(&Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    path.visit(doc, f)
+    match field {
+        Field::Path(path) => path.visit(event.record(), &mut |v| f(v)),
+        Field::Udm(udm) => match udm.compute(event.record()) {
+            Ok(v) => f(&v),
+            Err(_) => ControlFlow::Continue(()),
+        },
+        Field::Arn(part, path) => path.visit(event.record(), &mut |v| arn_parts(*part, v, f)),
+    }
 }
 
-/// Applies an operator to the values produced by `source`; returns the verdict and whether any
-/// value was reached at all.
-fn apply<'a>(
+/// Calls `f` with the part of each ARN among `value`'s string leaves; other values have none.
+fn arn_parts(
+    part: ArnPart,
+    value: &Value,
+    f: &mut dyn FnMut(&Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    match value {
+        Value::Array(items) => items.iter().try_for_each(|item| arn_parts(part, item, f)),
+        Value::String(s) => match part.of(s) {
+            Some(p) => f(&Value::String(p.to_string())),
+            None => ControlFlow::Continue(()),
+        },
+        _ => ControlFlow::Continue(()),
+    }
+}
+
+/// Every value a field has in the event: borrowed from the record for a path, computed else.
+fn gather<'e>(field: &Field, event: &'e Event) -> Vec<Cow<'e, Value>> {
+    let mut out = Vec::new();
+    let _ = match field {
+        Field::Path(path) => path.visit(event.record(), &mut |v| {
+            out.push(Cow::Borrowed(v));
+            ControlFlow::Continue(())
+        }),
+        computed => visit_field(computed, event, &mut |v| {
+            out.push(Cow::Owned(v.clone()));
+            ControlFlow::Continue(())
+        }),
+    };
+    out
+}
+
+/// Applies an operator to the values produced by `source` (`others`: the values of the field a
+/// field-to-field comparison refers to); returns the verdict and whether any value was reached.
+fn apply(
     op: &Op,
-    source: impl FnOnce(&mut dyn FnMut(&'a Value) -> ControlFlow<()>) -> ControlFlow<()>,
+    others: &[Cow<'_, Value>],
+    source: impl FnOnce(&mut dyn FnMut(&Value) -> ControlFlow<()>) -> ControlFlow<()>,
 ) -> (bool, bool) {
     let mut reached = false;
     let any = |test: &mut dyn FnMut(&Value) -> bool| {
@@ -119,6 +176,8 @@ fn apply<'a>(
     let verdict = match op {
         Op::IsNotNull => any(&mut |v| !is_nullish(v)),
         Op::IsNull => !any(&mut |v| !is_nullish(v)),
+        Op::IsTruthy => any(&mut |v| !is_falsy(v)),
+        Op::IsFalsy => !any(&mut |v| !is_falsy(v)),
         Op::Eq(s) => any(&mut |v| leaves(v, &mut |l| scalar_eq(s, l))),
         Op::Ne(s) => !any(&mut |v| leaves(v, &mut |l| scalar_eq(s, l))),
         Op::In(set) => any(&mut |v| leaves(v, &mut |l| set.iter().any(|s| scalar_eq(s, l)))),
@@ -150,8 +209,48 @@ fn apply<'a>(
                 parse_ip(s).is_some_and(|ip| blocks.iter().any(|b| b.contains(ip)))
             })
         }),
+        Op::Ref { test, negate, .. } => {
+            any(&mut |v| {
+                leaves(v, &mut |l| {
+                    others
+                        .iter()
+                        .any(|o| leaves(o, &mut |r| ref_holds(*test, l, r)))
+                })
+            }) != *negate
+        }
     };
     (verdict, reached)
+}
+
+/// Whether a value of the predicate's field (`a`) and one of the other field's (`b`) pass a
+/// field-to-field test. Typed: strings with strings, numbers with numbers, booleans with
+/// booleans; the ordering tests also read strings that parse as numbers.
+fn ref_holds(test: RefTest, a: &Value, b: &Value) -> bool {
+    let both_strings = |f: &dyn Fn(&str, &str) -> bool| match (a, b) {
+        (Value::String(x), Value::String(y)) => f(x, y),
+        _ => false,
+    };
+    match test {
+        RefTest::Eq => values_eq(a, b),
+        RefTest::IEq => both_strings(&|x, y| lower(x) == lower(y)),
+        RefTest::StartsWith(ci) => both_strings(&|x, y| fold(x, ci).starts_with(&*fold(y, ci))),
+        RefTest::EndsWith(ci) => both_strings(&|x, y| fold(x, ci).ends_with(&*fold(y, ci))),
+        RefTest::Contains(ci) => both_strings(&|x, y| fold(x, ci).contains(&*fold(y, ci))),
+        RefTest::Cmp(op) => match (as_number(a), as_number(b)) {
+            (Some(x), Some(y)) => cmp(op, x, y),
+            _ => false,
+        },
+    }
+}
+
+/// Typed equality of two leaves; objects equal nothing.
+fn values_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Number(x), Value::Number(y)) => numbers_eq(x, y),
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// Calls `f` on a value, or on every element of an array (recursively); true if any call was.
@@ -218,17 +317,10 @@ fn fold(s: &str, case_insensitive: bool) -> Cow<'_, str> {
 }
 
 fn field_values(field: &Field, event: &Event) -> Vec<Value> {
-    match field {
-        Field::Path(path) => {
-            let mut out = Vec::new();
-            let _ = path.visit(event.record(), &mut |v| {
-                out.push(v.clone());
-                ControlFlow::<()>::Continue(())
-            });
-            out
-        }
-        Field::Udm(udm) => udm.compute(event.record()).ok().into_iter().collect(),
-    }
+    gather(field, event)
+        .into_iter()
+        .map(Cow::into_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -274,6 +366,37 @@ mod tests {
         assert!(check("x is_null", json!({})));
         assert!(check("x is_not_null", json!({"x": 0})));
         assert!(check("x is_not_null", json!({"x": false})));
+    }
+
+    #[test]
+    fn truthiness_checks_follow_python() {
+        for falsy in [
+            json!(null),
+            json!(""),
+            json!([]),
+            json!({}),
+            json!(0),
+            json!(false),
+        ] {
+            assert!(check("x is_falsy", json!({ "x": falsy })), "{falsy}");
+            assert!(!check("x is_truthy", json!({ "x": falsy })), "{falsy}");
+        }
+        assert!(check("x is_falsy", json!({})));
+        for truthy in [
+            json!(1),
+            json!(true),
+            json!("0"),
+            json!([0]),
+            json!({"a": null}),
+        ] {
+            assert!(check("x is_truthy", json!({ "x": truthy })), "{truthy}");
+        }
+        // Through arrays, as every operator: truthy if any value reached is.
+        assert!(check("r.a is_truthy", json!({"r": [{"a": 0}, {"a": 2}]})));
+        assert!(check(
+            "r.a is_falsy",
+            json!({"r": [{"a": 0}, {"a": false}]})
+        ));
     }
 
     #[test]
@@ -331,6 +454,297 @@ mod tests {
         assert!(!result.matched);
         assert_eq!(result.unavailable.len(), 1);
         assert_eq!(result.unavailable[0].as_str(), "responseElements.layers");
+    }
+
+    #[test]
+    fn field_references_compare_two_fields() {
+        let doc = json!({"userIdentity": {"accountId": "111"}, "recipientAccountId": "222", "same": "111"});
+        assert!(check(
+            "userIdentity.accountId ne field(recipientAccountId)",
+            doc.clone()
+        ));
+        assert!(!check(
+            "userIdentity.accountId eq field(recipientAccountId)",
+            doc.clone()
+        ));
+        assert!(check("userIdentity.accountId eq field(same)", doc.clone()));
+        assert!(check(
+            "field(same) eq field(userIdentity.accountId)",
+            doc.clone()
+        ));
+        assert!(check("userIdentity.accountId in field(same)", doc.clone()));
+        assert!(check(
+            "userIdentity.accountId not_in field(recipientAccountId)",
+            doc.clone()
+        ));
+        // A quoted operand is a literal, never a field.
+        assert!(!check(r#"userIdentity.accountId eq "same""#, doc));
+        let doc = json!({"userIdentity": {"type": "IAMUser", "userName": "bob"}, "requestParameters": {"userName": "bob"}});
+        assert!(check(
+            "requestParameters.userName eq field(udm.actor_user)",
+            doc.clone()
+        ));
+        assert!(check(
+            "udm.actor_user eq field(requestParameters.userName)",
+            doc
+        ));
+    }
+
+    #[test]
+    fn a_missing_side_fails_every_positive_comparison_and_passes_its_negation() {
+        let doc = json!({"a": "x", "n": null, "num": 3});
+        for op in [
+            "eq",
+            "in",
+            "ieq",
+            "starts_with",
+            "iends_with",
+            "contains",
+            "gte",
+            "lt",
+        ] {
+            assert!(
+                !check(&format!("a {op} field(missing)"), doc.clone()),
+                "{op}"
+            );
+            assert!(
+                !check(&format!("missing {op} field(a)"), doc.clone()),
+                "{op}"
+            );
+            assert!(!check(&format!("num {op} field(n)"), doc.clone()), "{op}");
+        }
+        for op in ["ne", "not_in", "ine", "not_iin"] {
+            assert!(
+                check(&format!("a {op} field(missing)"), doc.clone()),
+                "{op}"
+            );
+            assert!(
+                check(&format!("missing {op} field(a)"), doc.clone()),
+                "{op}"
+            );
+            assert!(check(&format!("a {op} field(n)"), doc.clone()), "{op}");
+        }
+        // Both absent: no pair of values is equal, so `ne` holds (Python's `None != None` is
+        // False: guard with `is_not_null` where that matters).
+        assert!(check("missing ne field(other)", doc.clone()));
+        assert!(!check("missing eq field(other)", doc));
+    }
+
+    #[test]
+    fn multi_valued_fields_compare_any_value_with_any_value() {
+        let doc = json!({
+            "resources": [{"accountId": "1"}, {"accountId": "2"}],
+            "recipientAccountId": "2",
+            "list": ["3", ["2"]],
+        });
+        assert!(check(
+            "resources.accountId eq field(recipientAccountId)",
+            doc.clone()
+        ));
+        assert!(
+            !check(
+                "resources.accountId ne field(recipientAccountId)",
+                doc.clone()
+            ),
+            "ne holds only when no value equals any other"
+        );
+        assert!(check("recipientAccountId in field(list)", doc.clone()));
+        assert!(check("list eq field(resources.accountId)", doc.clone()));
+        assert!(check(
+            "recipientAccountId eq field(resources.accountId)",
+            doc.clone()
+        ));
+        assert!(!check(
+            r#"list eq field(recipientAccountId) and list eq "1""#,
+            doc
+        ));
+    }
+
+    #[test]
+    fn field_comparisons_are_typed() {
+        let doc = json!({
+            "s": "200", "n": 200, "f": 200.0, "b": true, "bs": "true", "big": "1e3",
+            "o": {"a": 1}, "o2": {"a": 1},
+        });
+        assert!(!check("s eq field(n)", doc.clone()), "string vs number");
+        assert!(check("s ne field(n)", doc.clone()));
+        assert!(check("n eq field(f)", doc.clone()), "200 equals 200.0");
+        assert!(!check("b eq field(bs)", doc.clone()), "bool vs string");
+        assert!(
+            !check("o eq field(o2)", doc.clone()),
+            "objects equal nothing"
+        );
+        assert!(
+            check("s gte field(n)", doc.clone()),
+            "ordering reads numeric strings"
+        );
+        assert!(!check("s lt field(n)", doc.clone()));
+        assert!(
+            check("big gt field(s)", doc.clone()),
+            "1e3 > 200, not text order"
+        );
+        assert!(
+            !check("s starts_with field(n)", doc.clone()),
+            "strings only"
+        );
+        assert!(!check("b gt field(n)", doc), "booleans are not numbers");
+    }
+
+    #[test]
+    fn case_insensitive_field_comparisons() {
+        let doc = json!({"a": "AWS-CLI/2.0", "p": "aws-cli", "q": "2.0", "r": "Cli"});
+        assert!(check("a istarts_with field(p)", doc.clone()));
+        assert!(!check("a starts_with field(p)", doc.clone()));
+        assert!(check("a iends_with field(q)", doc.clone()));
+        assert!(check("a ends_with field(q)", doc.clone()));
+        assert!(check("a icontains field(r)", doc.clone()));
+        assert!(!check("a contains field(r)", doc.clone()));
+        assert!(check("p ieq field(p)", doc.clone()));
+        assert!(!check("a ieq field(p)", doc.clone()));
+        assert!(check("p ine field(a)", doc.clone()));
+        assert!(check("r iin field(r)", doc.clone()));
+        assert!(!check("r not_iin field(r)", doc));
+    }
+
+    #[test]
+    fn arn_parts_on_either_side() {
+        let doc = json!({
+            "userIdentity": {
+                "arn": "arn:aws:sts::111:assumed-role/Admin/bob",
+                "sessionContext": {"sessionIssuer": {"userName": "Admin"}},
+            },
+            "recipientAccountId": "222",
+            "requestParameters": {"roleArn": "arn:aws:iam::222:role/x", "bad": "not-an-arn"},
+            "resources": [{"ARN": "arn:aws:s3:::b/k"}, {"ARN": "arn:aws:iam::333:role/y"}, {"ARN": 5}],
+        });
+        assert!(check(
+            "arn_account(userIdentity.arn) ne field(recipientAccountId)",
+            doc.clone()
+        ));
+        assert!(check(
+            "arn_account(requestParameters.roleArn) eq field(recipientAccountId)",
+            doc.clone()
+        ));
+        assert!(check(
+            "recipientAccountId eq arn_account(requestParameters.roleArn)",
+            doc.clone()
+        ));
+        assert!(check(
+            "arn_resource_name(userIdentity.arn) eq field(userIdentity.sessionContext.sessionIssuer.userName)",
+            doc.clone()
+        ));
+        assert!(check(
+            r#"arn_resource_type(userIdentity.arn) eq "assumed-role""#,
+            doc.clone()
+        ));
+        assert!(check(
+            r#"ARN_SERVICE(userIdentity.arn) eq "sts""#,
+            doc.clone()
+        ));
+        // A value that is not an ARN has no parts: positive comparisons fail.
+        assert!(check(
+            "arn_account(requestParameters.bad) is_null",
+            doc.clone()
+        ));
+        assert!(!check(
+            "arn_account(requestParameters.bad) eq field(recipientAccountId)",
+            doc.clone()
+        ));
+        assert!(check("arn_account(userIdentity) is_null", doc.clone()));
+        // Through arrays, one part per ARN.
+        assert!(check(r#"arn_account(resources.ARN) eq "333""#, doc.clone()));
+        assert!(check(
+            r#"arn_resource_name(resources.ARN) eq "b""#,
+            doc.clone()
+        ));
+        assert!(check(
+            r#"arn_resource_type(resources.ARN) eq "role""#,
+            doc.clone()
+        ));
+        assert!(!check(
+            "arn_account(resources.ARN) eq field(recipientAccountId)",
+            doc
+        ));
+    }
+
+    fn parse_error(condition: &str) -> (usize, usize, String) {
+        let e = Condition::parse(condition).expect_err(condition);
+        (e.pos.line, e.pos.col, e.message)
+    }
+
+    #[test]
+    fn malformed_field_references_are_located() {
+        let cases = [
+            ("a eq field(b", 1, 12, "expected `)`"),
+            ("a eq field(b c)", 1, 14, "expected `)`"),
+            ("a eq field()", 1, 12, "expected a field name"),
+            ("a eq fieldd(b)", 1, 6, "unknown function `fieldd`"),
+            ("nope(a) eq \"x\"", 1, 1, "unknown function `nope`"),
+            (
+                "a matches field(b)",
+                1,
+                11,
+                "`matches` takes a literal operand",
+            ),
+            (
+                "a cidr arn_account(b)",
+                1,
+                8,
+                "`cidr` takes a literal operand",
+            ),
+            ("a eqq field(b)", 1, 3, "unknown operator `eqq`"),
+            (
+                "a in [\"x\", field(b)]",
+                1,
+                12,
+                "a list holds literal values only",
+            ),
+            ("a eq field(and)", 1, 12, "keyword `and`"),
+            ("a eq field(b..c)", 1, 12, "invalid field path"),
+            (
+                "arn_account(udm.actor_user) eq \"1\"",
+                1,
+                13,
+                "not `udm.actor_user`",
+            ),
+            ("a eq b", 1, 6, "field(b)"),
+            ("a is_null field(b)", 1, 11, "expected `and`, `or`"),
+            ("x eq 1\n  a ne field(\n b", 3, 2, "expected `)`"),
+        ];
+        for (text, line, col, message) in cases {
+            let (l, c, m) = parse_error(text);
+            assert_eq!((l, c), (line, col), "{text}: {m}");
+            assert!(m.contains(message), "{text}: {m}");
+        }
+    }
+
+    #[test]
+    fn field_references_report_unavailable_operands() {
+        let c = Condition::parse("eventName ne field(responseElements.functionName)").unwrap();
+        let doc = json!({"event": {"action": "X"}, "aws": {"cloudtrail": {"response_elements": "{functionName=f}"}}});
+        let event = Event::from_document(doc, Origin::Inline("t".into()));
+        let result = c.evaluate(&event);
+        assert_eq!(result.unavailable.len(), 1);
+        assert_eq!(
+            result.unavailable[0].as_str(),
+            "responseElements.functionName"
+        );
+    }
+
+    #[test]
+    fn explain_shows_the_referenced_values() {
+        let c = Condition::parse(
+            "userIdentity.accountId ne field(recipientAccountId)\narn_account(userIdentity.arn) eq \"1\"",
+        )
+        .unwrap();
+        let doc = json!({"userIdentity": {"accountId": "1", "arn": "arn:aws:iam::1:user/u"}, "recipientAccountId": "2"});
+        let traces = c.explain(&Event::from_cloudtrail(doc, Origin::Inline("t".into())));
+        assert_eq!(traces[0].operand, "field(recipientAccountId)");
+        assert_eq!(traces[0].operand_values, Some(vec![json!("2")]));
+        assert!(traces[0].verdict);
+        assert_eq!(traces[1].field, "arn_account(userIdentity.arn)");
+        assert_eq!(traces[1].values, vec![json!("1")]);
+        assert_eq!(traces[1].operand_values, None);
     }
 
     #[test]

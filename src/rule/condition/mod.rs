@@ -2,14 +2,17 @@
 //!
 //! ```text
 //! # one predicate per line; all lines are ANDed
-//! not (errorCode is_not_null or errorMessage is_not_null)
+//! not (errorCode is_truthy or errorMessage is_truthy)
 //! eventSource eq "lambda.amazonaws.com"
 //! userIdentity.type in ["IAMUser", "FederatedUser"] or (userIdentity.type eq "AssumedRole"
 //!     and userIdentity.sessionContext.sessionIssuer.userName starts_with "AWSReservedSSO_")
+//! arn_account(requestParameters.roleArn) ne field(userIdentity.accountId)
 //! ```
 //!
-//! A predicate is `<field> <operator> [<operand>]`; predicates combine with `and`, `or`, `not`
-//! and parentheses (`not` binds tightest, then `and`, then `or`). A line break inside
+//! A predicate is `<field> <operator> [<operand>]`. The field is a path, a data-model field
+//! (`udm.actor_user`) or a part of the ARNs a path holds (`arn_account(path)`); the operand is a
+//! literal, or another field: `field(path)` or an ARN part. Predicates combine with `and`, `or`,
+//! `not` and parentheses (`not` binds tightest, then `and`, then `or`). A line break inside
 //! parentheses or brackets, or after `and`/`or`/`not`, continues the line. `#` starts a comment.
 //! The operators and the exact semantics are documented in the README ("Condition language")
 //! and on [`Op`].
@@ -19,7 +22,7 @@ mod lexer;
 mod parser;
 
 pub use eval::{Evaluation, Trace};
-pub use parser::{CmpOp, Expr, Field, Op, Predicate, Scalar};
+pub use parser::{CmpOp, Expr, Field, Op, Predicate, RefTest, Scalar};
 
 use std::fmt;
 

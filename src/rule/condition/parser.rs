@@ -4,6 +4,7 @@
 
 use super::lexer::{Spanned, Token};
 use super::{ConditionError, Pos};
+use crate::event::arn::ArnPart;
 use crate::event::path::FieldPath;
 use crate::event::udm::UdmField;
 use crate::net::Cidr;
@@ -41,7 +42,19 @@ pub enum Field {
     Path(FieldPath),
     /// A data-model field computed by eshunt (`udm.actor_user`).
     Udm(UdmField),
+    /// A part of the ARNs a path holds (`arn_account(userIdentity.arn)`); absent where a value
+    /// is not a well-formed ARN.
+    Arn(ArnPart, FieldPath),
 }
+
+/// The functions that name a field in a condition: `field(path)` (a field as the operand of a
+/// comparison) and the ARN parts.
+fn functions() -> impl Iterator<Item = &'static str> {
+    std::iter::once(FIELD_FUNCTION).chain(ArnPart::ALL.iter().map(|(name, _)| *name))
+}
+
+/// `field(path)`: another field as a comparison's operand.
+const FIELD_FUNCTION: &str = "field";
 
 impl Field {
     /// The reference as written in the rule.
@@ -55,7 +68,65 @@ impl Field {
                     .map_or("?", |(n, _)| n);
                 format!("udm.{name}")
             }
+            Field::Arn(part, path) => format!("{}({path})", part.function()),
         }
+    }
+
+    /// The reference as written as a comparison's operand (`field(recipientAccountId)`).
+    pub fn operand_name(&self) -> String {
+        match self {
+            Field::Arn(..) => self.name(),
+            Field::Path(_) | Field::Udm(_) => format!("{FIELD_FUNCTION}({})", self.name()),
+        }
+    }
+
+    /// The CloudTrail path read, for a path or an ARN part.
+    pub fn path(&self) -> Option<&FieldPath> {
+        match self {
+            Field::Path(p) | Field::Arn(_, p) => Some(p),
+            Field::Udm(_) => None,
+        }
+    }
+
+    /// Parses a reference outside conditions (templates, alert context): `path`, `udm.name`,
+    /// `arn_account(path)` or `field(path)`.
+    pub fn parse(text: &str) -> Result<Field, String> {
+        let call = text.strip_suffix(')').and_then(|head| head.split_once('('));
+        match call {
+            Some((function, arg)) => Field::call(function.trim(), arg.trim()),
+            None => plain_field(text),
+        }
+    }
+
+    /// `function(arg)`: `field(path)` is the field itself, `arn_…(path)` a part of its ARNs.
+    fn call(function: &str, arg: &str) -> Result<Field, String> {
+        if function.eq_ignore_ascii_case(FIELD_FUNCTION) {
+            return plain_field(arg);
+        }
+        let part = ArnPart::from_function(function).ok_or_else(|| {
+            format!(
+                "unknown function `{function}` (functions: {})",
+                functions().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        if UdmField::from_path(arg).is_some() || arg.contains(['(', ')']) {
+            return Err(format!(
+                "`{function}` reads a CloudTrail field path holding ARNs, not `{arg}`"
+            ));
+        }
+        FieldPath::parse(arg)
+            .map(|path| Field::Arn(part, path))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A path or a data-model field.
+fn plain_field(text: &str) -> Result<Field, String> {
+    match UdmField::from_path(text) {
+        Some(udm) => udm.map(Field::Udm),
+        None => FieldPath::parse(text)
+            .map(Field::Path)
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -81,6 +152,23 @@ pub enum CmpOp {
     Lt,
     /// `lte`
     Lte,
+}
+
+/// How a value of a predicate's field is compared with a value of the field it refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefTest {
+    /// `eq` / `in` (negated: `ne` / `not_in`) — typed equality.
+    Eq,
+    /// `ieq` / `iin` (negated: `ine` / `not_iin`) — case-insensitive string equality.
+    IEq,
+    /// `starts_with` / `istarts_with` (the bool: case-insensitive).
+    StartsWith(bool),
+    /// `ends_with` / `iends_with`.
+    EndsWith(bool),
+    /// `contains` / `icontains`.
+    Contains(bool),
+    /// `gt` / `gte` / `lt` / `lte` — numbers, or strings that parse as numbers.
+    Cmp(CmpOp),
 }
 
 /// A compiled operator with its operand.
@@ -112,10 +200,26 @@ pub enum Op {
     IsNull,
     /// `is_not_null` — the negation of `is_null`.
     IsNotNull,
+    /// `is_falsy` — Python's truthiness: absent, `null`, `""`, `0`, `false`, `[]` or `{}`
+    /// everywhere the path reaches (for ports of Python rules).
+    IsFalsy,
+    /// `is_truthy` — the negation of `is_falsy`.
+    IsTruthy,
+    /// A comparison with another field (`ne field(recipientAccountId)`): holds when some value
+    /// of the predicate's field and some value of `other` pass `test`; when `negate`, holds when
+    /// no pair does (so `ne` is `not eq`, true when either side is absent).
+    Ref {
+        /// The comparison of one pair of values.
+        test: RefTest,
+        /// `ne`, `ine`, `not_in`, `not_iin`.
+        negate: bool,
+        /// The field compared with.
+        other: Field,
+    },
 }
 
 impl Op {
-    /// The operand as it would be written in a condition (empty for null checks).
+    /// The operand as it would be written in a condition (empty for null and truthiness checks).
     pub fn operand_text(&self) -> String {
         let quote = |s: &String| format!("{s:?}");
         let list = |items: Vec<String>| {
@@ -138,7 +242,8 @@ impl Op {
             Op::Matches(re) => format!("{:?}", re.as_str()),
             Op::Cmp(_, n) => n.to_string(),
             Op::Cidr(blocks) => list(blocks.iter().map(|b| format!("\"{b}\"")).collect()),
-            Op::IsNull | Op::IsNotNull => String::new(),
+            Op::IsNull | Op::IsNotNull | Op::IsFalsy | Op::IsTruthy => String::new(),
+            Op::Ref { other, .. } => other.operand_name(),
         }
     }
 }
@@ -162,6 +267,17 @@ pub struct Predicate {
     pub pos: Pos,
     /// The operator as written (for explanations).
     pub op_name: String,
+}
+
+impl Predicate {
+    /// The fields the predicate reads: its own, and the one its operand refers to.
+    pub fn fields(&self) -> impl Iterator<Item = &Field> {
+        let other = match &self.op {
+            Op::Ref { other, .. } => Some(other),
+            _ => None,
+        };
+        std::iter::once(&self.field).chain(other)
+    }
 }
 
 /// The operator names, for help and error messages.
@@ -189,6 +305,8 @@ pub const OPERATORS: &[&str] = &[
     "cidr",
     "is_null",
     "is_not_null",
+    "is_falsy",
+    "is_truthy",
 ];
 
 /// Parses a token stream into an expression: lines ANDed.
@@ -305,12 +423,22 @@ impl Parser<'_> {
         }
     }
 
+    /// True when the next tokens are `word (`: a function call naming a field.
+    fn at_call(&self) -> bool {
+        matches!(self.peek(), Some(Token::Word(_)))
+            && matches!(self.tokens.get(self.at + 1), Some(s) if s.token == Token::Open)
+    }
+
     fn predicate(&mut self) -> Result<Expr, ConditionError> {
         let pos = self.pos();
         let Some(Token::Word(name)) = self.next().cloned() else {
             unreachable!("predicate() is called on a word")
         };
-        let field = compile_field(&name).map_err(|m| ConditionError::new(pos, m))?;
+        let field = if self.peek() == Some(&Token::Open) {
+            self.call(&name, pos)?
+        } else {
+            compile_field(&name).map_err(|m| ConditionError::new(pos, m))?
+        };
         let op_pos = self.pos();
         let op_name = match self.next() {
             Some(Token::Word(op)) => op.to_ascii_lowercase(),
@@ -319,7 +447,8 @@ impl Parser<'_> {
                 return Err(ConditionError::new(
                     op_pos,
                     format!(
-                        "expected an operator after `{name}`, found {found} (operators: {})",
+                        "expected an operator after `{}`, found {found} (operators: {})",
+                        field.name(),
                         OPERATORS.join(", ")
                     ),
                 ));
@@ -334,10 +463,76 @@ impl Parser<'_> {
         })))
     }
 
+    /// `function(path)`, the function's name just read (at `pos`) and `(` next.
+    fn call(&mut self, function: &str, pos: Pos) -> Result<Field, ConditionError> {
+        if !functions().any(|f| f.eq_ignore_ascii_case(function)) {
+            return Err(ConditionError::new(
+                pos,
+                format!(
+                    "unknown function `{function}` (functions: {})",
+                    functions().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        self.at += 1;
+        let arg_pos = self.pos();
+        let arg = match self.next().cloned() {
+            Some(Token::Word(w)) => w,
+            other => {
+                let found = other.map_or("the end of the condition".into(), |t| t.describe());
+                return Err(ConditionError::new(
+                    arg_pos,
+                    format!("expected a field name in `{function}(…)`, found {found}"),
+                ));
+            }
+        };
+        let close_pos = self.pos();
+        match self.next() {
+            Some(Token::Close) => {}
+            other => {
+                let found = other.map_or("the end of the condition".into(), Token::describe);
+                return Err(ConditionError::new(
+                    close_pos,
+                    format!("expected `)` after `{function}({arg}`, found {found}"),
+                ));
+            }
+        }
+        reject_keyword(&arg)
+            .and_then(|()| Field::call(function, &arg))
+            .map_err(|m| ConditionError::new(arg_pos, m))
+    }
+
+    /// The operand of `name` is another field (`ne field(recipientAccountId)`).
+    fn reference_operand(&mut self, name: &str, pos: Pos) -> Result<Op, ConditionError> {
+        let at = self.pos();
+        let Some((test, negate)) = ref_test(name) else {
+            return Err(if OPERATORS.contains(&name) {
+                ConditionError::new(
+                    at,
+                    format!("`{name}` takes a literal operand, not a field reference"),
+                )
+            } else {
+                ConditionError::new(pos, unknown_operator(name))
+            });
+        };
+        let Some(Token::Word(function)) = self.next().cloned() else {
+            unreachable!("reference_operand() is called on `word (`")
+        };
+        let other = self.call(&function, at)?;
+        Ok(Op::Ref {
+            test,
+            negate,
+            other,
+        })
+    }
+
     fn operator(&mut self, name: &str, pos: Pos) -> Result<Op, ConditionError> {
         let op = match name {
             "is_null" => Op::IsNull,
             "is_not_null" => Op::IsNotNull,
+            "is_falsy" => Op::IsFalsy,
+            "is_truthy" => Op::IsTruthy,
+            _ if self.at_call() => return self.reference_operand(name, pos),
             "eq" => Op::Eq(self.scalar()?),
             "ne" => Op::Ne(self.scalar()?),
             "in" => Op::In(self.scalar_list()?),
@@ -357,15 +552,7 @@ impl Parser<'_> {
             "lt" => Op::Cmp(CmpOp::Lt, self.number()?),
             "lte" => Op::Cmp(CmpOp::Lte, self.number()?),
             "cidr" => Op::Cidr(self.cidrs()?),
-            other => {
-                return Err(ConditionError::new(
-                    pos,
-                    format!(
-                        "unknown operator `{other}` (operators: {})",
-                        OPERATORS.join(", ")
-                    ),
-                ))
-            }
+            other => return Err(ConditionError::new(pos, unknown_operator(other))),
         };
         Ok(op)
     }
@@ -384,7 +571,9 @@ impl Parser<'_> {
             )),
             Some(Token::Word(w)) => Err(ConditionError::new(
                 pos,
-                format!("expected a value, found `{w}` (quote strings: \"{w}\")"),
+                format!(
+                    "expected a value, found `{w}` (quote strings: \"{w}\"; compare with a field: field({w}))"
+                ),
             )),
             other => Err(ConditionError::new(
                 pos,
@@ -411,6 +600,11 @@ impl Parser<'_> {
             if self.peek() == Some(&Token::ListClose) {
                 self.at += 1;
                 break;
+            }
+            if self.at_call() {
+                return Err(self.error(
+                    "a list holds literal values only; compare with another field's values as `in field(path)`",
+                ));
             }
             items.push(item(self)?);
             match self.next() {
@@ -495,15 +689,43 @@ fn collapse(mut items: Vec<Expr>, wrap: fn(Vec<Expr>) -> Expr) -> Expr {
 }
 
 fn compile_field(name: &str) -> Result<Field, String> {
-    if let Some(udm) = UdmField::from_path(name) {
-        return udm.map(Field::Udm);
-    }
+    reject_keyword(name)?;
+    plain_field(name)
+}
+
+fn reject_keyword(name: &str) -> Result<(), String> {
     if OPERATORS.contains(&name) || ["and", "or", "not"].contains(&name) {
         return Err(format!("expected a field name, found the keyword `{name}`"));
     }
-    FieldPath::parse(name)
-        .map(Field::Path)
-        .map_err(|e| e.to_string())
+    Ok(())
+}
+
+fn unknown_operator(name: &str) -> String {
+    format!(
+        "unknown operator `{name}` (operators: {})",
+        OPERATORS.join(", ")
+    )
+}
+
+/// The comparison an operator makes with another field, and whether it is negated; `None` for
+/// operators that take a literal (`matches`, `cidr`) or none.
+fn ref_test(name: &str) -> Option<(RefTest, bool)> {
+    let test = match name {
+        "eq" | "in" | "ne" | "not_in" => RefTest::Eq,
+        "ieq" | "iin" | "ine" | "not_iin" => RefTest::IEq,
+        "starts_with" => RefTest::StartsWith(false),
+        "istarts_with" => RefTest::StartsWith(true),
+        "ends_with" => RefTest::EndsWith(false),
+        "iends_with" => RefTest::EndsWith(true),
+        "contains" => RefTest::Contains(false),
+        "icontains" => RefTest::Contains(true),
+        "gt" => RefTest::Cmp(CmpOp::Gt),
+        "gte" => RefTest::Cmp(CmpOp::Gte),
+        "lt" => RefTest::Cmp(CmpOp::Lt),
+        "lte" => RefTest::Cmp(CmpOp::Lte),
+        _ => return None,
+    };
+    Some((test, ["ne", "not_in", "ine", "not_iin"].contains(&name)))
 }
 
 fn parse_number(text: &str) -> Option<Number> {

@@ -559,3 +559,105 @@ fn a_kql_query_may_start_with_a_hyphen() {
         "--compact still read as the flag"
     );
 }
+
+/// Runs `eshunt status` against a cluster at `url` (config extras in `settings`), with nothing
+/// from the environment overriding the config. Returns the output and how long it took.
+fn status_against(url: &str, settings: &str) -> (Output, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = root().join("queries");
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &format!(
+            "[elasticsearch]\nurls = [\"{url}\"]\n{settings}\n[rules]\ndir = {:?}\n",
+            rules.to_str().unwrap()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(["status", "--config", config.to_str().unwrap()])
+        .env_remove("ESHUNT_ES_URL")
+        .env_remove("ESHUNT_ES_USERNAME")
+        .env_remove("ESHUNT_ES_PASSWORD")
+        .env_remove("ESHUNT_ES_API_KEY")
+        .output()
+        .expect("run eshunt");
+    (out, started.elapsed())
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn assert_names_the_url_setting(err: &str) {
+    assert!(err.contains("[elasticsearch] urls"), "{err}");
+    assert!(err.contains("ESHUNT_ES_URL"), "{err}");
+    assert!(!err.contains("error sending request"), "{err}");
+}
+
+#[test]
+fn a_refused_first_connection_says_so_at_once() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let (out, took) = status_against(&url, "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains(&format!("{url}/")), "{err}");
+    assert_names_the_url_setting(&err);
+    assert!(
+        !err.contains("retrying request"),
+        "a refused first request is not retried: {err}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn https_to_a_plain_http_port_is_a_tls_handshake_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A plain-http server: whatever it is sent, it answers 400 in clear text.
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0u8; 1024]);
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let (out, _) = status_against(&url, "");
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("TLS handshake"), "{err}");
+    assert!(err.contains("http://"), "the hint names plain http: {err}");
+    assert!(err.contains(&format!("{url}/")), "{err}");
+    assert_names_the_url_setting(&err);
+    assert!(!err.contains("retrying request"), "{err}");
+}
+
+#[test]
+fn an_unresolvable_host_is_a_dns_failure() {
+    // `.invalid` never resolves (RFC 6761): the lookup fails without reaching a cluster.
+    let (out, _) = status_against("http://nonexistent.invalid:9200", "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot resolve the host name"), "{err}");
+    assert!(err.contains("http://nonexistent.invalid:9200/"), "{err}");
+    assert_names_the_url_setting(&err);
+    assert!(!err.contains("retrying request"), "{err}");
+}
+
+#[test]
+fn a_silent_cluster_is_a_timeout_naming_the_setting() {
+    // Connections complete in the kernel's backlog; nothing ever answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (out, _) = status_against(&url, "request_timeout = \"500ms\"\nmax_retries = 0");
+    drop(listener);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no answer from"), "{err}");
+    assert!(err.contains("within 500ms"), "{err}");
+    assert!(err.contains("[elasticsearch] request_timeout"), "{err}");
+}

@@ -661,3 +661,66 @@ fn a_silent_cluster_is_a_timeout_naming_the_setting() {
     assert!(err.contains("within 500ms"), "{err}");
     assert!(err.contains("[elasticsearch] request_timeout"), "{err}");
 }
+
+/// Runs eshunt in `dir`, as an installed binary run outside the repository.
+fn eshunt_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ESHUNT_RULES")
+        .env_remove("ESHUNT_CONFIG")
+        .output()
+        .expect("run eshunt")
+}
+
+#[test]
+fn outside_the_repository_errors_say_where_rules_were_looked_for_and_how_to_point_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let looked = std::path::absolute(dir.path().join("queries")).unwrap();
+    let looked = looked.to_str().unwrap();
+    let sample = root().join("samples/cloudtrail-extra.jsonl");
+    let scan = eshunt_in(dir.path(), &["scan", sample.to_str().unwrap()]);
+    assert_eq!(scan.status.code(), Some(1));
+    let err = stderr(&scan);
+    assert!(err.contains("no rules to run: no rule files"), "{err}");
+    assert!(err.contains(looked), "{err}");
+    assert!(err.contains("--rules DIR or ESHUNT_RULES"), "{err}");
+
+    let rules = eshunt_in(dir.path(), &["rules"]);
+    assert_eq!(rules.status.code(), Some(1));
+    assert!(stderr(&rules).contains(looked), "{}", stderr(&rules));
+
+    let test = eshunt_in(dir.path(), &["test"]);
+    assert_eq!(test.status.code(), Some(1));
+    assert!(
+        stderr(&test).contains("eshunt test DIR"),
+        "{}",
+        stderr(&test)
+    );
+
+    // A cluster command reads `[rules] dir` of its config, relative to the config file.
+    let config = write(
+        dir.path(),
+        "etc/config.toml",
+        "[elasticsearch]\nurls = [\"http://127.0.0.1:9\"]\n",
+    );
+    let hunt = eshunt_in(
+        dir.path(),
+        &["hunt", "--config", config.to_str().unwrap(), "--last", "1h"],
+    );
+    assert_eq!(hunt.status.code(), Some(1));
+    let err = stderr(&hunt);
+    let beside_config = std::path::absolute(dir.path().join("etc/queries")).unwrap();
+    assert!(err.contains(beside_config.to_str().unwrap()), "{err}");
+    assert!(err.contains("`[rules] dir`"), "{err}");
+
+    // Pointed at the rules, the same run works.
+    let rules_dir = root().join("queries");
+    let pointed = Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(["scan", sample.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("ESHUNT_RULES", &rules_dir)
+        .output()
+        .unwrap();
+    assert_eq!(pointed.status.code(), Some(0), "{}", stderr(&pointed));
+}

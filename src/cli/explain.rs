@@ -3,7 +3,7 @@
 //! the alert it would make.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, finish, load_rules, Fail};
+use super::{exit, finish, load_rules, rules_help, Fail, RulesFrom};
 use eshunt::alert;
 use eshunt::es::{Cluster, Request};
 use eshunt::event::{Event, Origin, Shape};
@@ -47,17 +47,23 @@ fn explain(args: &Args) -> Result<u8, String> {
     } else {
         None
     };
-    let dir = match (&args.rules_dir, &config) {
-        (Some(d), _) => d.clone(),
-        (None, Some(c)) => c.rules.dir.clone(),
-        (None, None) => PathBuf::from("queries"),
+    let (dir, from) = match (&args.rules_dir, &config) {
+        (Some(d), _) => (d.clone(), RulesFrom::Option),
+        (None, Some(c)) => (c.rules.dir.clone(), RulesFrom::Config),
+        (None, None) => (PathBuf::from("queries"), RulesFrom::Option),
     };
     let report = load_rules(&dir);
     let rule = report
         .rules
         .iter()
         .find(|r| r.meta.id == args.rule)
-        .ok_or_else(|| format!("no rule with id `{}` in {}", args.rule, dir.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "no rule with id `{}` — {}",
+                args.rule,
+                rules_help(&dir, from)
+            )
+        })?;
     match (&args.file, &args.index, &args.id, config) {
         (Some(file), _, _, _) => {
             let event = read_file(file)?;

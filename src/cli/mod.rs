@@ -201,3 +201,48 @@ pub fn load_rules(dir: &std::path::Path) -> eshunt::rule::LoadReport {
     }
     report
 }
+
+/// How a command chose its rules folder, so an error can say how to choose another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFrom {
+    /// `--rules DIR` or `ESHUNT_RULES`, default `queries` (`scan`, `rules`).
+    OptionOrEnv,
+    /// `--rules DIR`, default `queries` (`backfill --source`, `explain` without a config).
+    Option,
+    /// `[rules] dir` of the config file (the commands that talk to a cluster).
+    Config,
+    /// The `DIR` argument of `eshunt test`.
+    Argument,
+}
+
+/// Where the rules were looked for (as an absolute path: an installed binary run elsewhere
+/// looks in the working directory) and how to point eshunt at them.
+pub fn rules_help(dir: &std::path::Path, from: RulesFrom) -> String {
+    let looked = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let how = match from {
+        RulesFrom::OptionOrEnv => "give the rules folder with --rules DIR or ESHUNT_RULES=DIR",
+        RulesFrom::Option => "give the rules folder with --rules DIR",
+        RulesFrom::Config => {
+            "set `[rules] dir` in the config file (--config, ESHUNT_CONFIG; relative to that file)"
+        }
+        RulesFrom::Argument => "give the rules folder: eshunt test DIR",
+    };
+    format!(
+        "eshunt looked for rule files in {}; {how} (the rules that come with eshunt are in the `queries` folder of its repository)",
+        looked.display()
+    )
+}
+
+/// The rules of `report` with these ids (every enabled rule when none is given). When there is
+/// nothing to run, the error says where the rules were looked for and how to point eshunt
+/// elsewhere.
+pub fn select_from<'r>(
+    report: &'r eshunt::rule::LoadReport,
+    ids: &[String],
+    dir: &std::path::Path,
+    from: RulesFrom,
+) -> Result<Vec<&'r eshunt::rule::Rule>, String> {
+    report
+        .select(ids)
+        .map_err(|e| format!("{e} — {}", rules_help(dir, from)))
+}

@@ -1,6 +1,6 @@
 //! `eshunt rules`: list the rules.
 
-use super::{exit, load_rules, RulesDir};
+use super::{exit, load_rules, rules_help, RulesDir, RulesFrom};
 
 /// Arguments of `eshunt rules`.
 #[derive(Debug, clap::Args)]
@@ -16,8 +16,8 @@ pub struct Args {
 pub fn run(args: Args) -> u8 {
     if !args.rules.dir.is_dir() {
         eprintln!(
-            "error: {}: the rules directory does not exist",
-            args.rules.dir.display()
+            "error: the rules directory does not exist — {}",
+            rules_help(&args.rules.dir, RulesFrom::OptionOrEnv)
         );
         return exit::FAILURE;
     }

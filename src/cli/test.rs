@@ -1,6 +1,6 @@
 //! `eshunt test`: run every rule's tests.
 
-use super::{exit, load_rules};
+use super::{exit, load_rules, rules_help, RulesFrom};
 use eshunt::rule::testing;
 use std::path::PathBuf;
 
@@ -17,6 +17,13 @@ pub struct Args {
 
 /// Runs `eshunt test`.
 pub fn run(args: Args) -> u8 {
+    if !args.dir.is_dir() {
+        eprintln!(
+            "error: the rules directory does not exist — {}",
+            rules_help(&args.dir, RulesFrom::Argument)
+        );
+        return exit::FAILURE;
+    }
     let report = load_rules(&args.dir);
     let selected: Vec<_> = report
         .rules
@@ -29,8 +36,8 @@ pub fn run(args: Args) -> u8 {
         .find(|id| !report.rules.iter().any(|r| &&r.meta.id == id))
     {
         eprintln!(
-            "error: no rule with id `{missing}` in {}",
-            args.dir.display()
+            "error: no rule with id `{missing}` — {}",
+            rules_help(&args.dir, RulesFrom::Argument)
         );
         return exit::FAILURE;
     }

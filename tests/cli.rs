@@ -724,3 +724,94 @@ fn outside_the_repository_errors_say_where_rules_were_looked_for_and_how_to_poin
         .unwrap();
     assert_eq!(pointed.status.code(), Some(0), "{}", stderr(&pointed));
 }
+
+#[test]
+fn alerts_prints_one_short_line_per_alert_and_filters_by_rule_and_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alerts.ndjson");
+    let scan = eshunt(&["scan", "samples/", "--output", file.to_str().unwrap()]);
+    assert_eq!(scan.status.code(), Some(0), "{}", stderr(&scan));
+    let documents = alert_ids_in(&file).len();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root().join("samples/expected.json")).unwrap())
+            .unwrap();
+    let panther = expected["panther"]["alerts"].as_array().unwrap().len();
+
+    let all = eshunt(&["alerts", file.to_str().unwrap()]);
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let text = String::from_utf8_lossy(&all.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), documents);
+    let panther_line = lines
+        .iter()
+        .find(|l| l.contains("Lambda Configuration Updated with Layers by User"))
+        .unwrap();
+    assert!(
+        panther_line.starts_with("2026-03-14T") && panther_line.contains("  high  "),
+        "{panther_line}"
+    );
+    assert!(
+        panther_line.contains("| [AWS.CloudTrail] User ["),
+        "the title: {panther_line}"
+    );
+    assert!(
+        panther_line.contains("| event ") && panther_line.contains(" at samples/"),
+        "the source event: {panther_line}"
+    );
+    // The documents are 5–9 KB each.
+    assert!(lines.iter().all(|l| l.len() < 1000), "{text}");
+
+    let count = |args: &[&str]| {
+        let mut all = vec!["alerts", file.to_str().unwrap()];
+        all.extend(args);
+        let out = eshunt(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(
+        count(&["--rule", "AWS.Lambda.UpdateFunctionConfiguration"]),
+        panther
+    );
+    assert_eq!(count(&["--min-severity", "high"]), panther);
+    assert_eq!(count(&["--min-severity", "low"]), documents);
+    assert_eq!(count(&["--min-severity", "critical"]), 0);
+    assert_eq!(
+        eshunt(&["alerts", "x", "--min-severity", "severe"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn alerts_skips_what_is_not_an_alert_with_its_location_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.ndjson");
+    eshunt(&[
+        "scan",
+        "samples/cloudtrail-extra.jsonl",
+        "--output",
+        good.to_str().unwrap(),
+    ]);
+    let mut text = std::fs::read_to_string(&good).unwrap();
+    let count = text.lines().count();
+    text.push_str(
+        "{\"eventName\": \"UpdateFunctionConfiguration20150331v2\"}\n{\"event\": {\"kind\": \"al",
+    );
+    let mixed = write(dir.path(), "mixed.ndjson", &text);
+    let missing = dir.path().join("missing.ndjson");
+    let out = eshunt(&["alerts", mixed.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "something was skipped");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), count);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("mixed.ndjson:{}: not an eshunt alert", count + 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("mixed.ndjson:{}: invalid JSON", count + 2)),
+        "{err}"
+    );
+    assert!(err.contains("missing.ndjson: cannot read"), "{err}");
+    assert!(err.contains("2 lines skipped; 1 files unreadable"), "{err}");
+}

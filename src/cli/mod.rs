@@ -1,5 +1,6 @@
 //! Command-line definition, dispatch and exit codes.
 
+mod alerts;
 mod backfill;
 mod cluster;
 mod explain;
@@ -98,6 +99,9 @@ enum Command {
     Explain(explain::Args),
     /// Translate KQL to Elasticsearch query DSL exactly as Kibana does (exit 1 on invalid KQL).
     Kql(kql::Args),
+    /// Alerts one line each (time, severity, rule, title, source event), from alert files or
+    /// the cluster, filtered by rule and severity.
+    Alerts(alerts::Args),
 }
 
 /// Where rules are read from, shared by the commands that load rules.
@@ -146,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Backfill(args) => backfill::run(args),
         Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Alerts(args) => alerts::run(args),
     };
     ExitCode::from(code)
 }

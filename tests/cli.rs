@@ -1016,8 +1016,264 @@ fn a_zero_chunk_is_a_usage_error_and_an_empty_rules_folder_fails_its_tests() {
     let out = eshunt(&["test", empty.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("no rule files in"),
+        stderr(&out).contains("no rule files"),
         "{}",
         stderr(&out)
     );
+}
+
+/// Runs `eshunt status` against a cluster at `url` (config extras in `settings`), with nothing
+/// from the environment overriding the config. Returns the output and how long it took.
+fn status_against(url: &str, settings: &str) -> (Output, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = root().join("queries");
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &format!(
+            "[elasticsearch]\nurls = [\"{url}\"]\n{settings}\n[rules]\ndir = {:?}\n",
+            rules.to_str().unwrap()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(["status", "--config", config.to_str().unwrap()])
+        .env_remove("ESHUNT_ES_URL")
+        .env_remove("ESHUNT_ES_USERNAME")
+        .env_remove("ESHUNT_ES_PASSWORD")
+        .env_remove("ESHUNT_ES_API_KEY")
+        .output()
+        .expect("run eshunt");
+    (out, started.elapsed())
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn assert_names_the_url_setting(err: &str) {
+    assert!(err.contains("[elasticsearch] urls"), "{err}");
+    assert!(err.contains("ESHUNT_ES_URL"), "{err}");
+    assert!(!err.contains("error sending request"), "{err}");
+}
+
+#[test]
+fn a_refused_first_connection_says_so_at_once() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let (out, took) = status_against(&url, "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains(&format!("{url}/")), "{err}");
+    assert_names_the_url_setting(&err);
+    assert!(
+        !err.contains("retrying request"),
+        "a refused first request is not retried: {err}"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn https_to_a_plain_http_port_is_a_tls_handshake_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A plain-http server: whatever it is sent, it answers 400 in clear text.
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0u8; 1024]);
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let (out, _) = status_against(&url, "");
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("TLS handshake"), "{err}");
+    assert!(err.contains("http://"), "the hint names plain http: {err}");
+    assert!(err.contains(&format!("{url}/")), "{err}");
+    assert_names_the_url_setting(&err);
+    assert!(!err.contains("retrying request"), "{err}");
+}
+
+#[test]
+fn an_unresolvable_host_is_a_dns_failure() {
+    // `.invalid` never resolves (RFC 6761): the lookup fails without reaching a cluster.
+    let (out, _) = status_against("http://nonexistent.invalid:9200", "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot resolve the host name"), "{err}");
+    assert!(err.contains("http://nonexistent.invalid:9200/"), "{err}");
+    assert_names_the_url_setting(&err);
+    assert!(!err.contains("retrying request"), "{err}");
+}
+
+#[test]
+fn a_silent_cluster_is_a_timeout_naming_the_setting() {
+    // Connections complete in the kernel's backlog; nothing ever answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (out, _) = status_against(&url, "request_timeout = \"500ms\"\nmax_retries = 0");
+    drop(listener);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no answer from"), "{err}");
+    assert!(err.contains("within 500ms"), "{err}");
+    assert!(err.contains("[elasticsearch] request_timeout"), "{err}");
+}
+
+/// Runs eshunt in `dir`, as an installed binary run outside the repository.
+fn eshunt_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ESHUNT_RULES")
+        .env_remove("ESHUNT_CONFIG")
+        .output()
+        .expect("run eshunt")
+}
+
+#[test]
+fn outside_the_repository_errors_say_where_rules_were_looked_for_and_how_to_point_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let looked = std::path::absolute(dir.path().join("queries")).unwrap();
+    let looked = looked.to_str().unwrap();
+    let sample = root().join("samples/cloudtrail-extra.jsonl");
+    let scan = eshunt_in(dir.path(), &["scan", sample.to_str().unwrap()]);
+    assert_eq!(scan.status.code(), Some(1));
+    let err = stderr(&scan);
+    assert!(err.contains("no rules to run: no rule files"), "{err}");
+    assert!(err.contains(looked), "{err}");
+    assert!(err.contains("--rules DIR or ESHUNT_RULES"), "{err}");
+
+    let rules = eshunt_in(dir.path(), &["rules"]);
+    assert_eq!(rules.status.code(), Some(1));
+    assert!(stderr(&rules).contains(looked), "{}", stderr(&rules));
+
+    let test = eshunt_in(dir.path(), &["test"]);
+    assert_eq!(test.status.code(), Some(1));
+    assert!(
+        stderr(&test).contains("eshunt test DIR"),
+        "{}",
+        stderr(&test)
+    );
+
+    // A cluster command reads `[rules] dir` of its config, relative to the config file.
+    let config = write(
+        dir.path(),
+        "etc/config.toml",
+        "[elasticsearch]\nurls = [\"http://127.0.0.1:9\"]\n",
+    );
+    let hunt = eshunt_in(
+        dir.path(),
+        &["hunt", "--config", config.to_str().unwrap(), "--last", "1h"],
+    );
+    assert_eq!(hunt.status.code(), Some(1));
+    let err = stderr(&hunt);
+    let beside_config = std::path::absolute(dir.path().join("etc/queries")).unwrap();
+    assert!(err.contains(beside_config.to_str().unwrap()), "{err}");
+    assert!(err.contains("`[rules] dir`"), "{err}");
+
+    // Pointed at the rules, the same run works.
+    let rules_dir = root().join("queries");
+    let pointed = Command::new(env!("CARGO_BIN_EXE_eshunt"))
+        .args(["scan", sample.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("ESHUNT_RULES", &rules_dir)
+        .output()
+        .unwrap();
+    assert_eq!(pointed.status.code(), Some(0), "{}", stderr(&pointed));
+}
+
+#[test]
+fn alerts_prints_one_short_line_per_alert_and_filters_by_rule_and_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alerts.ndjson");
+    let scan = eshunt(&["scan", "samples/", "--output", file.to_str().unwrap()]);
+    assert_eq!(scan.status.code(), Some(0), "{}", stderr(&scan));
+    let documents = alert_ids_in(&file).len();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root().join("samples/expected.json")).unwrap())
+            .unwrap();
+    let panther = expected["panther"]["alerts"].as_array().unwrap().len();
+
+    let all = eshunt(&["alerts", file.to_str().unwrap()]);
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let text = String::from_utf8_lossy(&all.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), documents);
+    let panther_line = lines
+        .iter()
+        .find(|l| l.contains("Lambda Configuration Updated with Layers by User"))
+        .unwrap();
+    assert!(
+        panther_line.starts_with("2026-03-14T") && panther_line.contains("  high  "),
+        "{panther_line}"
+    );
+    assert!(
+        panther_line.contains("| [AWS.CloudTrail] User ["),
+        "the title: {panther_line}"
+    );
+    assert!(
+        panther_line.contains("| event ") && panther_line.contains(" at samples/"),
+        "the source event: {panther_line}"
+    );
+    // The documents are 5–9 KB each.
+    assert!(lines.iter().all(|l| l.len() < 1000), "{text}");
+
+    let count = |args: &[&str]| {
+        let mut all = vec!["alerts", file.to_str().unwrap()];
+        all.extend(args);
+        let out = eshunt(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(
+        count(&["--rule", "AWS.Lambda.UpdateFunctionConfiguration"]),
+        panther
+    );
+    assert_eq!(count(&["--min-severity", "high"]), panther);
+    assert_eq!(count(&["--min-severity", "low"]), documents);
+    assert_eq!(count(&["--min-severity", "critical"]), 0);
+    assert_eq!(
+        eshunt(&["alerts", "x", "--min-severity", "severe"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn alerts_skips_what_is_not_an_alert_with_its_location_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.ndjson");
+    eshunt(&[
+        "scan",
+        "samples/cloudtrail-extra.jsonl",
+        "--output",
+        good.to_str().unwrap(),
+    ]);
+    let mut text = std::fs::read_to_string(&good).unwrap();
+    let count = text.lines().count();
+    text.push_str(
+        "{\"eventName\": \"UpdateFunctionConfiguration20150331v2\"}\n{\"event\": {\"kind\": \"al",
+    );
+    let mixed = write(dir.path(), "mixed.ndjson", &text);
+    let missing = dir.path().join("missing.ndjson");
+    let out = eshunt(&["alerts", mixed.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "something was skipped");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), count);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("mixed.ndjson:{}: not an eshunt alert", count + 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("mixed.ndjson:{}: invalid JSON", count + 2)),
+        "{err}"
+    );
+    assert!(err.contains("missing.ndjson: cannot read"), "{err}");
+    assert!(err.contains("2 lines skipped; 1 files unreadable"), "{err}");
 }

@@ -1324,3 +1324,86 @@ async fn a_pattern_matching_no_index_gives_an_empty_window_on_emulated_flavours(
         a_pattern_matching_no_index_gives_an_empty_window(env).await;
     }
 }
+
+/// `eshunt alerts` without files: the newest alerts of the config's target, one line each.
+#[test]
+fn the_alerts_command_reads_the_cluster_alerts() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = rt.block_on(Env::start(Flavor::Elasticsearch, "8.15.0"));
+    let (env, docs, rules) = rt.block_on(loaded(env, "v-", 21, 5));
+    let expected = expected(&rules, &docs);
+    for command in ["setup", "hunt"] {
+        let mut cmd = env.eshunt(command);
+        if command == "hunt" {
+            cmd.args(["--from", "2026-03-14", "--to", "2026-03-15"]);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let written = rt.block_on(env.alerts()); // also makes them searchable
+    assert_eq!(written.len(), all_ids(&expected).len());
+    let lines = |args: &[&str]| {
+        let out = env.eshunt("alerts").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            stdout.lines().map(str::to_string).collect::<Vec<_>>(),
+            stderr,
+        )
+    };
+
+    let (all, summary) = lines(&[]);
+    assert_eq!(all.len(), written.len());
+    assert!(
+        summary.contains(&format!("of {} in {}", written.len(), env.target)),
+        "{summary}"
+    );
+    let times: Vec<&str> = all.iter().map(|l| &l[..24]).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {all:?}"
+    );
+    let panther = written
+        .values()
+        .find(|a| a["rule"]["id"] == PANTHER)
+        .unwrap();
+    let source = format!(
+        "event {} at {}/{}",
+        panther["eshunt"]["source"]["event_id"].as_str().unwrap(),
+        panther["eshunt"]["source"]["index"].as_str().unwrap(),
+        panther["eshunt"]["source"]["id"].as_str().unwrap()
+    );
+    let line = all.iter().find(|l| l.ends_with(&source)).unwrap();
+    assert!(line.contains("  high  "), "{line}");
+    assert!(
+        line.contains(&format!(
+            "{} | {} |",
+            panther["rule"]["name"].as_str().unwrap(),
+            panther["message"].as_str().unwrap()
+        )),
+        "{line}"
+    );
+
+    assert_eq!(lines(&["--rule", PANTHER]).0.len(), expected[PANTHER].len());
+    assert_eq!(
+        lines(&["--min-severity", "high"]).0.len(),
+        expected[PANTHER].len()
+    );
+    assert!(lines(&["--min-severity", "critical"]).0.is_empty());
+    let (newest, _) = lines(&["--limit", "2"]);
+    assert_eq!(newest, all[all.len() - 2..]);
+
+    let missing = env
+        .eshunt("alerts")
+        .args(["--index", "eshunt-no-such-alerts"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("eshunt-no-such-alerts"));
+}

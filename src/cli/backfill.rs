@@ -4,7 +4,7 @@
 
 use super::cluster::{self, ConfigArg};
 use super::summary::{count, Summary};
-use super::{exit, finish, load_rules, Fail, RuleFilter};
+use super::{exit, finish, load_rules, select_from, Fail, RuleFilter, RulesFrom};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::Rule;
@@ -102,7 +102,10 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("queries"));
     let report = load_rules(&dir);
-    let rules = without_threshold_rules(report.select(&rule_ids)?, !rule_ids.is_empty())?;
+    let rules = without_threshold_rules(
+        select_from(&report, &rule_ids, &dir, RulesFrom::Option)?,
+        !rule_ids.is_empty(),
+    )?;
     let engine = Engine::new(
         rules,
         TimeRange {
@@ -207,7 +210,8 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("no unfinished backfill to resume")?;
-            let rules = loaded.select(&previous.rule_ids)?;
+            let rules =
+                select_from(&loaded, &previous.rule_ids, &config.rules.dir, RulesFrom::Config)?;
             BackfillSpec {
                 rules: rules.into_iter().cloned().map(Arc::new).collect(),
                 range: Window { start: previous.range_start, end: previous.range_end },
@@ -215,7 +219,8 @@ fn cluster_backfill(args: &Args) -> Result<u8, String> {
                 concurrency: args.concurrency,
             }
         } else {
-            let rules = loaded.select(&args.rule.ids)?;
+            let rules =
+                select_from(&loaded, &args.rule.ids, &config.rules.dir, RulesFrom::Config)?;
             BackfillSpec {
                 rules: rules.into_iter().cloned().map(Arc::new).collect(),
                 range: range(args)?,

@@ -1,7 +1,7 @@
 //! What every command that talks to a cluster shares: `--config`, loading the configuration
 //! with environment overrides, the rules it names, and connecting.
 
-use super::load_rules;
+use super::{load_rules, RulesFrom};
 use eshunt::config::{Config, ProcessEnv};
 use eshunt::es::retry::RetryPolicy;
 use eshunt::es::Cluster;
@@ -44,9 +44,7 @@ pub async fn connect(config: &Config) -> Result<Cluster, String> {
 /// Returns the rules and whether some rule file had errors.
 pub fn select_rules(config: &Config, ids: &[String]) -> Result<(Vec<Rule>, bool), String> {
     let report = load_rules(&config.rules.dir);
-    let rules = report
-        .select(ids)
-        .map_err(|e| format!("{e} (rules folder: {})", config.rules.dir.display()))?
+    let rules = super::select_from(&report, ids, &config.rules.dir, RulesFrom::Config)?
         .into_iter()
         .cloned()
         .collect();

@@ -4,7 +4,7 @@
 //! after the other.
 
 use super::cluster::{self, ConfigArg};
-use super::{exit, load_rules, with_stdout, Fail};
+use super::{exit, load_rules, rules_help, with_stdout, Fail, RulesFrom};
 use eshunt::alert;
 use eshunt::es::Cluster;
 use eshunt::event::{Event, Origin, Shape};
@@ -62,17 +62,23 @@ fn explain(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     } else {
         None
     };
-    let dir = match (&args.rules_dir, &config) {
-        (Some(d), _) => d.clone(),
-        (None, Some(c)) => c.rules.dir.clone(),
-        (None, None) => PathBuf::from("queries"),
+    let (dir, from) = match (&args.rules_dir, &config) {
+        (Some(d), _) => (d.clone(), RulesFrom::Option),
+        (None, Some(c)) => (c.rules.dir.clone(), RulesFrom::Config),
+        (None, None) => (PathBuf::from("queries"), RulesFrom::Option),
     };
     let report = load_rules(&dir);
     let rule = report
         .rules
         .iter()
         .find(|r| r.meta.id == args.rule)
-        .ok_or_else(|| format!("no rule with id `{}` in {}", args.rule, dir.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "no rule with id `{}` — {}",
+                args.rule,
+                rules_help(&dir, from)
+            )
+        })?;
     match (&args.file, &args.index, &args.id, config) {
         (Some(file), _, _, _) => explain_file(out, rule, file, &Selection::of(args)?),
         (None, Some(index), Some(id), Some(config)) => cluster::runtime().block_on(async {

@@ -1,5 +1,6 @@
 //! Command-line definition, dispatch and exit codes.
 
+mod alerts;
 mod backfill;
 mod cluster;
 mod explain;
@@ -100,6 +101,9 @@ enum Command {
     Explain(explain::Args),
     /// Translate KQL to Elasticsearch query DSL exactly as Kibana does (exit 1 on invalid KQL).
     Kql(kql::Args),
+    /// Alerts one line each (time, severity, rule, title, source event), from alert files or
+    /// the cluster, filtered by rule and severity.
+    Alerts(alerts::Args),
 }
 
 /// Where rules are read from, shared by the commands that load rules.
@@ -148,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::Backfill(args) => backfill::run(args),
         Command::Status(args) => status::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Alerts(args) => alerts::run(args),
     };
     ExitCode::from(code)
 }
@@ -241,4 +246,49 @@ pub fn load_rules(dir: &std::path::Path) -> eshunt::rule::LoadReport {
         print_error(error);
     }
     report
+}
+
+/// How a command chose its rules folder, so an error can say how to choose another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFrom {
+    /// `--rules DIR` or `ESHUNT_RULES`, default `queries` (`scan`, `rules`).
+    OptionOrEnv,
+    /// `--rules DIR`, default `queries` (`backfill --source`, `explain` without a config).
+    Option,
+    /// `[rules] dir` of the config file (the commands that talk to a cluster).
+    Config,
+    /// The `DIR` argument of `eshunt test`.
+    Argument,
+}
+
+/// Where the rules were looked for (as an absolute path: an installed binary run elsewhere
+/// looks in the working directory) and how to point eshunt at them.
+pub fn rules_help(dir: &std::path::Path, from: RulesFrom) -> String {
+    let looked = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let how = match from {
+        RulesFrom::OptionOrEnv => "give the rules folder with --rules DIR or ESHUNT_RULES=DIR",
+        RulesFrom::Option => "give the rules folder with --rules DIR",
+        RulesFrom::Config => {
+            "set `[rules] dir` in the config file (--config, ESHUNT_CONFIG; relative to that file)"
+        }
+        RulesFrom::Argument => "give the rules folder: eshunt test DIR",
+    };
+    format!(
+        "eshunt looked for rule files in {}; {how} (the rules that come with eshunt are in the `queries` folder of its repository)",
+        looked.display()
+    )
+}
+
+/// The rules of `report` with these ids (every enabled rule when none is given). When there is
+/// nothing to run, the error says where the rules were looked for and how to point eshunt
+/// elsewhere.
+pub fn select_from<'r>(
+    report: &'r eshunt::rule::LoadReport,
+    ids: &[String],
+    dir: &std::path::Path,
+    from: RulesFrom,
+) -> Result<Vec<&'r eshunt::rule::Rule>, String> {
+    report
+        .select(ids)
+        .map_err(|e| format!("{e} — {}", rules_help(dir, from)))
 }

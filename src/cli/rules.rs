@@ -1,7 +1,7 @@
 //! `eshunt rules`: list the rules.
 
 use super::summary::count;
-use super::{exit, load_rules, with_stdout, Fail, RulesDir};
+use super::{exit, load_rules, rules_help, with_stdout, Fail, RulesDir, RulesFrom};
 use std::io::Write;
 
 /// Arguments of `eshunt rules`.
@@ -22,8 +22,8 @@ pub fn run(args: Args) -> u8 {
 fn list(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
     if !args.rules.dir.is_dir() {
         return Err(format!(
-            "{}: the rules directory does not exist",
-            args.rules.dir.display()
+            "the rules directory does not exist — {}",
+            rules_help(&args.rules.dir, RulesFrom::OptionOrEnv)
         )
         .into());
     }

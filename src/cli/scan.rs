@@ -1,7 +1,7 @@
 //! `eshunt scan`: hunt CloudTrail files and print alerts as JSON lines.
 
 use super::summary::{count, rule_label, Summary};
-use super::{exit, finish, load_rules, Fail, RuleFilter, RulesDir};
+use super::{exit, finish, load_rules, select_from, Fail, RuleFilter, RulesDir, RulesFrom};
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::hunt::files::{scan, ScanReport};
 use eshunt::rule::Rule;
@@ -47,9 +47,12 @@ fn scan_files(args: Args) -> Result<u8, Fail> {
     let now = chrono::Utc::now();
     let range = time_range(&args, now).map_err(Fail::usage)?;
     let report = load_rules(&args.rules.dir);
-    let selected = report
-        .select(&args.rule.ids)
-        .map_err(|e| format!("{e} (rules folder: {})", args.rules.dir.display()))?;
+    let selected = select_from(
+        &report,
+        &args.rule.ids,
+        &args.rules.dir,
+        RulesFrom::OptionOrEnv,
+    )?;
     let engine = Engine::new(selected, range).parse_all(args.parse_all);
     let writer: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(

@@ -1,7 +1,7 @@
 //! `eshunt test`: run every rule's tests.
 
 use super::summary::count;
-use super::{exit, load_rules, with_stdout, Fail};
+use super::{exit, load_rules, rules_help, with_stdout, Fail, RulesFrom};
 use eshunt::testing;
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,11 +23,18 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn run_tests(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
+    if !args.dir.is_dir() {
+        return Err(format!(
+            "the rules directory does not exist — {}",
+            rules_help(&args.dir, RulesFrom::Argument)
+        )
+        .into());
+    }
     let report = load_rules(&args.dir);
     if report.files == 0 && report.errors.is_empty() {
         return Err(format!(
-            "no rule files in {} (rule files are *.toml, searched recursively): nothing was tested",
-            args.dir.display()
+            "no rule files (*.toml, searched recursively): nothing was tested — {}",
+            rules_help(&args.dir, RulesFrom::Argument)
         )
         .into());
     }
@@ -41,7 +48,11 @@ fn run_tests(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
         .iter()
         .find(|id| !report.rules.iter().any(|r| &&r.meta.id == id))
     {
-        return Err(format!("no rule with id `{missing}` in {}", args.dir.display()).into());
+        return Err(format!(
+            "no rule with id `{missing}` — {}",
+            rules_help(&args.dir, RulesFrom::Argument)
+        )
+        .into());
     }
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();

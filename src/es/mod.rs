@@ -8,11 +8,13 @@
 //! are chosen from [`ClusterInfo`], detected once at connect.
 
 pub mod clock;
+pub mod failure;
 pub mod flavor;
 pub mod retry;
 pub mod setup;
 
 use crate::config::{Auth, Config, ConfigError, Env};
+use crate::time::Span;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::{HeaderMap, HeaderValue, CONTENT_TYPE};
@@ -21,10 +23,12 @@ use elasticsearch::http::transport::{
 };
 use elasticsearch::http::Method;
 use elasticsearch::Elasticsearch;
+use failure::Cause;
 use flavor::ClusterInfo;
 use retry::{is_retryable_status, Jitter, RetryPolicy};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -37,6 +41,7 @@ pub struct Request {
     body: Option<String>,
     ndjson: bool,
     not_repeatable: bool,
+    first_contact: bool,
 }
 
 impl Request {
@@ -48,6 +53,7 @@ impl Request {
             body: None,
             ndjson: false,
             not_repeatable: false,
+            first_contact: false,
         }
     }
 
@@ -56,6 +62,17 @@ impl Request {
     /// anything, is retried; other failures are returned for the caller to start over.
     pub fn not_repeatable(mut self) -> Request {
         self.not_repeatable = true;
+        self
+    }
+
+    /// Marks the first request of a connection to the cluster: a failure that shows a setup
+    /// problem ([`Cause::is_setup_problem`]: refused, DNS, TLS, certificate) is not retried
+    /// with backoff; each configured node is tried once, at once, and the last failure is
+    /// returned. Before the cluster ever answered, such a failure means a wrong URL or a
+    /// cluster that is not running, and backing off would only hold the error back for
+    /// 10–20 s; once it has answered, a refused connection is a node restarting and is retried.
+    pub fn first_contact(mut self) -> Request {
+        self.first_contact = true;
         self
     }
 
@@ -162,8 +179,10 @@ pub enum EsError {
     Transport {
         /// What was being done.
         what: String,
-        /// The error.
+        /// Why: the cause, the URL and what to check.
         message: String,
+        /// The cause.
+        cause: Cause,
     },
     /// The cluster answered with an error status (after retries, for retryable ones).
     #[error("{what}: HTTP {status} {error_type}: {reason}")]
@@ -229,6 +248,10 @@ struct Sender {
     client: Elasticsearch,
     retry: RetryPolicy,
     permits: Arc<Semaphore>,
+    /// `[elasticsearch] request_timeout`, named when a request times out.
+    timeout: Span,
+    /// Nodes the requests go round (1 for a cloud id).
+    nodes: usize,
 }
 
 impl Cluster {
@@ -244,8 +267,14 @@ impl Cluster {
                 ..RetryPolicy::default()
             },
             permits: Arc::new(Semaphore::new(es.max_concurrent_requests)),
+            timeout: es.request_timeout,
+            nodes: if es.cloud_id.is_some() {
+                1
+            } else {
+                es.urls.len()
+            },
         };
-        let root = sender.execute(&Request::get("/")).await?;
+        let root = sender.execute(&Request::get("/").first_contact()).await?;
         let root = Reply {
             status: root.status,
             body: root.json(),
@@ -305,16 +334,10 @@ impl Sender {
         let mut attempt = 0;
         loop {
             let outcome = self.send_once(request).await;
-            let retryable = match &outcome {
-                Ok(reply) if request.not_repeatable => reply.status == 429,
-                Ok(reply) => is_retryable_status(reply.status),
-                Err(_) => !request.not_repeatable,
-            };
-            if !retryable || attempt >= self.retry.max_retries {
+            let Some(delay) = self.retry_delay(request, &outcome, attempt, &mut jitter) else {
                 return outcome;
-            }
+            };
             attempt += 1;
-            let delay = self.retry.delay(attempt, &mut jitter);
             let cause = match &outcome {
                 Ok(reply) => format!("HTTP {}", reply.status),
                 Err(e) => e.to_string(),
@@ -322,6 +345,31 @@ impl Sender {
             tracing::warn!(path = request.path(), %cause, attempt, ?delay, "retrying request");
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// How long to wait before retrying `outcome`, after `attempt` retries; `None` when it is
+    /// final.
+    fn retry_delay(
+        &self,
+        request: &Request,
+        outcome: &Result<RawReply, EsError>,
+        attempt: u32,
+        jitter: &mut Jitter,
+    ) -> Option<Duration> {
+        let retryable = match outcome {
+            Ok(reply) if request.not_repeatable => reply.status == 429,
+            Ok(reply) => is_retryable_status(reply.status),
+            Err(EsError::Transport { cause, .. })
+                if request.first_contact && cause.is_setup_problem() =>
+            {
+                // The node pool goes round: the next attempt asks the next node.
+                let untried = usize::try_from(attempt + 1).is_ok_and(|tried| tried < self.nodes);
+                return untried.then_some(Duration::ZERO);
+            }
+            Err(_) => !request.not_repeatable,
+        };
+        (retryable && attempt < self.retry.max_retries)
+            .then(|| self.retry.delay(attempt + 1, jitter))
     }
 
     async fn send_once(&self, request: &Request) -> Result<RawReply, EsError> {
@@ -332,6 +380,7 @@ impl Sender {
             .map_err(|e| EsError::Transport {
                 what: request.path.clone(),
                 message: e.to_string(),
+                cause: Cause::Other,
             })?;
         let mut headers = HeaderMap::new();
         if request.ndjson {
@@ -353,19 +402,26 @@ impl Sender {
                 None,
             )
             .await
-            .map_err(|e| EsError::Transport {
-                what: what(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| self.transport_error(what(), &e))?;
         let status = response.status_code().as_u16();
-        let body = response.bytes().await.map_err(|e| EsError::Transport {
-            what: what(),
-            message: e.to_string(),
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(what(), &e))?;
         Ok(RawReply {
             status,
             body: body.into(),
         })
+    }
+
+    /// A request that got no (complete) answer, described by its cause.
+    fn transport_error(&self, what: String, error: &elasticsearch::Error) -> EsError {
+        let failure = failure::describe(error, self.timeout);
+        EsError::Transport {
+            what,
+            message: failure.message,
+            cause: failure.cause,
+        }
     }
 }
 
@@ -489,6 +545,58 @@ fn tls_validation(config: &Config) -> Result<CertificateValidation, EsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// The environment of a test: no variables.
+    struct NoEnv;
+
+    impl Env for NoEnv {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    /// A loopback node answering one `GET /` as Elasticsearch 8 does.
+    fn node_answering_once() -> (String, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let node = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = r#"{"version":{"number":"8.15.0","build_flavor":"default"},"tagline":"You Know, for Search"}"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            (&stream).write_all(reply.as_bytes()).unwrap();
+        });
+        (url, node)
+    }
+
+    #[tokio::test]
+    async fn at_first_contact_a_refused_node_hands_over_to_the_next_at_once() {
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let (answering, node) = node_answering_once();
+        let mut config = Config::default();
+        config.elasticsearch.urls = vec![format!("http://{closed}"), answering];
+        // A backoff before trying the second node would show.
+        config.elasticsearch.retry_backoff = Span::parse("20s").unwrap();
+        let started = std::time::Instant::now();
+        let cluster = Cluster::connect(&config, &NoEnv)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        node.join().unwrap();
+        assert_eq!(cluster.info().flavor, flavor::Flavor::Elasticsearch);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 
     #[test]
     fn path_segments_are_encoded() {

@@ -37,7 +37,8 @@ pub struct LoadReport {
 
 impl LoadReport {
     /// The rules with these ids, or every enabled rule when `ids` is empty. An unknown id, or
-    /// nothing to run, is an error.
+    /// nothing to run, is an error saying why there is nothing (no rule files, none valid, none
+    /// enabled).
     pub fn select(&self, ids: &[String]) -> Result<Vec<&Rule>, String> {
         if let Some(missing) = ids
             .iter()
@@ -57,9 +58,18 @@ impl LoadReport {
             })
             .collect();
         if selected.is_empty() {
-            return Err("no rules to run: none is enabled, or none loaded".into());
+            return Err(format!("no rules to run: {}", self.why_empty()));
         }
         Ok(selected)
+    }
+
+    /// Why no rule is selected by default.
+    fn why_empty(&self) -> String {
+        match (self.files, self.rules.len()) {
+            (0, _) => "no rule files (*.toml) were found".into(),
+            (files, 0) => format!("none of the {files} rule files is valid"),
+            (_, rules) => format!("none of the {rules} rules is enabled"),
+        }
     }
 }
 
@@ -68,7 +78,7 @@ pub fn load_dir(dir: &Path) -> LoadReport {
     let mut report = LoadReport::default();
     if !dir.is_dir() {
         report.errors.push(RuleError {
-            file: dir.display().to_string(),
+            file: absolute(dir).display().to_string(),
             line: 0,
             col: 0,
             message: "the rules directory does not exist or is not a directory".into(),
@@ -104,6 +114,12 @@ pub fn load_dir(dir: &Path) -> LoadReport {
     reject_duplicate_ids(&mut report);
     report.rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     report
+}
+
+/// `path` made absolute against the working directory (as is, if that cannot be read), so a
+/// message says where a relative path led.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn reject_duplicate_ids(report: &mut LoadReport) {
@@ -962,5 +978,18 @@ mod tests {
             "cron needs a look-back"
         );
         assert!(schedule(Some("5m"), Some("*/5 * * * *"), None).is_err());
+    }
+
+    #[test]
+    fn nothing_to_run_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let why = |report: &LoadReport| report.select(&[]).unwrap_err();
+        let empty = load_dir(dir.path());
+        assert!(why(&empty).contains("no rule files (*.toml) were found"));
+        std::fs::write(dir.path().join("broken.toml"), "id = ").unwrap();
+        let broken = load_dir(dir.path());
+        assert!(why(&broken).contains("none of the 1 rule files is valid"));
+        let missing = load_dir(&dir.path().join("nope"));
+        assert!(Path::new(&missing.errors[0].file).is_absolute());
     }
 }

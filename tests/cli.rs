@@ -1015,11 +1015,7 @@ fn a_zero_chunk_is_a_usage_error_and_an_empty_rules_folder_fails_its_tests() {
     let empty = tempfile::tempdir().unwrap();
     let out = eshunt(&["test", empty.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("no rule files"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no rule files"), "{}", stderr(&out));
 }
 
 /// Runs `eshunt status` against a cluster at `url` (config extras in `settings`), with nothing

@@ -196,6 +196,18 @@ fn expected_crossings() -> Vec<(String, String, u64)> {
     ]
 }
 
+/// One pass of `rule` over `window`, now.
+async fn hunt(
+    cluster: &eshunt::es::Cluster,
+    rule: &Rule,
+    window: Window,
+    delivery: &Delivery<'_>,
+) -> eshunt::hunt::cluster::WindowReport {
+    hunt_window(cluster, rule, window, pages(), delivery, Utc::now(), None)
+        .await
+        .unwrap()
+}
+
 fn sorted(values: impl IntoIterator<Item = (String, String, u64)>) -> Vec<(String, String, u64)> {
     let mut v: Vec<_> = values.into_iter().collect();
     v.sort();
@@ -207,33 +219,13 @@ async fn a_bucket_is_judged_once_whole_and_its_alert_is_written_once() {
     let (env, rule) = env().await;
     let cluster = env.connect().await;
     let writer = writer(&env, &env.target).await;
-    let report = hunt_window(
-        &cluster,
-        &rule,
-        hour(),
-        pages(),
-        &Delivery::Bulk(&writer),
-        Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!(report.written.created, 3, "{report:?}");
     let first = crossings(&env, &env.target).await;
     assert_eq!(sorted(first.values().cloned()), expected_crossings());
 
     // Again, and in tiled five-minute windows (with a look-back overlap): nothing new.
-    let again = hunt_window(
-        &cluster,
-        &rule,
-        hour(),
-        pages(),
-        &Delivery::Bulk(&writer),
-        Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let again = hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!((again.written.created, again.written.existing), (0, 3));
     let mut start = t("2026-03-14T09:57:00Z");
     while start < t("2026-03-14T10:40:00Z") {
@@ -241,17 +233,7 @@ async fn a_bucket_is_judged_once_whole_and_its_alert_is_written_once() {
             start: start - TimeDelta::minutes(1),
             end: start + TimeDelta::minutes(5),
         };
-        let tiled = hunt_window(
-            &cluster,
-            &rule,
-            window,
-            pages(),
-            &Delivery::Bulk(&writer),
-            Utc::now(),
-            None,
-        )
-        .await
-        .unwrap();
+        let tiled = hunt(&cluster, &rule, window, &Delivery::Bulk(&writer)).await;
         assert_eq!(tiled.written.created, 0, "{window}");
         start += TimeDelta::minutes(5);
     }
@@ -267,17 +249,7 @@ async fn a_backfill_gives_the_alerts_live_windows_give() {
     let (env, rule) = env().await;
     let cluster = env.connect().await;
     let live = writer(&env, &env.target).await;
-    hunt_window(
-        &cluster,
-        &rule,
-        hour(),
-        pages(),
-        &Delivery::Bulk(&live),
-        Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    hunt(&cluster, &rule, hour(), &Delivery::Bulk(&live)).await;
     let backfill_target = env.cluster.name("alerts-backfill");
     let backfiller = Backfiller {
         cluster: cluster.clone(),
@@ -329,17 +301,7 @@ async fn a_window_retried_after_a_failure_does_not_count_twice() {
     .unwrap();
     assert!(report.attempts > 1, "the fault hit a page: {report:?}");
     let writer = writer(&env, &env.target).await;
-    hunt_window(
-        &cluster,
-        &rule,
-        hour(),
-        pages(),
-        &Delivery::Bulk(&writer),
-        Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
     let written = crossings(&env, &env.target).await;
     assert_eq!(sorted(written.into_values()), expected_crossings());
 }
@@ -356,17 +318,7 @@ async fn without_a_condition_the_cluster_counts_with_composite_aggregations() {
     assert!(eshunt::source::elasticsearch::aggregation_fields(&aggregated).is_some());
     let cluster = env.connect().await;
     let writer = writer(&env, &env.target).await;
-    let report = hunt_window(
-        &cluster,
-        &aggregated,
-        hour(),
-        pages(),
-        &Delivery::Bulk(&writer),
-        Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = hunt(&cluster, &aggregated, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!(report.pages, 0, "no hits paged: {report:?}");
     let searches = env.cluster.requests().matching("POST", "_search$");
     assert!(searches.iter().any(|r| r

@@ -74,13 +74,18 @@ impl Needles {
 
     /// Builds needles from explicit clauses (each a list of alternatives).
     pub fn from_clauses(clauses: Vec<Vec<String>>) -> Needles {
-        Needles {
-            clauses: clauses
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .map(Clause::new)
-                .collect(),
-        }
+        let mut clauses: Vec<Clause> = clauses
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .map(Clause::new)
+            .collect();
+        // Most records fail the first clause searched: search the cheapest, most selective
+        // first — a single needle (one SIMD substring search), the longest first.
+        clauses.sort_by_key(|c| {
+            let longest = c.needles.iter().map(String::len).max().unwrap_or(0);
+            (c.needles.len(), std::cmp::Reverse(longest))
+        });
+        Needles { clauses }
     }
 
     /// Both sets must hold.
@@ -93,9 +98,12 @@ impl Needles {
         self.clauses.is_empty()
     }
 
-    /// The clauses as text, for `eshunt rules --verbose` and tests.
+    /// The clauses as text (in a stable order), for `eshunt rules --verbose` and tests.
     pub fn describe(&self) -> Vec<Vec<String>> {
-        self.clauses.iter().map(|c| c.needles.clone()).collect()
+        let mut clauses: Vec<Vec<String>> =
+            self.clauses.iter().map(|c| c.needles.clone()).collect();
+        clauses.sort();
+        clauses
     }
 
     /// False only when `text` cannot match: some clause has no needle in it.

@@ -15,7 +15,7 @@
 
 use super::condition::{Expr, Field, Op, Scalar};
 use crate::event::from_ecs::{is_verbatim_ecs_field, storage_of, Storage};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use esquery::dsl::{FieldType, Mapping};
 use memchr::memmem::Finder;
 use serde_json::Value;
@@ -44,7 +44,11 @@ impl Clause {
     fn new(needles: Vec<String>) -> Clause {
         let search = match needles.as_slice() {
             [one] => Search::One(Box::new(Finder::new(one.as_bytes()).into_owned())),
-            many => match AhoCorasick::new(many) {
+            // A rule has a few short needles: a full DFA is small, and the fastest to run.
+            many => match AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(many)
+            {
                 Ok(automaton) => Search::Many(automaton),
                 // Not reachable for the few short needles of a rule; stay sound if it were.
                 Err(_) => Search::One(Box::new(Finder::new(b"").into_owned())),

@@ -10,7 +10,6 @@ use eshunt::backfill::{BackfillSpec, Backfiller};
 use eshunt::es::retry::RetryPolicy;
 use eshunt::rule::Rule;
 use eshunt::schedule::lease::{Holding, Leases};
-use eshunt::schedule::metrics::Metrics;
 use eshunt::schedule::runner::Runtime;
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
@@ -20,7 +19,6 @@ use eshunt::time::Window;
 use eshunt::time::{self, Span};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use support::*;
@@ -33,36 +31,6 @@ fn retry() -> RetryPolicy {
         initial: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
     }
-}
-
-async fn runtime(env: &Env, instance: &str, target: &str) -> Arc<Runtime> {
-    let config = env.config();
-    let cluster = env.connect().await;
-    let store = StateStore::new(cluster.clone(), &config.schedule.state_index);
-    store.install().await.unwrap();
-    Arc::new(Runtime {
-        writer: BulkWriter::new(
-            cluster.clone(),
-            target,
-            4,
-            retry(),
-            DeadLetter::new(&env.dir.path().join("dead.ndjson")),
-        ),
-        leases: Leases::new(store.clone(), instance, config.schedule.lease_ttl.delta()),
-        store,
-        cluster,
-        pages: eshunt::source::elasticsearch::PageSettings {
-            size: config.hunt.page_size,
-            keep_alive: config.hunt.keep_alive,
-            timeout: config.hunt.search_timeout,
-        },
-        config: config.schedule.clone(),
-        backoff: retry(),
-        searches: tokio::sync::Semaphore::new(2),
-        metrics: Arc::new(Metrics::default()),
-        stopping: AtomicBool::new(false),
-        cancel: AtomicBool::new(false),
-    })
 }
 
 async fn env_with(schedule: &'static str) -> Env {
@@ -124,7 +92,7 @@ async fn ticks_cover_time_contiguously_and_alert_exactly_once() {
     );
     env.load(&docs).await;
     let rules = env.rules();
-    let rt = runtime(&env, "a", &env.target).await;
+    let rt = runtime(&env, "a", &env.target, retry()).await;
     tick_every_five_minutes(&rt, &rules, t0, 75).await;
     assert_eq!(ids(&env.alerts().await), all_ids(&expected(&rules, &docs)));
     for rule in &rules {
@@ -164,7 +132,7 @@ async fn ticks_cover_time_contiguously_and_alert_exactly_once() {
 async fn a_checkpoint_write_with_a_lost_answer_is_recognised_as_ours() {
     let env = env_with("").await;
     let rules = env.rules();
-    let rt = runtime(&env, "a", &env.target).await;
+    let rt = runtime(&env, "a", &env.target, retry()).await;
     let t0 = t(T0);
     tick_all(&rt, &rules, t0).await;
     let lost = env.cluster.faults().add(
@@ -191,7 +159,7 @@ async fn catch_up_after_downtime_runs_every_missed_window() {
     let docs = ecs_docs("d-", t0, 100, TimeDelta::minutes(3), TimeDelta::seconds(40));
     env.load(&docs).await;
     let rules = env.rules();
-    let rt = runtime(&env, "a", &env.target).await;
+    let rt = runtime(&env, "a", &env.target, retry()).await;
     tick_all(&rt, &rules, t0 + TimeDelta::seconds(1)).await;
     let reports = tick_all(
         &rt,
@@ -215,7 +183,7 @@ async fn downtime_beyond_the_catch_up_limit_is_recorded_as_a_gap() {
     let docs = ecs_docs("g-", t0, 60, TimeDelta::minutes(3), TimeDelta::seconds(5));
     env.load(&docs).await;
     let rules = env.rules();
-    let rt = runtime(&env, "a", &env.target).await;
+    let rt = runtime(&env, "a", &env.target, retry()).await;
     tick_all(&rt, &rules, t0 + TimeDelta::seconds(1)).await;
     let now = t0 + TimeDelta::hours(3) + TimeDelta::seconds(1);
     let reports = tick_all(&rt, &rules, now).await;
@@ -290,7 +258,7 @@ async fn failed_windows_are_retried_until_complete_and_the_checkpoint_waits() {
     let docs = ecs_docs("r-", t0, 30, TimeDelta::seconds(10), TimeDelta::seconds(5));
     env.load(&docs).await;
     let rules = env.rules();
-    let rt = runtime(&env, "a", &env.target).await;
+    let rt = runtime(&env, "a", &env.target, retry()).await;
     env.cluster.faults().add(
         Fault::on("POST", "^/_search$")
             .first(2)
@@ -338,7 +306,7 @@ async fn late_documents_are_caught_by_the_window_of_their_ingest_time() {
     );
     env.load(&docs).await;
     let rules = env.rules();
-    let rt = runtime(&env, "a", &env.target).await;
+    let rt = runtime(&env, "a", &env.target, retry()).await;
     for minutes in [0, 5, 10, 15, 20] {
         tick_all(
             &rt,
@@ -365,8 +333,8 @@ async fn two_processes_ticking_at_once_never_duplicate_and_never_move_a_checkpoi
     env.load(&docs).await;
     let rules = env.rules();
     let (a, b) = (
-        runtime(&env, "a", &env.target).await,
-        runtime(&env, "b", &env.target).await,
+        runtime(&env, "a", &env.target, retry()).await,
+        runtime(&env, "b", &env.target, retry()).await,
     );
     for minutes in (0..=35).step_by(5) {
         let now = t0 + TimeDelta::minutes(minutes) + TimeDelta::seconds(1);
@@ -442,7 +410,7 @@ async fn backfill_produces_exactly_what_live_runs_produce_and_resumes() {
     let docs = ecs_docs("b-", t0, 90, TimeDelta::minutes(1), TimeDelta::seconds(50));
     env.load(&docs).await;
     let rules = env.rules();
-    let live = runtime(&env, "live", &env.target).await;
+    let live = runtime(&env, "live", &env.target, retry()).await;
     tick_every_five_minutes(&live, &rules, t0, 100).await;
     let live_ids = ids(&env.alerts().await);
     assert_eq!(live_ids, all_ids(&expected(&rules, &docs)));

@@ -331,3 +331,16 @@ async fn without_a_condition_the_cluster_counts_with_composite_aggregations() {
         "the same groups as counted in Rust"
     );
 }
+
+#[tokio::test]
+async fn the_scheduler_judges_each_bucket_once_as_its_ticks_go_by() {
+    let (env, rule) = env().await;
+    let live = runtime(&env, "live", &env.target, retry()).await;
+    let mut now = t("2026-03-14T10:00:01Z");
+    while now < t("2026-03-14T11:00:01Z") {
+        live.tick(&rule, now, &|| true).await.unwrap();
+        now += TimeDelta::minutes(5);
+    }
+    let written = crossings(&env, &env.target).await;
+    assert_eq!(sorted(written.into_values()), expected_crossings());
+}

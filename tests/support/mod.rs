@@ -7,15 +7,24 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::alert::{alert_id, identity};
 use eshunt::config::Config;
+use eshunt::es::retry::RetryPolicy;
 use eshunt::es::Cluster;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::event::{Event, Origin};
 use eshunt::rule::{load_dir, PrefilterCheck, Rule};
+use eshunt::schedule::lease::Leases;
+use eshunt::schedule::metrics::Metrics;
+use eshunt::schedule::runner::Runtime;
+use eshunt::sink::dead_letter::DeadLetter;
+use eshunt::sink::elasticsearch::BulkWriter;
+use eshunt::state::StateStore;
 pub use eshunt_testserver::{Action, Fault, Flavor, ItemFault, TestCluster, TestServer};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 pub const PANTHER: &str = "AWS.Lambda.UpdateFunctionConfiguration";
 pub const ELASTIC: &str = "7d091a76-0737-11ef-8469-f661ea17fbcc";
@@ -375,4 +384,35 @@ pub fn all_ids(expected: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String
 
 pub fn t(text: &str) -> DateTime<Utc> {
     eshunt::time::parse_timestamp(text).unwrap()
+}
+
+/// A scheduler runtime over `env` writing alerts to `target`, as `eshunt run` builds one.
+pub async fn runtime(env: &Env, instance: &str, target: &str, retry: RetryPolicy) -> Arc<Runtime> {
+    let config = env.config();
+    let cluster = env.connect().await;
+    let store = StateStore::new(cluster.clone(), &config.schedule.state_index);
+    store.install().await.unwrap();
+    Arc::new(Runtime {
+        writer: BulkWriter::new(
+            cluster.clone(),
+            target,
+            4,
+            retry,
+            DeadLetter::new(&env.dir.path().join("dead.ndjson")),
+        ),
+        leases: Leases::new(store.clone(), instance, config.schedule.lease_ttl.delta()),
+        store,
+        cluster,
+        pages: eshunt::source::elasticsearch::PageSettings {
+            size: config.hunt.page_size,
+            keep_alive: config.hunt.keep_alive,
+            timeout: config.hunt.search_timeout,
+        },
+        config: config.schedule.clone(),
+        backoff: retry,
+        searches: tokio::sync::Semaphore::new(2),
+        metrics: Arc::new(Metrics::default()),
+        stopping: AtomicBool::new(false),
+        cancel: AtomicBool::new(false),
+    })
 }

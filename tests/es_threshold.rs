@@ -9,7 +9,7 @@ use eshunt::backfill::{BackfillSpec, Backfiller};
 use eshunt::es::retry::RetryPolicy;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries};
-use eshunt::rule::Rule;
+use eshunt::rule::{ExpectedGroup, Rule, TestCase};
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
@@ -343,4 +343,97 @@ async fn the_scheduler_judges_each_bucket_once_as_its_ticks_go_by() {
     }
     let written = crossings(&env, &env.target).await;
     assert_eq!(sorted(written.into_values()), expected_crossings());
+}
+
+/// Every sequence test of every shipped threshold rule, run in the cluster: its logs loaded (as
+/// the integration's ECS documents, ingested at their event time) into a data stream of their
+/// own, the buckets they fall in hunted, and the groups alerted on compared with the test's.
+#[tokio::test]
+async fn the_rule_files_sequence_tests_hold_in_the_cluster() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    let cluster = env.connect().await;
+    let shipped = eshunt::rule::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
+    let mut checked = 0;
+    for rule in shipped.rules.iter().filter(|r| r.threshold.is_some()) {
+        for (i, test) in rule.tests.iter().enumerate() {
+            let TestCase::Sequence { logs, alerts } = &test.case else {
+                continue;
+            };
+            let stream = env
+                .cluster
+                .name(&format!("logs-aws.cloudtrail-seq{checked}"));
+            let mut rule = rule.clone();
+            rule.source.index = vec![stream.clone()];
+            let docs: Vec<Value> = logs.iter().map(as_indexed).collect();
+            env.cluster.bulk_load(&stream, &docs).await.unwrap();
+            let got = groups_hunted(&cluster, &rule, logs).await;
+            assert_eq!(&got, alerts, "{} test {i} ({})", rule.meta.id, test.name);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 0,
+        "the shipped threshold rules have sequence tests"
+    );
+}
+
+/// A test log as the integration indexes it, ingested at its event time (so the cluster's
+/// buckets, on `event.ingested`, are those of the event times the test was written with).
+fn as_indexed(log: &Value) -> Value {
+    let at = log["eventTime"]
+        .as_str()
+        .and_then(eshunt::time::parse_timestamp);
+    to_ecs(
+        log,
+        &ToEcsOptions {
+            ingested: at,
+            ..ToEcsOptions::default()
+        },
+    )
+}
+
+/// The groups (values and counts) alerted on when the buckets holding `logs` are hunted.
+async fn groups_hunted(
+    cluster: &eshunt::es::Cluster,
+    rule: &Rule,
+    logs: &[Value],
+) -> Vec<ExpectedGroup> {
+    let threshold = rule.threshold.as_ref().unwrap();
+    let times: Vec<DateTime<Utc>> = logs
+        .iter()
+        .filter_map(|l| {
+            l["eventTime"]
+                .as_str()
+                .and_then(eshunt::time::parse_timestamp)
+        })
+        .collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return Vec::new();
+    };
+    let window = Window {
+        start: threshold.bucket(*first).start,
+        end: threshold.bucket(*last).end,
+    };
+    let path = tempfile::NamedTempFile::new().unwrap();
+    let printer = Mutex::new(Printer::new(Box::new(path.reopen().unwrap())));
+    hunt(cluster, rule, window, &Delivery::Print(&printer)).await;
+    drop(printer);
+    let names = threshold.group_names();
+    let mut groups: Vec<ExpectedGroup> = std::fs::read_to_string(path.path())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let alert: Value = serde_json::from_str(l).unwrap();
+            let th = &alert["eshunt"]["threshold"];
+            ExpectedGroup {
+                group: names
+                    .iter()
+                    .map(|n| th["group"][n].as_str().unwrap().to_string())
+                    .collect(),
+                count: th["count"].as_u64().unwrap(),
+            }
+        })
+        .collect();
+    groups.sort();
+    groups
 }

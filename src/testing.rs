@@ -10,6 +10,10 @@
 //! get the same verdict and title there. `ecs = false` on a test opts out of both the ECS
 //! variants and the prefilter, for records the integration cannot map (then only the condition
 //! is tested).
+//!
+//! A threshold rule's sequence test runs its events, in order and in each of those forms,
+//! through the same counting as a scan, and compares the groups that reach the threshold (values
+//! and counts) with the expected ones.
 
 use crate::alert;
 use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};

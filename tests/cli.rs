@@ -1273,3 +1273,16 @@ fn alerts_skips_what_is_not_an_alert_with_its_location_and_goes_on() {
     assert!(err.contains("missing.ndjson: cannot read"), "{err}");
     assert!(err.contains("2 lines skipped; 1 files unreadable"), "{err}");
 }
+
+#[test]
+fn rules_verbose_describes_a_threshold() {
+    let out = eshunt(&["rules", "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "threshold:  6 events (4 distinct eventName) per userIdentity.arn, in 10m buckets"
+        ),
+        "{text}"
+    );
+}

@@ -72,6 +72,9 @@ fn list(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
                     kql.split_whitespace().collect::<Vec<_>>().join(" ")
                 )?;
             }
+            if let Some(threshold) = &rule.threshold {
+                writeln!(out, "    threshold:  {threshold}")?;
+            }
             writeln!(out, "    needles:    {:?}", rule.needles.describe())?;
             writeln!(out, "    tests:      {}", rule.tests.len())?;
         }

@@ -116,6 +116,20 @@ impl Threshold {
     }
 }
 
+impl std::fmt::Display for Threshold {
+    /// `6 events (4 distinct eventName) per userIdentity.arn, in 10m buckets`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} events", self.count)?;
+        if let Some(c) = &self.cardinality {
+            write!(f, " ({} distinct {})", c.min, c.field.name())?;
+        }
+        if !self.group_by.is_empty() {
+            write!(f, " per {}", self.group_names().join(" + "))?;
+        }
+        write!(f, ", in {} buckets", self.window)
+    }
+}
+
 /// The scalar values a field holds in an event, as strings (arrays fan out; null and absent
 /// give none).
 fn values(field: &Field, event: &Event) -> Vec<String> {

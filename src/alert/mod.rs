@@ -9,6 +9,7 @@ mod ecs;
 
 pub use ecs::source_paths;
 
+use crate::event::path::set_dotted;
 use crate::event::{Event, Origin, Shape};
 use crate::rule::template::resolve;
 use crate::rule::threshold::Crossing;
@@ -101,10 +102,15 @@ pub fn identity(event: &Event) -> Identity {
 
 /// The alert id for a rule and an event identity.
 pub fn alert_id(rule_id: &str, identity: &Identity) -> String {
+    hashed_id(rule_id, &identity.key())
+}
+
+/// `sha256(rule id, 0, key)` in hex: what every alert id is.
+fn hashed_id(rule_id: &str, key: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(rule_id.as_bytes());
     hasher.update([0u8]);
-    hasher.update(identity.key().as_bytes());
+    hasher.update(key.as_bytes());
     hex(&hasher.finalize())
 }
 
@@ -198,7 +204,7 @@ fn threshold_id(rule_id: &str, crossing: &Crossing) -> String {
         crossing.bucket.start.timestamp_millis(),
         crossing.group
     ]);
-    alert_id(rule_id, &Identity::Content(key.to_string()))
+    hashed_id(rule_id, &key.to_string())
 }
 
 /// A record holding only a group's values at their CloudTrail paths (`userIdentity.arn` →
@@ -206,26 +212,12 @@ fn threshold_id(rule_id: &str, crossing: &Crossing) -> String {
 fn group_event(group: &Map<String, Value>) -> Event {
     let mut record = Map::new();
     for (path, value) in group {
-        set_path(&mut record, path, value.clone());
+        set_dotted(&mut record, path, value.clone());
     }
     Event::from_cloudtrail(
         Value::Object(record),
         Origin::Inline("threshold group".into()),
     )
-}
-
-fn set_path(record: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            record.insert(path.to_string(), value);
-        }
-        Some((head, rest)) => {
-            let child = record.entry(head).or_insert_with(|| json!({}));
-            if let Value::Object(map) = child {
-                set_path(map, rest, value);
-            }
-        }
-    }
 }
 
 /// The fields every alert of `rule` has: message, ECS `event.*` and `rule.*`, and eshunt's

@@ -135,12 +135,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
             output.display()
         ));
     }
-    if done.scan.outcome.duplicates > 0 {
-        summary.line(format!(
-            "  ({} more matched events already alerted on: the same events appear more than once in the input)",
-            done.scan.outcome.duplicates
-        ));
-    }
+    summary.repeats(done.scan.outcome.duplicates);
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {
             summary.line(format!(

@@ -173,12 +173,7 @@ fn alerts_part(summary: &mut Summary, report: &ScanReport, rules: &[&Rule]) {
         summary.line(format!("  {}: {n}", label(rule)));
         per_rule.insert(rule.clone(), json!(n));
     }
-    if report.outcome.duplicates > 0 {
-        summary.line(format!(
-            "  ({} more matched events already alerted on: the same events appear more than once in the input)",
-            report.outcome.duplicates
-        ));
-    }
+    summary.repeats(report.outcome.duplicates);
     summary.field("alerts", written);
     summary.field("alerts_per_rule", per_rule);
     summary.field("duplicates", report.outcome.duplicates);

@@ -48,6 +48,16 @@ impl Summary {
         self.fields.insert(key.to_string(), value.into());
     }
 
+    /// Says how many matches were not written again because their events appeared earlier in
+    /// the same input (nothing when none).
+    pub fn repeats(&mut self, duplicates: u64) {
+        if duplicates > 0 {
+            self.line(format!(
+                "  ({duplicates} more matched events already alerted on: the same events appear more than once in the input)"
+            ));
+        }
+    }
+
     /// Prints the lines, or logs the figures as one event when logs are JSON (the figures under
     /// `summary`, as a JSON text).
     pub fn emit(self) {

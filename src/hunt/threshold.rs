@@ -4,13 +4,10 @@
 //! Used on files (buckets by event time) and on cluster hits (the bucket being judged).
 
 use crate::event::Event;
-use crate::rule::threshold::{Crossing, GroupKey, Threshold};
+use crate::rule::threshold::{Crossing, GroupKey, Threshold, SAMPLES};
 use crate::time::Window;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
-
-/// Sample event locations kept per group.
-const SAMPLES: usize = 5;
 
 /// Distinct values kept per group at least (the alert reports how many, up to this).
 const DISTINCT_KEPT: u64 = 100;
@@ -29,6 +26,8 @@ struct Stats {
 #[derive(Debug)]
 pub struct Counter<'r> {
     threshold: &'r Threshold,
+    /// Distinct values kept per group (0 without a distinct count).
+    distinct_kept: usize,
     groups: HashMap<(Window, GroupKey), Stats>,
 }
 
@@ -37,6 +36,10 @@ impl<'r> Counter<'r> {
     pub fn new(threshold: &'r Threshold) -> Counter<'r> {
         Counter {
             threshold,
+            distinct_kept: threshold
+                .cardinality
+                .as_ref()
+                .map_or(0, |c| c.min.max(DISTINCT_KEPT)) as usize,
             groups: HashMap::new(),
         }
     }
@@ -55,13 +58,8 @@ impl<'r> Counter<'r> {
 
     /// Counts a matching event, at time `t`, in `bucket` (the bucket a cluster search covers).
     pub fn add_in(&mut self, bucket: Window, event: &Event, t: DateTime<Utc>) {
-        let keep = self
-            .threshold
-            .cardinality
-            .as_ref()
-            .map_or(0, |c| c.min.max(DISTINCT_KEPT)) as usize;
+        let keep = self.distinct_kept;
         let distinct = self.threshold.distinct_values(event);
-        let sample = event.origin().to_string();
         for group in self.threshold.groups(event) {
             let stats = self.groups.entry((bucket, group)).or_insert_with(|| Stats {
                 count: 0,
@@ -79,19 +77,9 @@ impl<'r> Counter<'r> {
                 }
             }
             if stats.samples.len() < SAMPLES {
-                stats.samples.push(sample.clone());
+                stats.samples.push(event.origin().to_string());
             }
         }
-    }
-
-    /// Groups counted so far (for memory figures).
-    pub fn len(&self) -> usize {
-        self.groups.len()
-    }
-
-    /// Whether nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
     }
 
     /// The groups that reached the threshold, by bucket then group.

@@ -41,6 +41,9 @@ pub struct Cardinality {
     pub min: u64,
 }
 
+/// Sample event locations an alert names per group.
+pub const SAMPLES: usize = 5;
+
 /// One group's values, in `group_by` order.
 pub type GroupKey = Vec<String>;
 

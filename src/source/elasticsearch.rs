@@ -16,7 +16,7 @@ use crate::es::{Cluster, EsError, RawReply, Request};
 use crate::event::from_ecs;
 use crate::event::mapping::cloudtrail_mapping;
 use crate::rule::condition::Field;
-use crate::rule::threshold::{Crossing, Threshold};
+use crate::rule::threshold::{Crossing, Threshold, SAMPLES};
 use crate::rule::Rule;
 use crate::time::{self, Span, Window};
 use chrono::DateTime;
@@ -521,9 +521,6 @@ fn aggregation_body(
         "aggs": {"groups": {"composite": composite, "aggs": aggs}},
     })
 }
-
-/// Sample documents named per group.
-const SAMPLES: usize = 5;
 
 fn crossing_of(
     threshold: &Threshold,

@@ -219,9 +219,9 @@ pub fn write_rules(dir: &Path, index: &str, interval: &str, lookback: &str) {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/aws");
     for entry in std::fs::read_dir(shipped).unwrap() {
         let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
         // The suites here expect an alert per matching event; threshold rules have their own.
-        if !text.contains("\n[threshold]") {
+        let per_event = eshunt::rule::load_file(&path).is_ok_and(|r| r.threshold.is_none());
+        if per_event {
             write_rule(dir, &path, index, interval, lookback);
         }
     }

@@ -18,7 +18,7 @@
 use crate::alert;
 use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};
 use crate::event::{is_ecs_document, Event, Origin};
-use crate::hunt::threshold::Counter;
+use crate::hunt::memory::Memory;
 use crate::rule::{ExpectedGroup, PrefilterCheck, Rule, RuleTest, TestCase};
 use serde_json::Value;
 
@@ -137,14 +137,16 @@ fn check_sequence(
     location: &str,
     failures: &mut Vec<String>,
 ) {
-    let Some(threshold) = &rule.threshold else {
-        return failures.push("a sequence test needs a threshold rule".into());
-    };
+    if Memory::for_rule(rule).is_none() {
+        return failures.push("a sequence test needs a rule that counts or remembers".into());
+    }
     let forms: Vec<Vec<(Variant, Event)>> =
         logs.iter().map(|l| variants(l, ecs, location)).collect();
     let count = forms.first().map_or(1, Vec::len);
     for form in 0..count {
-        let mut counter = Counter::new(threshold);
+        let Some(mut memory) = Memory::for_rule(rule) else {
+            return;
+        };
         let mut variant = Variant::AsWritten;
         for (i, events) in forms.iter().enumerate() {
             let Some((v, event)) = events.get(form).or_else(|| events.first()) else {
@@ -157,19 +159,19 @@ fn check_sequence(
             if form == 0 && !passes_needles(rule, &logs[i]) {
                 failures.push(needles_skip(rule, &format!("log {}", i + 1)));
             }
-            if !counter.add(event) {
+            if !memory.add(event) {
                 failures.push(format!(
-                    "log {} has no event time: it cannot be counted",
+                    "log {} has no event time: it cannot be placed in time",
                     i + 1
                 ));
             }
         }
-        let mut got: Vec<ExpectedGroup> = counter
-            .crossings()
+        let mut got: Vec<ExpectedGroup> = memory
+            .finish(rule, chrono::Utc::now())
             .into_iter()
-            .map(|c| ExpectedGroup {
-                group: c.group,
-                count: c.count,
+            .map(|r| ExpectedGroup {
+                group: r.group,
+                count: r.count,
             })
             .collect();
         got.sort();

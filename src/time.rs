@@ -240,6 +240,20 @@ pub struct Window {
     pub end: DateTime<Utc>,
 }
 
+impl Window {
+    /// The window of length `width` holding `t`, aligned to the Unix epoch: `[k·width,
+    /// (k+1)·width)`. Any run places `t` in the same one, however its own windows are cut.
+    pub fn aligned(t: DateTime<Utc>, width: Span) -> Window {
+        let width = width.delta().num_milliseconds().max(1);
+        let start_ms = t.timestamp_millis().div_euclid(width) * width;
+        let start = DateTime::from_timestamp_millis(start_ms).unwrap_or(t);
+        Window {
+            start,
+            end: start + TimeDelta::milliseconds(width),
+        }
+    }
+}
+
 impl std::fmt::Display for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "[{}, {})", format(self.start), format(self.end))

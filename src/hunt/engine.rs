@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 pub enum Found<'a> {
     /// An alert of a rule that judges events one at a time.
     Alert(Alert),
-    /// A matching event of a threshold rule, to count.
-    Count(&'a Rule, &'a Event),
+    /// A matching event of a rule that counts or remembers ([`Rule::remembers`]).
+    Remember(&'a Rule, &'a Event),
 }
 
 /// A half-open time range `[from, to)` on event time.
@@ -94,7 +94,7 @@ impl<'r> Engine<'r> {
     }
 
     /// Processes one raw record: needles, parse, event view, time range, rules. Each match is
-    /// handed to `out`: an alert, or for a threshold rule the event to count.
+    /// handed to `out`: an alert, or for a rule that counts or remembers the event.
     pub fn process(
         &self,
         record: RawRecord<'_>,
@@ -153,9 +153,9 @@ impl<'r> Engine<'r> {
                 continue;
             }
             *tally.alerts.entry(rule.meta.id.clone()).or_default() += 1;
-            match rule.threshold {
-                Some(_) => out(Found::Count(rule, event)),
-                None => out(Found::Alert(alert::build(rule, event, now))),
+            match rule.remembers() {
+                true => out(Found::Remember(rule, event)),
+                false => out(Found::Alert(alert::build(rule, event, now))),
             }
         }
     }

@@ -1,11 +1,11 @@
 //! Hunting CloudTrail files — discover, read, evaluate, write each alert once. Used by
 //! `eshunt scan` ([`scan`]) and, file by file, by file backfills ([`Scanner`]).
 
-use crate::alert::{self, Alert};
+use crate::alert::Alert;
 use crate::event::Event;
 use crate::event::Origin;
 use crate::hunt::engine::{Engine, Found};
-use crate::hunt::threshold::Counter;
+use crate::hunt::memory::Memory;
 use crate::rule::Rule;
 use crate::source::files::{self, Item};
 use crate::tally::{Skipped, Tally};
@@ -49,8 +49,8 @@ pub struct Scanner<'e, 'r> {
     earlier: HashSet<String>,
     /// Alert ids this run wrote.
     written: HashSet<String>,
-    /// Matches of the threshold rules, counted until the end of the run.
-    counters: Vec<(&'r Rule, Counter<'r>)>,
+    /// What the rules that count or remember keep until the end of the run.
+    memories: Vec<(&'r Rule, Memory<'r>)>,
     /// What has been done so far.
     pub report: ScanReport,
 }
@@ -67,10 +67,10 @@ impl<'e, 'r> Scanner<'e, 'r> {
             now,
             earlier: already_written,
             written: HashSet::new(),
-            counters: engine
+            memories: engine
                 .rules()
                 .iter()
-                .filter_map(|r| Some((*r, Counter::new(r.threshold.as_ref()?))))
+                .filter_map(|r| Some((*r, Memory::for_rule(r)?)))
                 .collect(),
             report: ScanReport {
                 tally: engine.new_tally(),
@@ -97,7 +97,7 @@ impl<'e, 'r> Scanner<'e, 'r> {
         let (engine, now) = (self.engine, self.now);
         let report = &mut self.report;
         let (earlier, written) = (&self.earlier, &mut self.written);
-        let counters = &mut self.counters;
+        let memories = &mut self.memories;
         let mut sink_error = None;
         report.files += 1;
         let mut untimed = Vec::new();
@@ -109,8 +109,8 @@ impl<'e, 'r> Scanner<'e, 'r> {
                     Found::Alert(alert) => {
                         outcome.deliver(alert, earlier, written, &mut sink_error, out)
                     }
-                    Found::Count(rule, event) => {
-                        if !count(counters, rule, event) {
+                    Found::Remember(rule, event) => {
+                        if !remember(memories, rule, event) {
                             untimed.push(untimed_event(rule, event));
                         }
                     }
@@ -154,35 +154,36 @@ impl Outcome {
     }
 }
 
-/// Counts a threshold rule's match in its bucket; false when the event has no time to place it.
-fn count<'r>(counters: &mut [(&'r Rule, Counter<'r>)], rule: &Rule, event: &Event) -> bool {
-    counters
+/// Remembers a match of a rule that counts or remembers; false when the event has no time to
+/// place it.
+fn remember<'r>(memories: &mut [(&'r Rule, Memory<'r>)], rule: &Rule, event: &Event) -> bool {
+    memories
         .iter_mut()
         .find(|(r, _)| r.meta.id == rule.meta.id)
-        .is_none_or(|(_, counter)| counter.add(event))
+        .is_none_or(|(_, memory)| memory.add(event))
 }
 
 fn untimed_event(rule: &Rule, event: &Event) -> Skipped {
     Skipped {
         origin: event.origin().clone(),
-        reason: "no event time (threshold rule)",
-        detail: format!("rule {} counts events per time bucket", rule.meta.id),
+        reason: "no event time (rule that counts or remembers)",
+        detail: format!("rule {} places each match in time", rule.meta.id),
     }
 }
 
 impl Scanner<'_, '_> {
-    /// Ends the run: the alerts of the threshold rules' groups that reached their threshold.
+    /// Ends the run: the alerts of the rules that count or remember (threshold groups that
+    /// reached their threshold, new terms, suppressed groups).
     pub fn finish(
         &mut self,
         out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let mut sink_error = None;
-        for (rule, counter) in std::mem::take(&mut self.counters) {
-            for crossing in counter.crossings() {
-                let alert = alert::threshold(rule, &crossing, self.now);
+        for (rule, memory) in std::mem::take(&mut self.memories) {
+            for remembered in memory.finish(rule, self.now) {
                 let outcome = &mut self.report.outcome;
                 outcome.deliver(
-                    alert,
+                    remembered.alert,
                     &self.earlier,
                     &mut self.written,
                     &mut sink_error,
@@ -194,8 +195,8 @@ impl Scanner<'_, '_> {
     }
 }
 
-/// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made (a threshold
-/// rule's at the end), once per alert id. An alert sink error stops the scan and is returned.
+/// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made (a rule that
+/// counts or remembers: at the end), once per alert id. An alert sink error stops the scan and is returned.
 pub fn scan(
     paths: &[PathBuf],
     engine: &Engine<'_>,

@@ -10,4 +10,5 @@
 pub mod cluster;
 pub mod engine;
 pub mod files;
+pub mod memory;
 pub mod threshold;

@@ -4,7 +4,8 @@
 //! Used on files (buckets by event time) and on cluster hits (the bucket being judged).
 
 use crate::event::Event;
-use crate::rule::threshold::{Crossing, GroupKey, Threshold, SAMPLES};
+use crate::rule::group::GroupKey;
+use crate::rule::threshold::{Crossing, Threshold, SAMPLES};
 use crate::time::Window;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};

@@ -41,6 +41,8 @@ pub struct RuleFile {
     pub schedule: Option<Spanned<ScheduleFile>>,
     pub detection: Spanned<DetectionFile>,
     pub threshold: Option<Spanned<ThresholdFile>>,
+    pub new_terms: Option<Spanned<NewTermsFile>>,
+    pub suppress: Option<Spanned<SuppressFile>>,
     pub alert: AlertFile,
     #[serde(default)]
     pub tests: Vec<Spanned<TestFile>>,
@@ -173,6 +175,26 @@ pub struct CardinalityFile {
     pub min: i64,
 }
 
+/// New terms: alert on an event whose combination of `fields` values did not occur in the
+/// history before it (`history_window_start = "now-10d"`, as Elastic writes it).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTermsFile {
+    pub fields: Vec<String>,
+    pub history_window_start: String,
+}
+
+/// Alert suppression: one alert per group of `by` values per `for` period; repeats are counted
+/// on it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressFile {
+    #[serde(default)]
+    pub by: Vec<String>,
+    #[serde(rename = "for")]
+    pub period: String,
+}
+
 /// Alert shaping.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,14 +222,19 @@ pub struct TestFile {
     pub ecs: bool,
 }
 
-/// A group a sequence test expects to reach the threshold: its values in `group_by` order and
-/// its count.
+/// An alert a sequence test expects: its group's values (threshold `group_by`, new terms
+/// `fields`, suppression `by`, in order) and how many events it stands for (1 unless given).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedGroupFile {
     #[serde(default)]
     pub group: Vec<String>,
+    #[serde(default = "one_event")]
     pub count: u64,
+}
+
+fn one_event() -> u64 {
+    1
 }
 
 /// A TOML table read as an ordered list of entries (document order is kept).

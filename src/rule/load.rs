@@ -4,10 +4,12 @@
 use super::condition::{Condition, Field};
 use super::diagnostic::{RuleError, SourceText};
 use super::file::{
-    DetectionFile, ExpectedGroupFile, OriginFile, RuleFile, ScheduleFile, TestFile, ThreatFile,
-    ThresholdFile,
+    DetectionFile, ExpectedGroupFile, NewTermsFile, OriginFile, RuleFile, ScheduleFile,
+    SuppressFile, TestFile, ThreatFile, ThresholdFile,
 };
 use super::literals::Needles;
+use super::new_terms::{self, NewTerms};
+use super::suppress::Suppression;
 use super::template::Template;
 use super::threshold::{Cardinality, Threshold};
 use super::{
@@ -221,9 +223,13 @@ impl Builder<'_> {
             .and_then(|c| self.condition(c));
         let alert = self.alert(&file.alert);
         let threshold = file.threshold.as_ref().and_then(|t| self.threshold(t));
+        let new_terms = file.new_terms.as_ref().and_then(|n| self.new_terms(n));
+        let suppress = file.suppress.as_ref().and_then(|s| self.suppress(s));
+        self.one_kind(&file);
+        let memory = RuleKind::of(threshold.as_ref(), new_terms.as_ref(), suppress.as_ref());
         let tests = self.tests(&file.tests);
         if let Some(tests) = &tests {
-            self.sequences_need_a_threshold(tests, threshold.as_ref(), &file);
+            self.sequences_need_memory(tests, memory, &file);
         }
         let source = SourceSpec {
             index: file.source.index,
@@ -277,6 +283,8 @@ impl Builder<'_> {
             condition,
             alert,
             threshold,
+            new_terms,
+            suppress,
             tests,
             needles,
             condition_needles,
@@ -475,29 +483,78 @@ impl Builder<'_> {
         }
     }
 
-    /// Sequence tests belong to threshold rules, and name as many values as the rule groups by.
-    fn sequences_need_a_threshold(
+    fn new_terms(&mut self, file: &Spanned<NewTermsFile>) -> Option<NewTerms> {
+        match parse_new_terms(file.get_ref()) {
+            Ok(new_terms) => Some(new_terms),
+            Err(message) => self.fail(
+                self.src
+                    .error_at(file.span().start, format!("[new_terms]: {message}")),
+            ),
+        }
+    }
+
+    fn suppress(&mut self, file: &Spanned<SuppressFile>) -> Option<Suppression> {
+        match parse_suppress(file.get_ref()) {
+            Ok(suppression) => Some(suppression),
+            Err(message) => self.fail(
+                self.src
+                    .error_at(file.span().start, format!("suppress: {message}")),
+            ),
+        }
+    }
+
+    /// A rule counts (`[threshold]`), looks for new terms (`[new_terms]`) or suppresses repeats
+    /// of its per-event alerts (`suppress`): one of them at most, as each already makes one
+    /// alert stand for many events.
+    fn one_kind(&mut self, file: &RuleFile) {
+        let given: Vec<(&str, usize)> = [
+            (
+                "[threshold]",
+                file.threshold.as_ref().map(|t| t.span().start),
+            ),
+            (
+                "[new_terms]",
+                file.new_terms.as_ref().map(|n| n.span().start),
+            ),
+            ("suppress", file.suppress.as_ref().map(|s| s.span().start)),
+        ]
+        .into_iter()
+        .filter_map(|(name, at)| Some((name, at?)))
+        .collect();
+        if let [(first, _), (second, at), ..] = given[..] {
+            self.errors.push(self.src.error_at(
+                at,
+                format!("{second}: a rule has {first} or {second}, not both (each already makes one alert stand for many events)"),
+            ));
+        }
+    }
+
+    /// Sequence tests belong to rules that count or remember, and name as many values per
+    /// expected alert as the rule's group has fields.
+    fn sequences_need_memory(
         &mut self,
         tests: &[RuleTest],
-        threshold: Option<&Threshold>,
+        kind: Option<RuleKind>,
         file: &RuleFile,
     ) {
         for (test, written) in tests.iter().zip(&file.tests) {
             let TestCase::Sequence { alerts, .. } = &test.case else {
                 continue;
             };
-            let problem = match threshold {
-                None => {
-                    Some("a sequence test (`logs`, `alerts`) needs a `[threshold]`".to_string())
-                }
-                Some(t) => alerts
+            let problem = match kind {
+                None => Some(
+                    "a sequence test (`logs`, `alerts`) needs a `[threshold]`, `[new_terms]` or `suppress`"
+                        .to_string(),
+                ),
+                Some(kind) => alerts
                     .iter()
-                    .find(|a| a.group.len() != t.group_by.len())
+                    .find(|a| a.group.len() != kind.group_len)
                     .map(|a| {
                         format!(
-                            "an expected group has {} values, the rule groups by {}",
+                            "an expected alert has {} group values, the rule's {} has {} fields",
                             a.group.len(),
-                            t.group_by.len()
+                            kind.name,
+                            kind.group_len
                         )
                     }),
             };
@@ -813,11 +870,7 @@ pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
 }
 
 fn parse_threshold(file: &ThresholdFile) -> Result<Threshold, String> {
-    let group_by = file
-        .group_by
-        .iter()
-        .map(|p| Field::parse(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let group_by = parse_fields(&file.group_by)?;
     let count = u64::try_from(file.count)
         .ok()
         .filter(|n| *n >= 1)
@@ -838,6 +891,57 @@ fn parse_threshold(file: &ThresholdFile) -> Result<Threshold, String> {
         count,
         cardinality,
         window,
+    })
+}
+
+/// What a sequence test of a rule that counts or remembers checks against.
+#[derive(Debug, Clone, Copy)]
+struct RuleKind {
+    name: &'static str,
+    group_len: usize,
+}
+
+impl RuleKind {
+    fn of(
+        threshold: Option<&Threshold>,
+        new_terms: Option<&NewTerms>,
+        suppress: Option<&Suppression>,
+    ) -> Option<RuleKind> {
+        let (name, group_len) = match (threshold, new_terms, suppress) {
+            (Some(t), _, _) => ("[threshold] group_by", t.group_by.len()),
+            (_, Some(n), _) => ("[new_terms]", n.fields.len()),
+            (_, _, Some(s)) => ("suppress by", s.by.len()),
+            _ => return None,
+        };
+        Some(RuleKind { name, group_len })
+    }
+}
+
+fn parse_fields(paths: &[String]) -> Result<Vec<Field>, String> {
+    paths.iter().map(|p| Field::parse(p)).collect()
+}
+
+fn parse_new_terms(file: &NewTermsFile) -> Result<NewTerms, String> {
+    let fields = parse_fields(&file.fields)?;
+    if fields.is_empty() || fields.len() > new_terms::MAX_FIELDS {
+        return Err(format!(
+            "`fields` names 1 to {} fields (it names {})",
+            new_terms::MAX_FIELDS,
+            fields.len()
+        ));
+    }
+    let start = file.history_window_start.trim();
+    let history = start
+        .strip_prefix("now-")
+        .ok_or_else(|| format!("`history_window_start` is `now-` and a duration, such as `now-10d` (not `{start}`)"))
+        .and_then(|span| Span::parse(span).map_err(|e| format!("`history_window_start`: {e}")))?;
+    Ok(NewTerms { fields, history })
+}
+
+fn parse_suppress(file: &SuppressFile) -> Result<Suppression, String> {
+    Ok(Suppression {
+        by: parse_fields(&file.by)?,
+        period: Span::parse(&file.period).map_err(|e| format!("`for`: {e}"))?,
     })
 }
 
@@ -978,6 +1082,62 @@ mod tests {
             "cron needs a look-back"
         );
         assert!(schedule(Some("5m"), Some("*/5 * * * *"), None).is_err());
+    }
+
+    fn load_text(extra: &str) -> Result<Rule, Vec<RuleError>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        let text = format!(
+            "id = \"r\"\nname = \"n\"\nseverity = \"low\"\ndescription = \"d\"\n\n\
+             [detection]\nkql = 'event.action: AssumeRole'\n\n[alert]\ntitle = \"t\"\n\n{extra}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        load_file(&path)
+    }
+
+    fn first_error(extra: &str) -> String {
+        let errors = load_text(extra).unwrap_err();
+        errors[0].to_string()
+    }
+
+    #[test]
+    fn new_terms_and_suppression_are_read_and_checked() {
+        let rule = load_text(
+            "[new_terms]\nfields = [\"userIdentity.arn\", \"sourceIPAddress\"]\nhistory_window_start = \"now-10d\"",
+        )
+        .unwrap();
+        let new_terms = rule.new_terms.as_ref().unwrap();
+        assert_eq!(
+            new_terms.field_names(),
+            ["userIdentity.arn", "sourceIPAddress"]
+        );
+        assert_eq!(new_terms.history.to_string(), "10d");
+        assert!(rule.remembers());
+        let rule = load_text("[suppress]\nby = [\"userIdentity.arn\"]\nfor = \"1h\"").unwrap();
+        assert_eq!(
+            rule.suppress.unwrap().to_string(),
+            "one alert per userIdentity.arn per 1h"
+        );
+
+        let error = first_error("[new_terms]\nfields = []\nhistory_window_start = \"now-10d\"");
+        assert!(
+            error.contains("[new_terms]: `fields` names 1 to 3 fields"),
+            "{error}"
+        );
+        let error = first_error("[new_terms]\nfields = [\"a\"]\nhistory_window_start = \"10d\"");
+        assert!(error.contains("`now-` and a duration"), "{error}");
+        let error = first_error("[suppress]\nfor = \"soon\"");
+        assert!(error.contains("suppress: `for`"), "{error}");
+        let error =
+            first_error("[suppress]\nfor = \"1h\"\n\n[threshold]\ncount = 2\nwindow = \"1h\"");
+        assert!(
+            error.contains("a rule has [threshold] or suppress, not both"),
+            "{error}"
+        );
+        assert!(
+            error.contains(":12:"),
+            "the error names the line of the second: {error}"
+        );
     }
 
     #[test]

@@ -7,8 +7,11 @@
 pub mod condition;
 pub mod diagnostic;
 mod file;
+pub mod group;
 pub mod literals;
 pub mod load;
+pub mod new_terms;
+pub mod suppress;
 pub mod template;
 pub mod threshold;
 
@@ -321,6 +324,10 @@ pub struct Rule {
     pub alert: AlertSpec,
     /// When set, the rule alerts on groups of matching events reaching a count, not on each.
     pub threshold: Option<threshold::Threshold>,
+    /// When set, the rule alerts on events whose terms are new, not on each match.
+    pub new_terms: Option<new_terms::NewTerms>,
+    /// When set, repeats of an alert's group within a period are counted on it, not alerted.
+    pub suppress: Option<suppress::Suppression>,
     /// Tests.
     pub tests: Vec<RuleTest>,
     /// Literal strings an event must contain for the rule to match (skips parsing): from the
@@ -363,9 +370,16 @@ impl Rule {
         }
     }
 
+    /// Whether the rule counts or remembers (threshold, new terms, suppression): its matches
+    /// make alerts only together.
+    pub fn remembers(&self) -> bool {
+        self.threshold.is_some() || self.new_terms.is_some() || self.suppress.is_some()
+    }
+
     /// The CloudTrail field paths the condition reads (with the inputs of data-model fields)
-    /// and, for a threshold rule, its group and distinct-count fields, without duplicates: what
-    /// deciding a verdict, and counting it, needs.
+    /// and the fields the rule groups by (threshold group and distinct-count fields, new terms
+    /// fields, suppression fields), without duplicates: what deciding a verdict, and counting
+    /// or remembering it, needs.
     pub fn condition_paths(&self) -> Vec<String> {
         let mut fields: Vec<&Field> = self
             .condition
@@ -373,16 +387,20 @@ impl Rule {
             .flat_map(|c| c.predicates())
             .flat_map(|p| p.fields())
             .collect();
-        fields.extend(self.threshold_fields());
+        fields.extend(self.group_fields());
         paths_of(fields)
     }
 
-    fn threshold_fields(&self) -> impl Iterator<Item = &Field> {
-        self.threshold.iter().flat_map(|t| {
+    /// The fields the rule's threshold, new terms or suppression key their state on.
+    fn group_fields(&self) -> impl Iterator<Item = &Field> {
+        let threshold = self.threshold.iter().flat_map(|t| {
             t.group_by
                 .iter()
                 .chain(t.cardinality.as_ref().map(|c| &c.field))
-        })
+        });
+        let new_terms = self.new_terms.iter().flat_map(|n| &n.fields);
+        let suppress = self.suppress.iter().flat_map(|s| &s.by);
+        threshold.chain(new_terms).chain(suppress)
     }
 
     /// Every CloudTrail field path the rule reads (condition, title, dedup, context, and the
@@ -397,7 +415,7 @@ impl Rule {
             fields.extend(d.fields());
         }
         fields.extend(self.alert.context.iter().map(|c| &c.field));
-        fields.extend(self.threshold_fields());
+        fields.extend(self.group_fields());
         paths_of(fields)
     }
 }

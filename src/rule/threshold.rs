@@ -9,15 +9,10 @@
 //! events, and alert ids (rule, bucket, group) never repeat.
 
 use super::condition::Field;
-use super::template::resolve;
+use super::group::{combinations, names, values, GroupKey};
 use crate::event::Event;
 use crate::time::{Span, Window};
-use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::Value;
-
-/// How many combinations of group values one event may produce (multi-valued group fields fan
-/// out as Elasticsearch's terms aggregations do); the rest are dropped.
-const MAX_COMBINATIONS: usize = 64;
+use chrono::{DateTime, Utc};
 
 /// A rule's `[threshold]`.
 #[derive(Debug, Clone)]
@@ -44,25 +39,16 @@ pub struct Cardinality {
 /// Sample event locations an alert names per group.
 pub const SAMPLES: usize = 5;
 
-/// One group's values, in `group_by` order.
-pub type GroupKey = Vec<String>;
-
 impl Threshold {
     /// The bucket holding `t`.
     pub fn bucket(&self, t: DateTime<Utc>) -> Window {
-        let width = self.width_ms();
-        let start_ms = t.timestamp_millis().div_euclid(width) * width;
-        let start = DateTime::from_timestamp_millis(start_ms).unwrap_or(t);
-        Window {
-            start,
-            end: start + TimeDelta::milliseconds(width),
-        }
+        Window::aligned(t, self.window)
     }
 
     /// The buckets whose end lies in `(window.start, window.end]`: those a run over `window`
     /// judges. Consecutive windows judge every bucket exactly once.
     pub fn buckets_ending_in(&self, window: Window) -> Vec<Window> {
-        let width = TimeDelta::milliseconds(self.width_ms());
+        let width = self.window.delta();
         let mut bucket = self.bucket(window.start);
         let mut out = Vec::new();
         while bucket.end <= window.end {
@@ -77,32 +63,9 @@ impl Threshold {
         out
     }
 
-    fn width_ms(&self) -> i64 {
-        self.window.delta().num_milliseconds().max(1)
-    }
-
-    /// The groups an event belongs to: every combination of its group fields' values (as
-    /// strings); none when a group field is absent, as a terms aggregation skips such events.
+    /// The groups an event belongs to (see [`combinations`]).
     pub fn groups(&self, event: &Event) -> Vec<GroupKey> {
-        let mut keys: Vec<GroupKey> = vec![Vec::new()];
-        for field in &self.group_by {
-            let values = values(field, event);
-            if values.is_empty() {
-                return Vec::new();
-            }
-            keys = keys
-                .into_iter()
-                .flat_map(|key| {
-                    values.iter().map(move |v| {
-                        let mut next = key.clone();
-                        next.push(v.clone());
-                        next
-                    })
-                })
-                .take(MAX_COMBINATIONS)
-                .collect();
-        }
-        keys
+        combinations(&self.group_by, event)
     }
 
     /// The values of the distinct-count field in an event.
@@ -115,7 +78,7 @@ impl Threshold {
 
     /// The group fields' names, in order.
     pub fn group_names(&self) -> Vec<String> {
-        self.group_by.iter().map(Field::name).collect()
+        names(&self.group_by)
     }
 }
 
@@ -130,26 +93,6 @@ impl std::fmt::Display for Threshold {
             write!(f, " per {}", self.group_names().join(" + "))?;
         }
         write!(f, ", in {} buckets", self.window)
-    }
-}
-
-/// The scalar values a field holds in an event, as strings (arrays fan out; null and absent
-/// give none).
-fn values(field: &Field, event: &Event) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(value) = resolve(field, event) {
-        push_scalars(&value, &mut out);
-    }
-    out
-}
-
-fn push_scalars(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::Null => {}
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(items) => items.iter().for_each(|v| push_scalars(v, out)),
-        Value::Object(_) => out.push(value.to_string()),
-        other => out.push(other.to_string()),
     }
 }
 
@@ -177,6 +120,7 @@ mod tests {
     use super::*;
     use crate::event::path::FieldPath;
     use crate::event::Origin;
+    use chrono::TimeDelta;
     use serde_json::json;
 
     fn threshold(group_by: &[&str], window: &str) -> Threshold {

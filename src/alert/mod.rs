@@ -64,7 +64,8 @@ pub enum Identity {
 }
 
 impl Identity {
-    fn key(&self) -> String {
+    /// The identity as text: what alert ids hash, and what orders events of equal time.
+    pub fn key(&self) -> String {
         match self {
             Identity::Event {
                 id,
@@ -159,12 +160,44 @@ pub fn context(rule: &Rule, event: &Event) -> Map<String, Value> {
 pub fn build(rule: &Rule, event: &Event, now: DateTime<Utc>) -> Alert {
     let identity = identity(event);
     let id = alert_id(&rule.meta.id, &identity);
+    build_as(rule, event, &identity, id, now)
+}
+
+/// Builds the alert of a new terms rule for an event whose `term` (the values of the rule's
+/// new terms fields, in order) is new. Its id names the term as well as the event, so an event
+/// with two new terms gives two alerts.
+pub fn new_term(rule: &Rule, event: &Event, term: &[String], now: DateTime<Utc>) -> Alert {
+    let identity = identity(event);
+    let key = json!(["new_terms", term, identity.key()]);
+    let id = hashed_id(&rule.meta.id, &key.to_string());
+    let mut alert = build_as(rule, event, &identity, id, now);
+    let names = rule
+        .new_terms
+        .as_ref()
+        .map(|n| n.field_names())
+        .unwrap_or_default();
+    let fields: Map<String, Value> = names
+        .into_iter()
+        .zip(term.iter().map(|v| json!(v)))
+        .collect();
+    alert.doc["eshunt"]["new_terms"] = json!({ "fields": fields });
+    alert
+}
+
+/// The alert of `rule` for `event` under the id `id`.
+fn build_as(
+    rule: &Rule,
+    event: &Event,
+    identity: &Identity,
+    id: String,
+    now: DateTime<Utc>,
+) -> Alert {
     let mut doc = ecs::source_fields(event.record());
     merge(
         &mut doc,
         rule_fields(rule, &id, event, event.time().unwrap_or(now), now),
     );
-    doc["eshunt"]["source"] = source_link(event, &identity);
+    doc["eshunt"]["source"] = source_link(event, identity);
     finish(rule, id, doc, event)
 }
 

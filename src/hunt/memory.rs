@@ -5,6 +5,7 @@
 
 use crate::alert::{self, Alert};
 use crate::event::Event;
+use crate::hunt::new_terms::Terms;
 use crate::hunt::threshold::Counter;
 use crate::rule::group::GroupKey;
 use crate::rule::Rule;
@@ -14,6 +15,8 @@ use chrono::{DateTime, Utc};
 pub enum Memory<'r> {
     /// A threshold rule's counts per bucket and group.
     Threshold(Counter<'r>),
+    /// A new terms rule's terms.
+    NewTerms(Terms<'r>),
 }
 
 /// An alert of a rule that counts or remembers, with what a sequence test compares.
@@ -32,6 +35,9 @@ impl<'r> Memory<'r> {
         if let Some(threshold) = &rule.threshold {
             return Some(Memory::Threshold(Counter::new(threshold)));
         }
+        if let Some(new_terms) = &rule.new_terms {
+            return Some(Memory::NewTerms(Terms::new(new_terms)));
+        }
         None
     }
 
@@ -40,6 +46,7 @@ impl<'r> Memory<'r> {
     pub fn add(&mut self, event: &Event) -> bool {
         match self {
             Memory::Threshold(counter) => counter.add(event),
+            Memory::NewTerms(terms) => terms.add(event),
         }
     }
 
@@ -53,6 +60,15 @@ impl<'r> Memory<'r> {
                     alert: alert::threshold(rule, &c, now),
                     group: c.group,
                     count: c.count,
+                })
+                .collect(),
+            Memory::NewTerms(terms) => terms
+                .file_alerts(rule, now)
+                .into_iter()
+                .map(|(term, alert)| Remembered {
+                    group: term,
+                    count: 1,
+                    alert,
                 })
                 .collect(),
         }

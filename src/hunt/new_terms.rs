@@ -1,0 +1,276 @@
+//! Finding a new terms rule's new terms among the events it matched: per term, its occurrences
+//! are kept as *runs* — stretches where each occurrence follows the previous one within the
+//! rule's history — and only the first event of each run (the earliest; equal times ordered by
+//! alert identity) is remembered. The first event of a run is the one whose term was absent
+//! from the history before it; every later occurrence had it in view.
+//!
+//! Memory is one run per term (more only where a term comes back after a whole history of
+//! absence), whatever the order events arrive in. On files the runs span all the data; in a
+//! cluster, one window's, and the first run of each term is then checked against the history
+//! before the window ([`crate::source::history`]).
+
+use crate::alert::{self, Alert};
+use crate::event::Event;
+use crate::rule::group::GroupKey;
+use crate::rule::new_terms::NewTerms;
+use crate::rule::Rule;
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+
+/// Occurrences of one term, each within `history` of the previous one.
+#[derive(Debug, Clone)]
+struct Run {
+    /// Time of the first occurrence.
+    first: DateTime<Utc>,
+    /// Time of the last occurrence.
+    last: DateTime<Utc>,
+    /// The first occurrence's alert identity (orders events of equal time).
+    identity: String,
+    /// The first occurrence.
+    event: Event,
+}
+
+/// The runs of every term a new terms rule has seen.
+#[derive(Debug)]
+pub struct Terms<'r> {
+    new_terms: &'r NewTerms,
+    /// The earliest time of an event the rule matched.
+    earliest: Option<DateTime<Utc>>,
+    runs: HashMap<GroupKey, Vec<Run>>,
+}
+
+/// A new term: the event where it appeared.
+#[derive(Debug, Clone)]
+pub struct NewTerm {
+    /// The term's values, in the order of the rule's fields.
+    pub term: GroupKey,
+    /// The event.
+    pub event: Event,
+}
+
+impl<'r> Terms<'r> {
+    /// No terms seen yet.
+    pub fn new(new_terms: &'r NewTerms) -> Terms<'r> {
+        Terms {
+            new_terms,
+            earliest: None,
+            runs: HashMap::new(),
+        }
+    }
+
+    /// Remembers a matching event at its own time (files); false when it has none.
+    pub fn add(&mut self, event: &Event) -> bool {
+        match event.time() {
+            Some(t) => {
+                self.add_at(event, t);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Remembers a matching event at time `t` (in a cluster: its time on the rule's time field).
+    pub fn add_at(&mut self, event: &Event, t: DateTime<Utc>) {
+        self.earliest = Some(self.earliest.map_or(t, |e| e.min(t)));
+        let terms = self.new_terms.terms(event);
+        if terms.is_empty() {
+            return;
+        }
+        let identity = alert::identity(event).key();
+        let history = self.new_terms.history.delta();
+        for term in terms {
+            let runs = self.runs.entry(term).or_default();
+            insert(runs, history, t, &identity, event);
+        }
+    }
+
+    /// Each term with the start of its first run: what the history before a cluster window is
+    /// asked about.
+    pub fn first_occurrences(&self) -> Vec<(GroupKey, DateTime<Utc>)> {
+        self.runs
+            .iter()
+            .filter_map(|(term, runs)| Some((term.clone(), runs.first()?.first)))
+            .collect()
+    }
+
+    /// The new terms: the first event of every run but a term's first one, and of the first
+    /// one when `first_is_new(term, its start)` says so. Sorted by time, then term.
+    pub fn new_terms(
+        self,
+        mut first_is_new: impl FnMut(&GroupKey, DateTime<Utc>) -> bool,
+    ) -> Vec<NewTerm> {
+        let mut out: Vec<(DateTime<Utc>, NewTerm)> = Vec::new();
+        for (term, runs) in self.runs {
+            for (i, run) in runs.into_iter().enumerate() {
+                if i > 0 || first_is_new(&term, run.first) {
+                    let new = NewTerm {
+                        term: term.clone(),
+                        event: run.event,
+                    };
+                    out.push((run.first, new));
+                }
+            }
+        }
+        out.sort_by(|(a, x), (b, y)| (a, &x.term).cmp(&(b, &y.term)));
+        out.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// The alerts of a run over files: a term is new only once a whole history of data lies
+    /// before it (the data's first `history` teaches the rule what is known), each with its
+    /// term.
+    pub fn file_alerts(self, rule: &Rule, now: DateTime<Utc>) -> Vec<(GroupKey, Alert)> {
+        let history = self.new_terms.history.delta();
+        let Some(earliest) = self.earliest else {
+            return Vec::new();
+        };
+        self.new_terms(|_, first| first - history >= earliest)
+            .into_iter()
+            .map(|n| {
+                let alert = alert::new_term(rule, &n.event, &n.term, now);
+                (n.term, alert)
+            })
+            .collect()
+    }
+}
+
+/// Adds an occurrence at `t` to a term's runs (sorted by time): runs it falls within `history`
+/// of merge with it into one, whose first event is the earliest (then the smaller identity).
+fn insert(
+    runs: &mut Vec<Run>,
+    history: TimeDelta,
+    t: DateTime<Utc>,
+    identity: &str,
+    event: &Event,
+) {
+    let touches = |r: &Run| r.first - history <= t && t <= r.last + history;
+    let mut merged = Run {
+        first: t,
+        last: t,
+        identity: identity.to_string(),
+        event: event.clone(),
+    };
+    let mut kept = Vec::with_capacity(runs.len() + 1);
+    for run in runs.drain(..) {
+        if !touches(&run) {
+            kept.push(run);
+            continue;
+        }
+        merged.last = merged.last.max(run.last);
+        if (run.first, &run.identity) < (merged.first, &merged.identity) {
+            merged.first = run.first;
+            merged.identity = run.identity;
+            merged.event = run.event;
+        }
+    }
+    let at = kept.partition_point(|r| r.first < merged.first);
+    kept.insert(at, merged);
+    *runs = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::path::FieldPath;
+    use crate::event::Origin;
+    use crate::rule::condition::Field;
+    use crate::time::Span;
+    use serde_json::json;
+
+    fn new_terms(history: &str) -> NewTerms {
+        NewTerms {
+            fields: vec![Field::Path(FieldPath::parse("sourceIPAddress").unwrap())],
+            history: Span::parse(history).unwrap(),
+        }
+    }
+
+    fn event(id: &str, ip: &str, time: &str) -> Event {
+        Event::from_cloudtrail(
+            json!({"eventID": id, "sourceIPAddress": ip, "eventTime": time}),
+            Origin::Inline(id.to_string().into()),
+        )
+    }
+
+    fn found(terms: Terms<'_>, known_before: &[&str]) -> Vec<(String, String)> {
+        terms
+            .new_terms(|term, _| !known_before.contains(&term[0].as_str()))
+            .into_iter()
+            .map(|n| (n.term[0].clone(), n.event.event_id().unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_term_is_new_again_after_a_whole_history_of_absence_whatever_the_order() {
+        let nt = new_terms("1d");
+        let events = [
+            event("a1", "1.1.1.1", "2026-03-01T00:00:00Z"),
+            event("a2", "1.1.1.1", "2026-03-01T20:00:00Z"),
+            event("a3", "1.1.1.1", "2026-03-02T19:00:00Z"), // within a day of a2
+            event("a4", "1.1.1.1", "2026-03-04T00:00:00Z"), // more than a day after a3: new
+            event("b1", "2.2.2.2", "2026-03-02T00:00:00Z"),
+        ];
+        let expected = vec![
+            ("1.1.1.1".to_string(), "a1".to_string()),
+            ("2.2.2.2".to_string(), "b1".to_string()),
+            ("1.1.1.1".to_string(), "a4".to_string()),
+        ];
+        for order in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 3, 1]] {
+            let mut terms = Terms::new(&nt);
+            for i in order {
+                assert!(terms.add(&events[i]));
+            }
+            assert_eq!(found(terms, &[]), expected, "order {order:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_run_asks_the_history_and_equal_times_pick_one_event() {
+        let nt = new_terms("1h");
+        let mut terms = Terms::new(&nt);
+        for e in [
+            event("z", "1.1.1.1", "2026-03-01T10:00:00Z"),
+            event("y", "1.1.1.1", "2026-03-01T10:00:00Z"),
+            event("c", "3.3.3.3", "2026-03-01T10:30:00Z"),
+        ] {
+            terms.add(&e);
+        }
+        let got = found(terms, &["3.3.3.3"]);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "1.1.1.1");
+        // The smaller identity of the two events at 10:00 is the same whichever came first.
+        let mut reversed = Terms::new(&nt);
+        reversed.add(&event("y", "1.1.1.1", "2026-03-01T10:00:00Z"));
+        reversed.add(&event("z", "1.1.1.1", "2026-03-01T10:00:00Z"));
+        assert_eq!(found(reversed, &[]), got);
+    }
+
+    #[test]
+    fn files_learn_during_the_first_history() {
+        let nt = new_terms("1d");
+        let mut terms = Terms::new(&nt);
+        for e in [
+            event("a1", "1.1.1.1", "2026-03-01T00:00:00Z"),
+            event("b1", "2.2.2.2", "2026-03-01T12:00:00Z"), // within the first day: learnt
+            event("c1", "3.3.3.3", "2026-03-02T00:00:00Z"), // a whole day of data before it
+            event("a2", "1.1.1.1", "2026-03-02T00:00:00Z"), // seen exactly a day before: known
+        ] {
+            terms.add(&e);
+        }
+        let rule_dir = tempfile::tempdir().unwrap();
+        let path = rule_dir.path().join("r.toml");
+        std::fs::write(
+            &path,
+            "id = \"r\"\nname = \"n\"\nseverity = \"low\"\ndescription = \"d\"\n\n\
+             [detection]\nkql = 'event.action: X'\n\n[alert]\ntitle = \"t\"\n\n\
+             [new_terms]\nfields = [\"sourceIPAddress\"]\nhistory_window_start = \"now-1d\"\n",
+        )
+        .unwrap();
+        let rule = crate::rule::load_file(&path).unwrap();
+        let alerts = terms.file_alerts(&rule, Utc::now());
+        let got: Vec<&str> = alerts.iter().map(|(t, _)| t[0].as_str()).collect();
+        assert_eq!(got, ["3.3.3.3"]);
+        assert_eq!(
+            alerts[0].1.doc["eshunt"]["new_terms"]["fields"]["sourceIPAddress"],
+            "3.3.3.3"
+        );
+    }
+}

@@ -7,7 +7,9 @@ use crate::es::retry::{Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError};
 use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
+use crate::hunt::new_terms::{History, Terms};
 use crate::hunt::threshold::Counter;
+use crate::rule::group::GroupKey;
 use crate::rule::threshold::Crossing;
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
@@ -16,11 +18,12 @@ use crate::source::elasticsearch::{
     aggregation_fields, fetch_documents, fetch_original, fetch_plan, threshold_crossings, Hit,
     PageSettings, Pager, Shards, WindowError,
 };
+use crate::source::history::{self, FirstOccurrence, HistoryQuery};
 use crate::tally::{Skipped, Tally};
 use crate::time::Window;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -117,6 +120,10 @@ pub async fn hunt_window(
         plan: alert_plan(rule),
         seen: Seen::default(),
     };
+    if let Some(query) = HistoryQuery::of(rule) {
+        run.new_terms(window, &query).await?;
+        return Ok(run.seen.report(rule, window, started.elapsed()));
+    }
     match &rule.threshold {
         None => {
             let mut collect = Collect::Alerts(Pending::new(delivery.batch_size()));
@@ -139,7 +146,7 @@ pub async fn hunt_window(
                         run.search(bucket, &mut collect).await?;
                         match collect {
                             Collect::Counts { counter, .. } => counter.crossings(),
-                            Collect::Alerts(_) => Vec::new(),
+                            _ => Vec::new(),
                         }
                     }
                 };
@@ -150,8 +157,13 @@ pub async fn hunt_window(
     Ok(run.seen.report(rule, window, started.elapsed()))
 }
 
-/// What a search does with its matches: alerts to deliver, or counts in a threshold bucket.
+/// What a search does with its matches: alerts to deliver, counts in a threshold bucket, a new
+/// terms rule's terms, or the terms of its history.
 enum Collect<'r> {
+    /// A new terms rule's terms in the window.
+    Terms(Terms<'r>),
+    /// A new terms rule's history documents, checked for a batch of terms.
+    History(History<'r>),
     /// Matched events whose alerts are delivered a batch at a time.
     Alerts(Pending),
     /// A threshold rule's counts in the bucket being searched.
@@ -197,7 +209,16 @@ impl Run<'_> {
         range: Window,
         collect: &mut Collect<'_>,
     ) -> Result<(), WindowError> {
-        let mut pager = Pager::new(self.cluster, self.rule, range, self.settings);
+        let pager = Pager::new(self.cluster, self.rule, range, self.settings);
+        self.search_with(pager, collect).await
+    }
+
+    /// Pages through the hits `pager` selects, evaluating each and collecting the matches.
+    async fn search_with(
+        &mut self,
+        mut pager: Pager<'_>,
+        collect: &mut Collect<'_>,
+    ) -> Result<(), WindowError> {
         let result = self.page_through(&mut pager, collect).await;
         self.seen.pages += pager.pages;
         self.seen.took_ms += pager.took_ms;
@@ -224,6 +245,16 @@ impl Run<'_> {
                         Collect::Counts { counter, bucket } => {
                             let at = event.time().unwrap_or(bucket.start);
                             counter.add_in(*bucket, &event, at);
+                        }
+                        Collect::Terms(terms) => {
+                            if let Some(t) = rule_time(self.rule, &event) {
+                                terms.add_at(&event, t);
+                            }
+                        }
+                        Collect::History(history) => {
+                            if let Some(t) = rule_time(self.rule, &event) {
+                                history.observe(&event, t);
+                            }
                         }
                     }
                 }
@@ -282,6 +313,74 @@ impl Run<'_> {
         let written = self.delivery.deliver(&alerts).await.map_err(window_error)?;
         self.seen.written.add(written);
         Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// A new terms rule's window: its terms and their first events, the history asked about
+    /// the first occurrence of each, a batch of terms at a time, and an alert per new term.
+    async fn new_terms(&mut self, window: Window, query: &HistoryQuery) -> Result<(), WindowError> {
+        let Some(new_terms) = &self.rule.new_terms else {
+            return Ok(());
+        };
+        let mut collect = Collect::Terms(Terms::new(new_terms));
+        self.search(window, &mut collect).await?;
+        let Collect::Terms(terms) = collect else {
+            return Ok(());
+        };
+        let mut known = HashSet::new();
+        for batch in terms.first_occurrences().chunks(history::BATCH) {
+            known.extend(self.seen_before(query, batch, window.start).await?);
+        }
+        let found = terms.new_terms(|term, _| !known.contains(term));
+        for batch in found.chunks(self.delivery.batch_size()) {
+            let events = batch.iter().map(|n| n.event.clone()).collect();
+            let events = full_events(self.cluster, events, &self.plan).await?;
+            let alerts: Vec<Alert> = events
+                .iter()
+                .zip(batch)
+                .map(|(event, n)| alert::new_term(self.rule, event, &n.term, self.now))
+                .collect();
+            let written = self.delivery.deliver(&alerts).await.map_err(window_error)?;
+            self.seen.written.add(written);
+        }
+        Ok(())
+    }
+
+    /// The terms of `batch` that occurred in the history before their first occurrence in a
+    /// window starting at `before`.
+    async fn seen_before(
+        &mut self,
+        query: &HistoryQuery,
+        batch: &[FirstOccurrence],
+        before: DateTime<Utc>,
+    ) -> Result<HashSet<GroupKey>, WindowError> {
+        let (cluster, rule) = (self.cluster, self.rule);
+        let homes = match query {
+            HistoryQuery::Counted(homes) => {
+                return history::counted(cluster, rule, homes, batch, before).await
+            }
+            HistoryQuery::Paged(homes) => homes.as_deref(),
+        };
+        let Some(watch) = History::new(rule, batch, before) else {
+            return Ok(HashSet::new());
+        };
+        let mut collect = Collect::History(watch);
+        let pager = history::history_pager(cluster, rule, homes, batch, before, self.settings);
+        self.search_with(pager, &mut collect).await?;
+        match collect {
+            Collect::History(watch) => Ok(watch.seen()),
+            _ => Ok(HashSet::new()),
+        }
+    }
+}
+
+/// An event's time on the rule's time field (its fallback when it lacks it): what windows and
+/// histories select documents on.
+fn rule_time(rule: &Rule, event: &Event) -> Option<DateTime<Utc>> {
+    match rule.source.timestamp_field.as_str() {
+        "event.ingested" => event.ingested().or_else(|| event.time()),
+        _ => event.time(),
     }
 }
 
@@ -386,9 +485,7 @@ pub fn alert_plan(rule: &Rule) -> FetchPlan {
     fetch_plan(rule, all)
 }
 
-/// The alerts of matching hits, built from the documents fetched again with every field the
-/// alert needs. A document that vanished since the search keeps the event the verdict was made
-/// on.
+/// The alerts of matching hits, built from their documents fetched again ([`full_events`]).
 async fn alerts_for(
     cluster: &Cluster,
     rule: &Rule,
@@ -396,6 +493,17 @@ async fn alerts_for(
     plan: &FetchPlan,
     now: DateTime<Utc>,
 ) -> Result<Vec<Alert>, EsError> {
+    let events = full_events(cluster, matched, plan).await?;
+    Ok(events.iter().map(|e| alert::build(rule, e, now)).collect())
+}
+
+/// Matched events with every field their alerts need: their documents fetched again (one
+/// `_mget`). A document that vanished since the search keeps the event the verdict was made on.
+async fn full_events(
+    cluster: &Cluster,
+    matched: Vec<Event>,
+    plan: &FetchPlan,
+) -> Result<Vec<Event>, EsError> {
     let docs: Vec<(&str, &str)> = matched
         .iter()
         .filter_map(|e| match e.origin() {
@@ -415,14 +523,13 @@ async fn alerts_for(
                 Origin::Document { index, id } => found.remove(&(index.clone(), id.clone())),
                 _ => None,
             };
-            let event = match full {
+            match full {
                 Some(source) => Event::from_ecs(source, partial.origin().clone()),
                 None => {
                     tracing::warn!(document = %partial.origin(), "a matched document vanished before its alert fields were fetched; its alert is built from the fields of the verdict");
                     partial
                 }
-            };
-            alert::build(rule, &event, now)
+            }
         })
         .collect())
 }

@@ -14,8 +14,10 @@ use crate::event::Event;
 use crate::rule::group::GroupKey;
 use crate::rule::new_terms::NewTerms;
 use crate::rule::Rule;
+use crate::source::history::{range_of, FirstOccurrence};
+use crate::time::Window;
 use chrono::{DateTime, TimeDelta, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Occurrences of one term, each within `history` of the previous one.
 #[derive(Debug, Clone)]
@@ -130,6 +132,47 @@ impl<'r> Terms<'r> {
                 (n.term, alert)
             })
             .collect()
+    }
+}
+
+/// Which of a batch of a window's terms occurred in the history documents a cluster search
+/// pages through (judged in Rust), each within its own history range.
+#[derive(Debug)]
+pub struct History<'r> {
+    new_terms: &'r NewTerms,
+    ranges: HashMap<GroupKey, Window>,
+    seen: HashSet<GroupKey>,
+}
+
+impl<'r> History<'r> {
+    /// Watches for `batch`'s terms, each in its `range` before `before`.
+    pub fn new(rule: &'r Rule, batch: &[FirstOccurrence], before: DateTime<Utc>) -> Option<Self> {
+        Some(History {
+            new_terms: rule.new_terms.as_ref()?,
+            ranges: batch
+                .iter()
+                .map(|(term, first)| (term.clone(), range_of(rule, *first, before)))
+                .collect(),
+            seen: HashSet::new(),
+        })
+    }
+
+    /// Notes the terms of a matching history document at time `t`.
+    pub fn observe(&mut self, event: &Event, t: DateTime<Utc>) {
+        for term in self.new_terms.terms(event) {
+            let within = self
+                .ranges
+                .get(&term)
+                .is_some_and(|r| r.start <= t && t < r.end);
+            if within {
+                self.seen.insert(term);
+            }
+        }
+    }
+
+    /// The terms seen.
+    pub fn seen(self) -> HashSet<GroupKey> {
+        self.seen
     }
 }
 

@@ -222,14 +222,22 @@ impl WindowError {
 /// time range as filters, plus optional named clauses flagging documents whose needed subtrees
 /// are unreadable.
 pub fn search_body(rule: &Rule, window: Window, settings: &PageSettings) -> Value {
+    search_body_for(rule, window_query(rule, window), settings)
+}
+
+/// The prefilter and the time range.
+fn window_query(rule: &Rule, window: Window) -> Value {
+    json!({"bool": {"filter": [rule.prefilter.dsl.clone(), time_filter(rule, window)]}})
+}
+
+/// The search body of a rule's hits selected by `query` (which holds the prefilter).
+fn search_body_for(rule: &Rule, mut query: Value, settings: &PageSettings) -> Value {
     let plan = search_plan(rule);
     let unreadable: Vec<Value> = plan
         .subtrees
         .iter()
         .filter_map(|row| from_ecs::unreadable_query(row))
         .collect();
-    let mut query =
-        json!({"bool": {"filter": [rule.prefilter.dsl.clone(), time_filter(rule, window)]}});
     if !unreadable.is_empty() {
         query["bool"]["should"] = Value::Array(unreadable);
     }
@@ -420,7 +428,7 @@ pub struct AggregationFields {
 }
 
 /// The one keyword field of Elastic's data stream holding a CloudTrail field unchanged.
-fn keyword_home(field: &Field) -> Option<String> {
+pub(crate) fn keyword_home(field: &Field) -> Option<String> {
     let Field::Path(path) = field else {
         return None;
     };
@@ -517,7 +525,7 @@ fn aggregation_body(
     json!({
         "size": 0,
         "track_total_hits": false,
-        "query": {"bool": {"filter": [rule.prefilter.dsl.clone(), time_filter(rule, bucket)]}},
+        "query": window_query(rule, bucket),
         "aggs": {"groups": {"composite": composite, "aggs": aggs}},
     })
 }
@@ -628,10 +636,21 @@ impl<'a> Pager<'a> {
         window: Window,
         settings: PageSettings,
     ) -> Pager<'a> {
+        Pager::with_query(cluster, rule, window_query(rule, window), settings)
+    }
+
+    /// Prepares to page through the hits of `rule` selected by `query`, which must hold the
+    /// prefilter (e.g. a new terms rule's history, [`super::history`]).
+    pub fn with_query(
+        cluster: &'a Cluster,
+        rule: &Rule,
+        query: Value,
+        settings: PageSettings,
+    ) -> Pager<'a> {
         Pager {
             cluster,
             indices: crate::es::index_path(&rule.source.index.join(",")),
-            body: search_body(rule, window, &settings),
+            body: search_body_for(rule, query, &settings),
             settings,
             paging: cluster.info().paging(),
             context: None,

@@ -3,3 +3,4 @@
 
 pub mod elasticsearch;
 pub mod files;
+pub mod history;

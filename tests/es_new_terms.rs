@@ -325,6 +325,20 @@ async fn a_window_retried_after_a_failure_alerts_once() {
     assert_eq!(sorted(written.into_values()), expected());
 }
 
+#[tokio::test]
+async fn the_scheduler_alerts_each_new_term_once_as_its_ticks_go_by() {
+    let (env, _) = env().await;
+    let rule = shipped_rule(&env, r#"eventName in ["RunInstances", "CreateKeyPair"]"#);
+    let live = runtime(&env, "live", &env.target, retry()).await;
+    let mut now = t("2026-03-15T10:00:01Z");
+    while now < t("2026-03-15T11:00:01Z") {
+        live.tick(&rule, now, &|| true).await.unwrap();
+        now += TimeDelta::minutes(5);
+    }
+    let written = new_terms(&env, &env.target).await;
+    assert_eq!(sorted(written.into_values()), expected());
+}
+
 /// Every sequence test of every shipped new terms rule, run in the cluster: its logs loaded
 /// (ingested at their event time) into a data stream of their own, and the time after the
 /// first history of the data hunted — the events before it are the history, as on files.

@@ -1,10 +1,13 @@
 //! Every field eshunt writes into an alert is mapped by the templates `eshunt setup` installs
 //! (the templates map with `dynamic: false`, so an unmapped field would be invisible to search).
 
+use eshunt::alert::Alert;
 use eshunt::es::flavor::{ClusterInfo, Flavor, Version};
 use eshunt::es::setup::alert_mappings;
+use eshunt::event::{Event, Origin};
 use eshunt::hunt::engine::{Engine, TimeRange};
-use eshunt::rule::load_dir;
+use eshunt::hunt::memory::Memory;
+use eshunt::rule::{load_dir, PrefilterCheck, Rule, TestCase};
 use serde_json::Value;
 use std::path::Path;
 
@@ -41,6 +44,33 @@ fn mapped(mapping: &Value, path: &str) -> bool {
     node.get("type").is_some()
 }
 
+/// The alerts of the shipped rules that count or remember, from their sequence tests.
+fn sequence_alerts(rules: &[Rule]) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for rule in rules {
+        for test in &rule.tests {
+            let (TestCase::Sequence { logs, .. }, Some(mut memory)) =
+                (&test.case, Memory::for_rule(rule))
+            else {
+                continue;
+            };
+            for log in logs {
+                let event = Event::from_document(log.clone(), Origin::Inline("test".into()));
+                if rule.evaluate(&event, PrefilterCheck::Local).matched {
+                    memory.add(&event);
+                }
+            }
+            out.extend(
+                memory
+                    .finish(rule, chrono::Utc::now())
+                    .into_iter()
+                    .map(|r| r.alert),
+            );
+        }
+    }
+    out
+}
+
 #[test]
 fn every_alert_field_is_mapped_on_both_flavors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -51,6 +81,7 @@ fn every_alert_field_is_mapped_on_both_flavors() {
         &[root.join("samples")],
         &engine,
         chrono::Utc::now(),
+        None,
         &mut |a| {
             alerts.push(a);
             Ok(())
@@ -58,6 +89,12 @@ fn every_alert_field_is_mapped_on_both_flavors() {
     )
     .unwrap();
     assert!(alerts.len() >= 10);
+    let remembered = sequence_alerts(&rules);
+    assert!(
+        remembered.len() >= 2,
+        "the shipped threshold and new terms rules' sequence tests give alerts"
+    );
+    alerts.extend(remembered);
     for (flavor, major, minor) in [(Flavor::Elasticsearch, 8, 15), (Flavor::OpenSearch, 2, 11)] {
         let info = ClusterInfo {
             flavor,

@@ -171,10 +171,16 @@ fn scanning_the_corpus_reads_everything_and_needles_drop_no_alert() {
     let now = chrono::Utc::now();
     let mut counts = std::collections::BTreeMap::new();
     let engine = Engine::new(&rules, TimeRange::ALL).parse_all(true);
-    let report = eshunt::hunt::files::scan(std::slice::from_ref(&corpus), &engine, now, &mut |a| {
-        *counts.entry(a.rule_id).or_insert(0usize) += 1;
-        Ok(())
-    })
+    let report = eshunt::hunt::files::scan(
+        std::slice::from_ref(&corpus),
+        &engine,
+        now,
+        None,
+        &mut |a| {
+            *counts.entry(a.rule_id).or_insert(0usize) += 1;
+            Ok(())
+        },
+    )
     .unwrap();
     assert_eq!(report.tally.events, 3849 + 4);
     assert_eq!(
@@ -185,7 +191,7 @@ fn scanning_the_corpus_reads_everything_and_needles_drop_no_alert() {
     );
     let fast = Engine::new(&rules, TimeRange::ALL);
     let mut fast_counts = std::collections::BTreeMap::new();
-    let fast_report = eshunt::hunt::files::scan(&[corpus], &fast, now, &mut |a| {
+    let fast_report = eshunt::hunt::files::scan(&[corpus], &fast, now, None, &mut |a| {
         *fast_counts.entry(a.rule_id).or_insert(0usize) += 1;
         Ok(())
     })

@@ -2,6 +2,7 @@
 
 use super::summary::{count, rule_label, Summary};
 use super::{exit, finish, load_rules, select_from, Fail, RuleFilter, RulesDir, RulesFrom};
+use eshunt::hunt::carried::StateFile;
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::hunt::files::{scan, ScanReport};
 use eshunt::rule::Rule;
@@ -32,6 +33,11 @@ pub struct Args {
     /// Write alerts to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Carry what new terms rules learn from this scan to the next one: read FILE before the
+    /// scan (if it exists) and replace it after. Daily scans of a trail then share one history
+    /// instead of each learning it afresh.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// Parse every record, so malformed lines that no rule could match are reported too
     /// (slower: by default such lines are skipped unparsed by the rules' literal needles).
     #[arg(long)]
@@ -60,11 +66,22 @@ fn scan_files(args: Args) -> Result<u8, Fail> {
         ),
         None => Box::new(io::stdout().lock()),
     };
+    let mut state = match &args.state {
+        Some(path) => Some(StateFile::load(path)?),
+        None => None,
+    };
     let mut sink = NdjsonSink::new(BufWriter::new(writer));
-    let result = scan(&args.paths, &engine, now, &mut |alert| sink.write(&alert));
+    let result = scan(&args.paths, &engine, now, state.as_mut(), &mut |alert| {
+        sink.write(&alert)
+    });
     let scanned = result
         .and_then(|r| sink.finish().map(|_| r))
         .map_err(|e| Fail::writing("alerts", e))?;
+    if let (Some(state), Some(path)) = (&mut state, &args.state) {
+        state
+            .save(path)
+            .map_err(|e| format!("cannot write the state file {}: {e}", path.display()))?;
+    }
     print_summary(&scanned, engine.rules());
     let clean = report.errors.is_empty()
         && scanned.tally.skipped_total() == 0

@@ -12,7 +12,7 @@ pub const ALERT_COMPONENT: &str = "eshunt-alerts@mappings";
 /// Name of the index template for the default alert target (`logs-eshunt.alerts-*`).
 pub const ALERT_TEMPLATE: &str = "eshunt-alerts";
 /// Version stamped into the templates' `_meta`, bumped when the mappings change.
-pub const TEMPLATE_VERSION: u64 = 1;
+pub const TEMPLATE_VERSION: u64 = 2;
 
 /// The index template's name: [`ALERT_TEMPLATE`] for the default target's pattern, else
 /// derived from the pattern, so differently named targets get their own templates.
@@ -109,6 +109,12 @@ pub fn alert_mappings(info: &ClusterInfo) -> Value {
                     ("references", keyword()), ("false_positives", text.clone()),
                     ("investigation_fields", keyword()), ("runbook", text.clone()),
                 ])),
+                ("threshold", object(&[
+                    ("window", date()), ("group", info.free_form_mapping()),
+                    ("count", json!({"type": "long"})), ("cardinality", json!({"type": "long"})),
+                    ("first", date()), ("last", date()), ("samples", keyword()),
+                ])),
+                ("new_terms", object(&[("fields", info.free_form_mapping())])),
                 ("source", object(&[
                     ("event_id", keyword()), ("identity", keyword()), ("index", keyword()), ("id", keyword()),
                     ("file", keyword()), ("line", json!({"type": "long"})), ("record", json!({"type": "long"})),

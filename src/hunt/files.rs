@@ -4,6 +4,7 @@
 use crate::alert::Alert;
 use crate::event::Event;
 use crate::event::Origin;
+use crate::hunt::carried::StateFile;
 use crate::hunt::engine::{Engine, Found};
 use crate::hunt::memory::Memory;
 use crate::rule::Rule;
@@ -132,6 +133,13 @@ impl<'e, 'r> Scanner<'e, 'r> {
     }
 }
 
+impl<'r> Scanner<'_, 'r> {
+    /// The rules that count or remember, with what they keep.
+    pub fn memories(&mut self) -> &mut [(&'r Rule, Memory<'r>)] {
+        &mut self.memories
+    }
+}
+
 impl Outcome {
     /// Hands a new alert to `out`, once per alert id: an id an earlier run wrote, or this run
     /// already did, is counted instead. After an `out` error nothing more is handed over.
@@ -196,22 +204,31 @@ impl Scanner<'_, '_> {
 }
 
 /// Scans `paths` with `engine`, handing each alert to `out` as soon as it is made (a rule that
-/// counts or remembers: at the end), once per alert id. An alert sink error stops the scan and is returned.
+/// counts or remembers: at the end), once per alert id. With a `state`, the new terms rules
+/// start from what it carries and leave theirs in it. An alert sink error stops the scan and is
+/// returned.
 pub fn scan(
     paths: &[PathBuf],
     engine: &Engine<'_>,
     now: DateTime<Utc>,
+    mut state: Option<&mut StateFile>,
     out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
 ) -> std::io::Result<ScanReport> {
     let started = Instant::now();
     let found = files::discover(paths);
     let mut scanner = Scanner::new(engine, now, HashSet::new());
+    if let Some(state) = state.as_deref_mut() {
+        state.resume(&mut scanner);
+    }
     scanner.report.ignored_files = found.ignored;
     for (path, error) in found.errors {
         scanner.report.tally.skip(unreadable(&path, error));
     }
     for path in &found.files {
         scanner.scan_file(path, out)?;
+    }
+    if let Some(state) = state {
+        state.carry(&mut scanner);
     }
     scanner.finish(out)?;
     scanner.report.elapsed = started.elapsed();

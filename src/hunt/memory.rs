@@ -5,7 +5,7 @@
 
 use crate::alert::{self, Alert};
 use crate::event::Event;
-use crate::hunt::new_terms::Terms;
+use crate::hunt::new_terms::{Carried, Terms};
 use crate::hunt::threshold::Counter;
 use crate::rule::group::GroupKey;
 use crate::rule::Rule;
@@ -47,6 +47,23 @@ impl<'r> Memory<'r> {
         match self {
             Memory::Threshold(counter) => counter.add(event),
             Memory::NewTerms(terms) => terms.add(event),
+        }
+    }
+
+    /// What the rule carries to a later scan of files (`scan --state`): a new terms rule's known
+    /// terms. Threshold rules carry nothing (their buckets are judged within one run).
+    pub fn carry(&self) -> Option<Carried> {
+        match self {
+            Memory::NewTerms(terms) => Some(terms.carry()),
+            _ => None,
+        }
+    }
+
+    /// Starts from what an earlier scan carried (see [`Memory::carry`]).
+    pub fn resume(&mut self, carried: Carried) -> Result<(), String> {
+        match self {
+            Memory::NewTerms(terms) => terms.resume(carried),
+            _ => Err("the rule does not remember terms".into()),
         }
     }
 

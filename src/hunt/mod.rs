@@ -7,6 +7,7 @@
 //! - [`cluster`]: one rule over one window of the cluster (`eshunt hunt`, the scheduler, cluster
 //!   backfills): page the prefilter's hits, evaluate the rest in Rust, deliver the alerts.
 
+pub mod carried;
 pub mod cluster;
 pub mod engine;
 pub mod files;

@@ -17,6 +17,7 @@ use crate::rule::Rule;
 use crate::source::history::{range_of, FirstOccurrence};
 use crate::time::Window;
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
 /// Occurrences of one term, each within `history` of the previous one.
@@ -26,10 +27,11 @@ struct Run {
     first: DateTime<Utc>,
     /// Time of the last occurrence.
     last: DateTime<Utc>,
-    /// The first occurrence's alert identity (orders events of equal time).
+    /// The first occurrence's alert identity (orders events of equal time; empty for a run
+    /// carried from an earlier scan, which wins ties).
     identity: String,
-    /// The first occurrence.
-    event: Event,
+    /// The first occurrence (none for a run carried from an earlier scan: already judged).
+    event: Option<Event>,
 }
 
 /// The runs of every term a new terms rule has seen.
@@ -104,10 +106,13 @@ impl<'r> Terms<'r> {
         let mut out: Vec<(DateTime<Utc>, NewTerm)> = Vec::new();
         for (term, runs) in self.runs {
             for (i, run) in runs.into_iter().enumerate() {
+                let Some(event) = run.event else {
+                    continue;
+                };
                 if i > 0 || first_is_new(&term, run.first) {
                     let new = NewTerm {
                         term: term.clone(),
-                        event: run.event,
+                        event,
                     };
                     out.push((run.first, new));
                 }
@@ -132,6 +137,76 @@ impl<'r> Terms<'r> {
                 (n.term, alert)
             })
             .collect()
+    }
+}
+
+/// What a new terms rule carries from one scan of files to the next (`scan --state`): per term,
+/// the times of its runs — no events: they were judged by the scan that saw them. Runs that
+/// ended more than two histories before the latest one are dropped, so the state holds the
+/// terms of the last two histories at most.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Carried {
+    /// The rule's new terms fields, in order (a rule whose fields changed starts afresh).
+    pub fields: Vec<String>,
+    /// The rule's history (likewise).
+    pub history: String,
+    /// The earliest event time seen: where the data, and so the learning, began.
+    pub earliest: Option<DateTime<Utc>>,
+    /// Per term, its runs as `[first, last]`.
+    pub terms: Vec<(GroupKey, Vec<[DateTime<Utc>; 2]>)>,
+}
+
+impl Terms<'_> {
+    /// What to carry to the next scan.
+    pub fn carry(&self) -> Carried {
+        let history = self.new_terms.history.delta();
+        let latest = self.runs.values().flatten().map(|r| r.last).max();
+        let keep = |r: &&Run| latest.is_none_or(|l| r.last + history + history >= l);
+        let mut terms: Vec<(GroupKey, Vec<[DateTime<Utc>; 2]>)> = self
+            .runs
+            .iter()
+            .map(|(term, runs)| {
+                let kept = runs.iter().filter(keep).map(|r| [r.first, r.last]);
+                (term.clone(), kept.collect::<Vec<_>>())
+            })
+            .filter(|(_, runs)| !runs.is_empty())
+            .collect();
+        terms.sort();
+        Carried {
+            fields: self.new_terms.field_names(),
+            history: self.new_terms.history.to_string(),
+            earliest: self.earliest,
+            terms,
+        }
+    }
+
+    /// Starts from what an earlier scan carried: its terms are known, its runs judged. Refused
+    /// when the rule's fields or history changed since.
+    pub fn resume(&mut self, carried: Carried) -> Result<(), String> {
+        if carried.fields != self.new_terms.field_names()
+            || carried.history != self.new_terms.history.to_string()
+        {
+            return Err(format!(
+                "it was saved for new terms {} over {}, the rule now has {}",
+                carried.fields.join(" + "),
+                carried.history,
+                self.new_terms
+            ));
+        }
+        self.earliest = match (self.earliest, carried.earliest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (term, runs) in carried.terms {
+            let known = runs.into_iter().map(|[first, last]| Run {
+                first,
+                last,
+                identity: String::new(),
+                event: None,
+            });
+            self.runs.entry(term).or_default().extend(known);
+        }
+        Ok(())
     }
 }
 
@@ -190,7 +265,7 @@ fn insert(
         first: t,
         last: t,
         identity: identity.to_string(),
-        event: event.clone(),
+        event: Some(event.clone()),
     };
     let mut kept = Vec::with_capacity(runs.len() + 1);
     for run in runs.drain(..) {
@@ -284,6 +359,31 @@ mod tests {
         reversed.add(&event("y", "1.1.1.1", "2026-03-01T10:00:00Z"));
         reversed.add(&event("z", "1.1.1.1", "2026-03-01T10:00:00Z"));
         assert_eq!(found(reversed, &[]), got);
+    }
+
+    #[test]
+    fn a_later_scan_resumes_what_an_earlier_one_carried() {
+        let nt = new_terms("1d");
+        let mut first = Terms::new(&nt);
+        first.add(&event("a1", "1.1.1.1", "2026-03-01T00:00:00Z"));
+        first.add(&event("b1", "2.2.2.2", "2026-03-02T06:00:00Z"));
+        let carried = first.carry();
+        // Through JSON, as the state file holds it.
+        let carried: Carried =
+            serde_json::from_str(&serde_json::to_string(&carried).unwrap()).unwrap();
+        let mut second = Terms::new(&nt);
+        second.resume(carried.clone()).unwrap();
+        second.add(&event("a2", "1.1.1.1", "2026-03-01T20:00:00Z")); // within a day of a1
+        second.add(&event("b2", "2.2.2.2", "2026-03-02T07:00:00Z")); // b1's run: judged before
+        second.add(&event("c1", "3.3.3.3", "2026-03-02T08:00:00Z"));
+        assert_eq!(
+            found(second, &[]),
+            [("3.3.3.3".to_string(), "c1".to_string())]
+        );
+
+        let other = new_terms("2d");
+        let error = Terms::new(&other).resume(carried).unwrap_err();
+        assert!(error.contains("over 1d"), "{error}");
     }
 
     #[test]

@@ -82,6 +82,28 @@ pub enum Shape {
     EcsRebuilt,
 }
 
+/// An event kept for long (see [`Event::keep`]).
+#[derive(Debug, Clone)]
+pub struct Kept {
+    text: Box<str>,
+    ecs: bool,
+    unavailable: Vec<&'static str>,
+    origin: Origin,
+}
+
+impl Kept {
+    /// The event again, as it was kept.
+    pub fn event(&self) -> Event {
+        let doc: Value = serde_json::from_str(&self.text).unwrap_or(Value::Null);
+        let mut event = match self.ecs {
+            true => Event::from_ecs(doc, self.origin.clone()),
+            false => Event::from_cloudtrail(doc, self.origin.clone()),
+        };
+        event.mark_unavailable(self.unavailable.iter().copied());
+        event
+    }
+}
+
 /// One event, ready for rules.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -158,6 +180,21 @@ impl Event {
     /// How the record was obtained.
     pub fn shape(&self) -> Shape {
         self.shape
+    }
+
+    /// The event kept in little memory, for long: its document as JSON text (a parsed document
+    /// takes about ten times its text), read again by [`Kept::event`].
+    pub fn keep(&self) -> Kept {
+        let (doc, ecs) = match &self.ecs {
+            Some(doc) => (doc, true),
+            None => (&self.record, false),
+        };
+        Kept {
+            text: doc.to_string().into_boxed_str(),
+            ecs,
+            unavailable: self.unavailable.clone(),
+            origin: self.origin.clone(),
+        }
     }
 
     /// Where the event came from.

@@ -36,7 +36,7 @@ impl<'r> Memory<'r> {
             return Some(Memory::Threshold(Counter::new(threshold)));
         }
         if let Some(new_terms) = &rule.new_terms {
-            return Some(Memory::NewTerms(Terms::new(new_terms)));
+            return Some(Memory::NewTerms(Terms::learning(new_terms)));
         }
         None
     }

@@ -10,7 +10,7 @@
 //! before the window ([`crate::source::history`]).
 
 use crate::alert::{self, Alert};
-use crate::event::Event;
+use crate::event::{Event, Kept};
 use crate::rule::group::GroupKey;
 use crate::rule::new_terms::NewTerms;
 use crate::rule::Rule;
@@ -31,13 +31,15 @@ struct Run {
     /// carried from an earlier scan, which wins ties).
     identity: String,
     /// The first occurrence (none for a run carried from an earlier scan: already judged).
-    event: Option<Event>,
+    event: Option<Kept>,
 }
 
 /// The runs of every term a new terms rule has seen.
 #[derive(Debug)]
 pub struct Terms<'r> {
     new_terms: &'r NewTerms,
+    /// Files: keep an event only where it can be new (a whole history of data before it).
+    learning: bool,
     /// The earliest time of an event the rule matched.
     earliest: Option<DateTime<Utc>>,
     runs: HashMap<GroupKey, Vec<Run>>,
@@ -53,12 +55,24 @@ pub struct NewTerm {
 }
 
 impl<'r> Terms<'r> {
-    /// No terms seen yet.
+    /// No terms seen yet, in a cluster window: the first event of every run is kept (the
+    /// history before the window decides).
     pub fn new(new_terms: &'r NewTerms) -> Terms<'r> {
         Terms {
             new_terms,
+            learning: false,
             earliest: None,
             runs: HashMap::new(),
+        }
+    }
+
+    /// No terms seen yet, on files: the data is its own history, and a run's first event is
+    /// kept only when a whole history of data lies before it (it can be new) — so a rule
+    /// learning millions of terms holds their times, not their events.
+    pub fn learning(new_terms: &'r NewTerms) -> Terms<'r> {
+        Terms {
+            learning: true,
+            ..Terms::new(new_terms)
         }
     }
 
@@ -82,9 +96,15 @@ impl<'r> Terms<'r> {
         }
         let identity = alert::identity(event).key();
         let history = self.new_terms.history.delta();
+        let keep = !self.learning || self.earliest.is_some_and(|e| t - history >= e);
+        let occurrence = Occurrence {
+            t,
+            identity: &identity,
+            event: keep.then_some(event),
+        };
         for term in terms {
             let runs = self.runs.entry(term).or_default();
-            insert(runs, history, t, &identity, event);
+            insert(runs, history, &occurrence);
         }
     }
 
@@ -112,7 +132,7 @@ impl<'r> Terms<'r> {
                 if i > 0 || first_is_new(&term, run.first) {
                     let new = NewTerm {
                         term: term.clone(),
-                        event,
+                        event: event.event(),
                     };
                     out.push((run.first, new));
                 }
@@ -130,6 +150,7 @@ impl<'r> Terms<'r> {
         let Some(earliest) = self.earliest else {
             return Vec::new();
         };
+        self.warn_unkept(rule, earliest);
         self.new_terms(|_, first| first - history >= earliest)
             .into_iter()
             .map(|n| {
@@ -137,6 +158,27 @@ impl<'r> Terms<'r> {
                 (n.term, alert)
             })
             .collect()
+    }
+}
+
+impl Terms<'_> {
+    /// Warns about the new terms whose event was not kept because it arrived before data a
+    /// whole history older than it (input out of time order by more than the history).
+    fn warn_unkept(&self, rule: &Rule, earliest: DateTime<Utc>) {
+        let history = self.new_terms.history.delta();
+        let unkept = self
+            .runs
+            .values()
+            .flatten()
+            .filter(|r| r.event.is_none() && !r.identity.is_empty())
+            .filter(|r| r.first - history >= earliest)
+            .count();
+        if unkept > 0 {
+            tracing::warn!(
+                rule = %rule.meta.id,
+                "{unkept} new terms not alerted on: their events came before older data (the input is out of time order by more than the history); scan files in time order"
+            );
+        }
     }
 }
 
@@ -251,35 +293,36 @@ impl<'r> History<'r> {
     }
 }
 
-/// Adds an occurrence at `t` to a term's runs (sorted by time): runs it falls within `history`
-/// of merge with it into one, whose first event is the earliest (then the smaller identity).
-fn insert(
-    runs: &mut Vec<Run>,
-    history: TimeDelta,
+/// One occurrence of a term: its time, its event's alert identity, and the event when it is to
+/// be kept.
+struct Occurrence<'e> {
     t: DateTime<Utc>,
-    identity: &str,
-    event: &Event,
-) {
+    identity: &'e str,
+    event: Option<&'e Event>,
+}
+
+/// Adds an occurrence to a term's runs (sorted by time): runs it falls within `history` of
+/// merge with it into one, whose first event is the earliest (then the smaller identity). The
+/// event is copied only when it becomes a run's first.
+fn insert(runs: &mut Vec<Run>, history: TimeDelta, occurrence: &Occurrence<'_>) {
+    let t = occurrence.t;
     let touches = |r: &Run| r.first - history <= t && t <= r.last + history;
-    let mut merged = Run {
-        first: t,
-        last: t,
-        identity: identity.to_string(),
-        event: Some(event.clone()),
+    let (mut touched, mut kept): (Vec<Run>, Vec<Run>) = runs.drain(..).partition(touches);
+    touched.sort_by(|a, b| (a.first, &a.identity).cmp(&(b.first, &b.identity)));
+    let last = touched.iter().map(|r| r.last).fold(t, DateTime::max);
+    let merged = match touched.into_iter().next() {
+        Some(earliest)
+            if (earliest.first, earliest.identity.as_str()) <= (t, occurrence.identity) =>
+        {
+            Run { last, ..earliest }
+        }
+        _ => Run {
+            first: t,
+            last,
+            identity: occurrence.identity.to_string(),
+            event: occurrence.event.map(Event::keep),
+        },
     };
-    let mut kept = Vec::with_capacity(runs.len() + 1);
-    for run in runs.drain(..) {
-        if !touches(&run) {
-            kept.push(run);
-            continue;
-        }
-        merged.last = merged.last.max(run.last);
-        if (run.first, &run.identity) < (merged.first, &merged.identity) {
-            merged.first = run.first;
-            merged.identity = run.identity;
-            merged.event = run.event;
-        }
-    }
     let at = kept.partition_point(|r| r.first < merged.first);
     kept.insert(at, merged);
     *runs = kept;
@@ -389,7 +432,7 @@ mod tests {
     #[test]
     fn files_learn_during_the_first_history() {
         let nt = new_terms("1d");
-        let mut terms = Terms::new(&nt);
+        let mut terms = Terms::learning(&nt);
         for e in [
             event("a1", "1.1.1.1", "2026-03-01T00:00:00Z"),
             event("b1", "2.2.2.2", "2026-03-01T12:00:00Z"), // within the first day: learnt
@@ -398,6 +441,8 @@ mod tests {
         ] {
             terms.add(&e);
         }
+        let kept = terms.runs.values().flatten().filter(|r| r.event.is_some());
+        assert_eq!(kept.count(), 1, "only the event that can be new is kept");
         let rule_dir = tempfile::tempdir().unwrap();
         let path = rule_dir.path().join("r.toml");
         std::fs::write(

@@ -11,4 +11,5 @@ pub mod cluster;
 pub mod engine;
 pub mod files;
 pub mod memory;
+pub mod suppress;
 pub mod threshold;

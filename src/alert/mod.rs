@@ -81,6 +81,9 @@ impl Identity {
     }
 }
 
+/// The CloudTrail fields an event's [`identity`] is made of (besides where it is stored).
+pub const IDENTITY_PATHS: [&str; 4] = ["eventID", "eventTime", "eventName", "recipientAccountId"];
+
 /// The identity of an event: `eventID` with its time, name and account, else its
 /// Elasticsearch document, else its content.
 pub fn identity(event: &Event) -> Identity {

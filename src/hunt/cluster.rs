@@ -7,10 +7,12 @@ use crate::es::retry::{Jitter, RetryPolicy};
 use crate::es::{Cluster, EsError};
 use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
+use crate::hunt::suppress::{self, Group, Tracker};
 use crate::hunt::threshold::Counter;
 use crate::rule::threshold::Crossing;
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
+use crate::sink::merge::Merge;
 use crate::sink::{Delivery, DeliveryError, WriteReport};
 use crate::source::elasticsearch::{
     aggregation_fields, fetch_documents, fetch_original, fetch_plan, threshold_crossings, Hit,
@@ -92,8 +94,11 @@ pub struct WindowReport {
 /// Runs `rule` over `window` once. Each hit's raw `_source` (the condition's fields) is checked
 /// against the condition's needles, then parsed and evaluated; matching hits are gathered across
 /// pages and, a batch at a time ([`Pending`]), fetched again with every field the alert needs
-/// and delivered. A threshold rule instead judges the buckets that end in the window, each
-/// searched whole, and delivers an alert per group reaching its threshold. The window is
+/// and delivered. A suppressing rule gathers its matches per group and period instead, and
+/// merges the window's part of each group's alert into the stored one ([`Merge`]); matches it
+/// cannot suppress (a `by` field absent) get their own alerts. A threshold rule judges the
+/// buckets that end in the window, each searched whole, and delivers an alert per group
+/// reaching its threshold. The window is
 /// complete only if every page was and every alert was delivered. When `cancel` is set, the
 /// window stops at the next page boundary (releasing its point in time) and is reported
 /// incomplete.
@@ -119,12 +124,17 @@ pub async fn hunt_window(
     };
     match &rule.threshold {
         None => {
-            let mut collect = Collect::Alerts(Pending::new(delivery.batch_size()));
+            let pending = Pending::new(delivery.batch_size());
+            let mut collect = match &rule.suppress {
+                Some(suppression) => Collect::Suppressed {
+                    tracker: Tracker::new(&rule.meta.id, suppression),
+                    window,
+                    unsuppressed: pending,
+                },
+                None => Collect::Alerts(pending),
+            };
             run.search(window, &mut collect).await?;
-            if let Collect::Alerts(mut pending) = collect {
-                let written = run.deliver_pending(&mut pending).await?;
-                run.seen.written.add(written);
-            }
+            run.deliver_collected(collect).await?;
         }
         Some(threshold) => {
             let by_cluster = aggregation_fields(rule);
@@ -139,7 +149,7 @@ pub async fn hunt_window(
                         run.search(bucket, &mut collect).await?;
                         match collect {
                             Collect::Counts { counter, .. } => counter.crossings(),
-                            Collect::Alerts(_) => Vec::new(),
+                            Collect::Alerts(_) | Collect::Suppressed { .. } => Vec::new(),
                         }
                     }
                 };
@@ -150,10 +160,20 @@ pub async fn hunt_window(
     Ok(run.seen.report(rule, window, started.elapsed()))
 }
 
-/// What a search does with its matches: alerts to deliver, or counts in a threshold bucket.
+/// What a search does with its matches: alerts to deliver, suppressed groups, or counts in a
+/// threshold bucket.
 enum Collect<'r> {
     /// Matched events whose alerts are delivered a batch at a time.
     Alerts(Pending),
+    /// A suppressing rule's groups in the window, and the matches it cannot suppress.
+    Suppressed {
+        /// The groups.
+        tracker: Tracker<'r>,
+        /// The window searched.
+        window: Window,
+        /// Matches alerted on one by one.
+        unsuppressed: Pending,
+    },
     /// A threshold rule's counts in the bucket being searched.
     Counts {
         /// The counts.
@@ -217,10 +237,21 @@ impl Run<'_> {
                 return Err(WindowError::Incomplete("cancelled by shutdown".into()));
             }
             for hit in hits {
+                let seen_at = suppress::seen_at(self.rule, &hit);
                 if let Some(event) = self.judge(hit).await? {
                     self.seen.matched += 1;
                     match collect {
                         Collect::Alerts(pending) => pending.extend(vec![event]),
+                        Collect::Suppressed {
+                            tracker,
+                            window,
+                            unsuppressed,
+                        } => {
+                            let slice = suppress::slice_of(*window, seen_at);
+                            if !tracker.add(&event, Some(slice)) {
+                                unsuppressed.extend(vec![event]);
+                            }
+                        }
                         Collect::Counts { counter, bucket } => {
                             let at = event.time().unwrap_or(bucket.start);
                             counter.add_in(*bucket, &event, at);
@@ -228,7 +259,12 @@ impl Run<'_> {
                     }
                 }
             }
-            if let Collect::Alerts(pending) = collect {
+            if let Collect::Alerts(pending)
+            | Collect::Suppressed {
+                unsuppressed: pending,
+                ..
+            } = collect
+            {
                 if pending.is_due() {
                     let written = self.deliver_pending(pending).await?;
                     self.seen.written.add(written);
@@ -270,6 +306,54 @@ impl Run<'_> {
         pending
             .deliver(self.cluster, self.rule, &self.plan, self.delivery, self.now)
             .await
+    }
+
+    /// Delivers what a search over the whole window collected and has not delivered yet.
+    async fn deliver_collected(&mut self, collect: Collect<'_>) -> Result<(), WindowError> {
+        let (mut pending, groups) = match collect {
+            Collect::Alerts(pending) => (pending, None),
+            Collect::Suppressed {
+                tracker,
+                window,
+                unsuppressed,
+            } => (unsuppressed, Some((tracker.finish(), window))),
+            Collect::Counts { .. } => return Ok(()),
+        };
+        let written = self.deliver_pending(&mut pending).await?;
+        self.seen.written.add(written);
+        match groups {
+            Some((groups, window)) => self.deliver_suppressed(groups, window).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Merges the window's part of each suppressed group's alert, a batch at a time, each built
+    /// from the group's first event fetched again with every field the alert needs.
+    async fn deliver_suppressed(
+        &mut self,
+        groups: Vec<Group>,
+        window: Window,
+    ) -> Result<(), WindowError> {
+        let mut groups = groups.into_iter().peekable();
+        while groups.peek().is_some() {
+            let batch: Vec<Group> = groups.by_ref().take(self.delivery.batch_size()).collect();
+            let (parts, firsts): (Vec<_>, Vec<Event>) = batch
+                .into_iter()
+                .map(|g| ((g.seen, g.slices), g.first))
+                .unzip();
+            let firsts = refetch(self.cluster, firsts, &self.plan).await?;
+            let merges: Vec<Merge> = parts
+                .iter()
+                .zip(&firsts)
+                .map(|((seen, slices), first)| {
+                    let alert = alert::suppressed(self.rule, first, seen, self.now);
+                    Merge::new(alert, window, slices)
+                })
+                .collect();
+            let written = self.delivery.merge(&merges).await.map_err(window_error)?;
+            self.seen.written.add(written);
+        }
+        Ok(())
     }
 
     /// Delivers the alerts of the groups that reached the threshold in a bucket (when the
@@ -387,8 +471,7 @@ pub fn alert_plan(rule: &Rule) -> FetchPlan {
 }
 
 /// The alerts of matching hits, built from the documents fetched again with every field the
-/// alert needs. A document that vanished since the search keeps the event the verdict was made
-/// on.
+/// alert needs.
 async fn alerts_for(
     cluster: &Cluster,
     rule: &Rule,
@@ -396,6 +479,20 @@ async fn alerts_for(
     plan: &FetchPlan,
     now: DateTime<Utc>,
 ) -> Result<Vec<Alert>, EsError> {
+    Ok(refetch(cluster, matched, plan)
+        .await?
+        .iter()
+        .map(|event| alert::build(rule, event, now))
+        .collect())
+}
+
+/// Matching hits' events, from their documents fetched again with the fields of `plan`, in
+/// order. A document that vanished since the search keeps the event the verdict was made on.
+async fn refetch(
+    cluster: &Cluster,
+    matched: Vec<Event>,
+    plan: &FetchPlan,
+) -> Result<Vec<Event>, EsError> {
     let docs: Vec<(&str, &str)> = matched
         .iter()
         .filter_map(|e| match e.origin() {
@@ -415,14 +512,13 @@ async fn alerts_for(
                 Origin::Document { index, id } => found.remove(&(index.clone(), id.clone())),
                 _ => None,
             };
-            let event = match full {
+            match full {
                 Some(source) => Event::from_ecs(source, partial.origin().clone()),
                 None => {
                     tracing::warn!(document = %partial.origin(), "a matched document vanished before its alert fields were fetched; its alert is built from the fields of the verdict");
                     partial
                 }
-            };
-            alert::build(rule, &event, now)
+            }
         })
         .collect())
 }

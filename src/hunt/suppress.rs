@@ -12,6 +12,8 @@ use crate::alert::{alert_id, identity};
 use crate::event::Event;
 use crate::rule::group::GroupKey;
 use crate::rule::suppress::{Suppressed, Suppression};
+use crate::rule::Rule;
+use crate::source::elasticsearch::Hit;
 use crate::time::{Span, Window};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -138,6 +140,24 @@ impl Entry {
             *self.slices.entry(slice).or_default() += 1;
         }
     }
+}
+
+/// When a hit was seen on its rule's time field (its window is searched on it): `event.ingested`
+/// or `@timestamp`, from the doc values every search asks for, with the rule's fallback for
+/// documents without the field. None for other time fields.
+pub fn seen_at(rule: &Rule, hit: &Hit) -> Option<DateTime<Utc>> {
+    let value = |field: &str| match field {
+        "event.ingested" => hit.ingested_ms,
+        "@timestamp" => hit.timestamp_ms,
+        _ => None,
+    };
+    let source = &rule.source;
+    let ms = match source.timestamp_field.as_str() {
+        "event.ingested" | "@timestamp" => value(&source.timestamp_field)
+            .or_else(|| source.timestamp_fallback.as_deref().and_then(value)),
+        _ => None,
+    }?;
+    DateTime::from_timestamp_millis(ms)
 }
 
 /// The slice of `window` a hit seen at `at` on the rule's time field is counted in: the

@@ -219,8 +219,9 @@ pub fn write_rules(dir: &Path, index: &str, interval: &str, lookback: &str) {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/aws");
     for entry in std::fs::read_dir(shipped).unwrap() {
         let path = entry.unwrap().path();
-        // The suites here expect an alert per matching event; threshold rules have their own.
-        let per_event = eshunt::rule::load_file(&path).is_ok_and(|r| r.threshold.is_none());
+        // The suites here expect an alert per matching event; rules that count or remember
+        // (threshold, suppression) have their own.
+        let per_event = eshunt::rule::load_file(&path).is_ok_and(|r| !r.remembers());
         if per_event {
             write_rule(dir, &path, index, interval, lookback);
         }

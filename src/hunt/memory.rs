@@ -123,6 +123,16 @@ title = "{eventName}"
     }
 
     #[test]
+    fn a_suppressing_rule_reads_what_identifies_an_event() {
+        // A cluster search fetches only these: ties between first events are broken by alert
+        // ids, which must be those of the whole documents.
+        let paths = rule().condition_paths();
+        for path in alert::IDENTITY_PATHS {
+            assert!(paths.iter().any(|p| p == path), "{path} in {paths:?}");
+        }
+    }
+
+    #[test]
     fn a_group_alerts_once_per_period_and_the_others_alone() {
         let rule = rule();
         let mut memory = Memory::for_rule(&rule).unwrap();

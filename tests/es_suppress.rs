@@ -1,12 +1,14 @@
 //! Alert suppression against the test run's real cluster: each window merges its part of a
 //! group's alert into one document per group and period, so tiled live windows (overlapping by
-//! their look-back, the alert data stream rolled over between them) and one long backfill-like
-//! window give the same alerts — same ids, counts and first event — and re-runs and retries
-//! change nothing. The emulator has no scripts: there the tests say so and stop.
+//! their look-back, the alert data stream rolled over between them), one long window and a
+//! backfill in parallel chunks give the same alerts — same ids, counts and first event — and
+//! re-runs and retries change nothing. The emulator has no scripts: there the tests say so and
+//! stop.
 
 mod support;
 
 use chrono::{TimeDelta, Utc};
+use eshunt::backfill::{BackfillSpec, Backfiller};
 use eshunt::es::retry::RetryPolicy;
 use eshunt::es::setup::alert_mappings;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
@@ -18,12 +20,13 @@ use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
 use eshunt::source::elasticsearch::PageSettings;
+use eshunt::state::StateStore;
 use eshunt::time::{Span, Window};
 use eshunt_testserver::{Action, Fault, Flavor, ItemFault};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::*;
 
@@ -489,6 +492,47 @@ async fn a_window_retried_after_a_fault_does_not_count_twice() {
     assert_eq!(env.cluster.faults().applied(refused), 4);
     assert_eq!(report.attempts, 2, "{report:?}");
     assert_eq!(checked(&env, &target).await, expected);
+}
+
+#[tokio::test]
+async fn a_backfill_in_parallel_chunks_gives_the_alerts_of_one_long_window() {
+    let Some((env, rule)) = env().await else {
+        return;
+    };
+    let cluster = env.connect().await;
+    let long = alert_stream(&env, "sup-long").await;
+    hunt(
+        &cluster,
+        &rule,
+        long_window(),
+        &writer(&env, &long, 500).await,
+    )
+    .await;
+    let from_long = checked(&env, &long).await;
+
+    // Chunks of 20 minutes, two at a time: the chunks holding one group's matches race to
+    // create its alert and to merge into it.
+    let target = alert_stream(&env, "sup-backfill").await;
+    let backfiller = Backfiller {
+        cluster: cluster.clone(),
+        store: StateStore::new(cluster.clone(), &env.state),
+        writer: Arc::new(writer(&env, &target, 1).await),
+        pages: pages(),
+        retry: retry(),
+    };
+    let spec = BackfillSpec {
+        rules: vec![Arc::new(rule)],
+        range: long_window(),
+        chunk: Span::parse("20m").unwrap(),
+        concurrency: 2,
+    };
+    let report = backfiller.run(&spec).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(
+        checked(&env, &target).await,
+        from_long,
+        "backfill ≡ one long window"
+    );
 }
 
 /// Every sequence test of every shipped suppressing rule, run in the cluster: its logs loaded

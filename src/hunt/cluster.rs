@@ -98,10 +98,9 @@ pub struct WindowReport {
 /// merges the window's part of each group's alert into the stored one ([`Merge`]); matches it
 /// cannot suppress (a `by` field absent) get their own alerts. A threshold rule judges the
 /// buckets that end in the window, each searched whole, and delivers an alert per group
-/// reaching its threshold. The window is
-/// complete only if every page was and every alert was delivered. When `cancel` is set, the
-/// window stops at the next page boundary (releasing its point in time) and is reported
-/// incomplete.
+/// reaching its threshold. The window is complete only if every page was and every alert was
+/// delivered. When `cancel` is set, the window stops at the next page boundary (releasing its
+/// point in time) and is reported incomplete.
 pub async fn hunt_window(
     cluster: &Cluster,
     rule: &Rule,

@@ -135,7 +135,7 @@ impl BulkWriter {
         Err(EsError::protocol(
             "merging suppressed alerts",
             format!(
-                "{} alerts kept being created or deleted by others while merging",
+                "{} alerts kept being created or deleted by others while merging (finding where an alert is needs `read` on the target)",
                 todo.len()
             ),
         ))

@@ -14,8 +14,9 @@
 //!   their overlap once;
 //! - sets `count` to the sum of the slices minus one and `last` to the latest time seen;
 //! - when the window's first event is earlier (ties: the smaller own alert id), replaces the
-//!   document by the window's (keeping the merged counts and `event.created`), so the alert
-//!   always shows the group's earliest event;
+//!   document by the window's (keeping the merged counts and `event.created`; the parameters
+//!   themselves are copied, never changed), so the alert always shows the group's earliest
+//!   event;
 //! - answers `noop` when nothing changed (a re-run).
 //!
 //! Times and slice keys are RFC 3339 UTC with milliseconds ([`crate::time::format`]): equal
@@ -53,8 +54,13 @@ if (earlier) {
   def created = ctx._source.event.created;
   ctx._source.clear();
   ctx._source.putAll(params.doc);
-  ctx._source.event.created = created;
-  s = ctx._source.eshunt.suppressed;
+  Map event = new HashMap(params.doc.event);
+  event.created = created;
+  ctx._source.event = event;
+  Map eshunt = new HashMap(params.doc.eshunt);
+  s = new HashMap(params.doc.eshunt.suppressed);
+  eshunt.suppressed = s;
+  ctx._source.eshunt = eshunt;
 }
 long total = 0;
 for (def n : windows.values()) { total += n; }

@@ -58,6 +58,7 @@ fn every_alert_field_is_mapped_on_both_flavors() {
     )
     .unwrap();
     assert!(alerts.len() >= 10);
+    alerts.extend(suppressed_alerts(&rules));
     for (flavor, major, minor) in [(Flavor::Elasticsearch, 8, 15), (Flavor::OpenSearch, 2, 11)] {
         let info = ClusterInfo {
             flavor,
@@ -82,4 +83,33 @@ fn every_alert_field_is_mapped_on_both_flavors() {
             }
         }
     }
+}
+
+/// The alerts of the shipped suppressing rules on their sequence tests' logs (the samples hold
+/// no event they suppress).
+fn suppressed_alerts(rules: &[eshunt::rule::Rule]) -> Vec<eshunt::alert::Alert> {
+    let mut out = Vec::new();
+    for rule in rules.iter().filter(|r| r.suppress.is_some()) {
+        let mut memory = eshunt::hunt::memory::Memory::for_rule(rule).unwrap();
+        for test in &rule.tests {
+            if let eshunt::rule::TestCase::Sequence { logs, .. } = &test.case {
+                for log in logs {
+                    let origin = eshunt::event::Origin::Inline("test".into());
+                    let event = eshunt::event::Event::from_document(log.clone(), origin);
+                    if rule
+                        .evaluate(&event, eshunt::rule::PrefilterCheck::Local)
+                        .matched
+                    {
+                        memory.add(&event);
+                    }
+                }
+            }
+        }
+        let alerts = memory.finish(rule, chrono::Utc::now());
+        assert!(alerts
+            .iter()
+            .any(|r| !r.alert.doc["eshunt"]["suppressed"].is_null()));
+        out.extend(alerts.into_iter().map(|r| r.alert));
+    }
+    out
 }

@@ -94,6 +94,12 @@ fn every_alert_field_is_mapped_on_both_flavors() {
         remembered.len() >= 2,
         "the shipped threshold and new terms rules' sequence tests give alerts"
     );
+    assert!(
+        remembered
+            .iter()
+            .any(|a| !a.doc["eshunt"]["suppressed"].is_null()),
+        "the shipped suppression rule's sequence tests give suppressed alerts"
+    );
     alerts.extend(remembered);
     for (flavor, major, minor) in [(Flavor::Elasticsearch, 8, 15), (Flavor::OpenSearch, 2, 11)] {
         let info = ClusterInfo {

@@ -1286,3 +1286,14 @@ fn rules_verbose_describes_a_threshold() {
         "{text}"
     );
 }
+
+#[test]
+fn rules_verbose_describes_a_suppression() {
+    let out = eshunt(&["rules", "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("suppress:   one alert per userIdentity.arn per 1h"),
+        "{text}"
+    );
+}

@@ -377,21 +377,6 @@ async fn the_rule_files_sequence_tests_hold_in_the_cluster() {
     );
 }
 
-/// A test log as the integration indexes it, ingested at its event time (so the cluster's
-/// buckets, on `event.ingested`, are those of the event times the test was written with).
-fn as_indexed(log: &Value) -> Value {
-    let at = log["eventTime"]
-        .as_str()
-        .and_then(eshunt::time::parse_timestamp);
-    to_ecs(
-        log,
-        &ToEcsOptions {
-            ingested: at,
-            ..ToEcsOptions::default()
-        },
-    )
-}
-
 /// The groups (values and counts) alerted on when the buckets holding `logs` are hunted.
 async fn groups_hunted(
     cluster: &eshunt::es::Cluster,

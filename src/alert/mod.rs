@@ -3,7 +3,9 @@
 //!
 //! An alert's `_id` is a deterministic hash of the rule id and the event's identity
 //! ([`identity`]), so the same event gives the same alert from a file or from any index, and
-//! re-running never duplicates; two different events never share one.
+//! re-running never duplicates; two different events never share one. An alert standing for
+//! many events (a threshold group, a suppressed group) hashes what makes it one instead: the
+//! rule, its bucket or period, and the group's values.
 
 mod ecs;
 
@@ -11,6 +13,7 @@ pub use ecs::source_paths;
 
 use crate::event::path::set_dotted;
 use crate::event::{Event, Origin, Shape};
+use crate::rule::suppress::Suppressed;
 use crate::rule::template::resolve;
 use crate::rule::threshold::Crossing;
 use crate::rule::{Rule, Threat};
@@ -78,6 +81,9 @@ impl Identity {
         }
     }
 }
+
+/// The CloudTrail fields an event's [`identity`] is made of (besides where it is stored).
+pub const IDENTITY_PATHS: [&str; 4] = ["eventID", "eventTime", "eventName", "recipientAccountId"];
 
 /// The identity of an event: `eventID` with its time, name and account, else its
 /// Elasticsearch document, else its content.
@@ -210,11 +216,7 @@ pub fn threshold(rule: &Rule, crossing: &Crossing, now: DateTime<Utc>) -> Alert 
         .as_ref()
         .map(|t| t.group_names())
         .unwrap_or_default();
-    let group: Map<String, Value> = names
-        .iter()
-        .cloned()
-        .zip(crossing.group.iter().map(|v| json!(v)))
-        .collect();
+    let group = group_fields(&names, &crossing.group);
     let id = threshold_id(&rule.meta.id, crossing);
     let event = group_event(&group);
     let mut doc = rule_fields(rule, &id, &event, crossing.last, now);
@@ -238,6 +240,46 @@ fn threshold_id(rule_id: &str, crossing: &Crossing) -> String {
         crossing.group
     ]);
     hashed_id(rule_id, &key.to_string())
+}
+
+/// Builds the alert of a suppressed group in a period, written at `now`: the alert of the
+/// group's first event (`first`), under the group's id, with `eshunt.suppressed` counting the
+/// other matches (`count`), giving the first and last times, the id the first event's own alert
+/// has (`first_id`, what breaks ties between events of the same time), the period and the group.
+pub fn suppressed(rule: &Rule, first: &Event, seen: &Suppressed, now: DateTime<Utc>) -> Alert {
+    let names = rule
+        .suppress
+        .as_ref()
+        .map(|s| s.field_names())
+        .unwrap_or_default();
+    let mut alert = build(rule, first, now);
+    let id = suppressed_id(&rule.meta.id, seen.period.start, &seen.group);
+    alert.doc["eshunt"]["alert_id"] = json!(id);
+    alert.doc["eshunt"]["suppressed"] = json!({
+        "count": seen.matches.saturating_sub(1),
+        "first": time::format(seen.first),
+        "first_id": alert.id,
+        "last": time::format(seen.last),
+        "period": [time::format(seen.period.start), time::format(seen.period.end)],
+        "group": group_fields(&names, &seen.group),
+    });
+    alert.id = id;
+    alert
+}
+
+/// A suppressed group's alert id: the rule, the period's start and the group's values.
+pub fn suppressed_id(rule_id: &str, period_start: DateTime<Utc>, group: &[String]) -> String {
+    let key = json!(["suppress", period_start.timestamp_millis(), group]);
+    hashed_id(rule_id, &key.to_string())
+}
+
+/// A group's values by field name (`{"userIdentity.arn": …}`).
+fn group_fields(names: &[String], values: &[String]) -> Map<String, Value> {
+    names
+        .iter()
+        .cloned()
+        .zip(values.iter().map(|v| json!(v)))
+        .collect()
 }
 
 /// A record holding only a group's values at their CloudTrail paths (`userIdentity.arn` →
@@ -519,6 +561,39 @@ mod tests {
             alert_id("r", &event_identity("e2", "t", "n", "a"))
         );
         assert_eq!(alert_id("r", &i).len(), 64);
+    }
+
+    #[test]
+    fn suppressed_ids_depend_on_rule_period_and_group_only() {
+        let at = |t: &str| time::parse_timestamp(t).unwrap();
+        let ten = at("2026-03-14T10:00:00Z");
+        let group = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let id = suppressed_id("r", ten, &group(&["alice"]));
+        assert_eq!(id, suppressed_id("r", ten, &group(&["alice"])));
+        assert_eq!(id.len(), 64);
+        for other in [
+            suppressed_id("s", ten, &group(&["alice"])),
+            suppressed_id("r", at("2026-03-14T11:00:00Z"), &group(&["alice"])),
+            suppressed_id("r", ten, &group(&["bob"])),
+            suppressed_id("r", ten, &group(&["alice", "x"])),
+            suppressed_id("r", ten, &group(&["alice,x"])),
+        ] {
+            assert_ne!(id, other);
+        }
+        // Not the id of a threshold bucket with the same start and group.
+        let crossing = Crossing {
+            bucket: crate::time::Window {
+                start: ten,
+                end: at("2026-03-14T11:00:00Z"),
+            },
+            group: group(&["alice"]),
+            count: 1,
+            distinct: None,
+            first: ten,
+            last: ten,
+            samples: Vec::new(),
+        };
+        assert_ne!(id, threshold_id("r", &crossing));
     }
 
     #[test]

@@ -116,8 +116,12 @@ fn print_report(r: &WindowReport, dry_run: bool) {
             r.written.created
         )
     } else {
+        let updated = match r.written.updated {
+            0 => String::new(),
+            n => format!(" ({n} suppressed ones updated)"),
+        };
         format!(
-            "alerts {} written, {} already present, {} dead-lettered",
+            "alerts {} written, {} already present{updated}, {} dead-lettered",
             r.written.created, r.written.existing, r.written.dead_lettered
         )
     };

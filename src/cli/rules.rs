@@ -75,6 +75,9 @@ fn list(args: &Args, out: &mut dyn Write) -> Result<u8, Fail> {
             if let Some(threshold) = &rule.threshold {
                 writeln!(out, "    threshold:  {threshold}")?;
             }
+            if let Some(suppression) = &rule.suppress {
+                writeln!(out, "    suppress:   {suppression}")?;
+            }
             writeln!(out, "    needles:    {:?}", rule.needles.describe())?;
             writeln!(out, "    tests:      {}", rule.tests.len())?;
         }

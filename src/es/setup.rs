@@ -120,6 +120,12 @@ pub fn alert_mappings(info: &ClusterInfo) -> Value {
                     ("file", keyword()), ("line", json!({"type": "long"})), ("record", json!({"type": "long"})),
                     ("shape", keyword()), ("timestamp", date()), ("ingested", date()),
                 ])),
+                ("suppressed", object(&[
+                    ("count", json!({"type": "long"})), ("first", date()), ("last", date()),
+                    ("first_id", keyword()), ("period", date()), ("group", info.free_form_mapping()),
+                    // Slice → matches, merged by eshunt: not searched.
+                    ("windows", json!({"type": "object", "enabled": false})),
+                ])),
             ]),
         },
     })

@@ -8,11 +8,13 @@ use crate::es::{Cluster, EsError};
 use crate::event::from_ecs::FetchPlan;
 use crate::event::{Event, Origin, Shape};
 use crate::hunt::new_terms::{History, Terms};
+use crate::hunt::suppress::{self, Group, Tracker};
 use crate::hunt::threshold::Counter;
 use crate::rule::group::GroupKey;
 use crate::rule::threshold::Crossing;
 use crate::rule::PrefilterCheck;
 use crate::rule::Rule;
+use crate::sink::merge::Merge;
 use crate::sink::{Delivery, DeliveryError, WriteReport};
 use crate::source::elasticsearch::{
     aggregation_fields, fetch_documents, fetch_original, fetch_plan, threshold_crossings, Hit,
@@ -95,11 +97,14 @@ pub struct WindowReport {
 /// Runs `rule` over `window` once. Each hit's raw `_source` (the condition's fields) is checked
 /// against the condition's needles, then parsed and evaluated; matching hits are gathered across
 /// pages and, a batch at a time ([`Pending`]), fetched again with every field the alert needs
-/// and delivered. A threshold rule instead judges the buckets that end in the window, each
-/// searched whole, and delivers an alert per group reaching its threshold. The window is
-/// complete only if every page was and every alert was delivered. When `cancel` is set, the
-/// window stops at the next page boundary (releasing its point in time) and is reported
-/// incomplete.
+/// and delivered. A suppressing rule gathers its matches per group and period instead, and
+/// merges the window's part of each group's alert into the stored one ([`Merge`]); matches it
+/// cannot suppress (a `by` field absent) get their own alerts. A threshold rule judges the
+/// buckets that end in the window, each searched whole, and delivers an alert per group
+/// reaching its threshold. A new terms rule keeps each term's first event in the window, asks
+/// the history before the window about them, and alerts on the new ones. The window is complete only if every page was and every alert was
+/// delivered. When `cancel` is set, the window stops at the next page boundary (releasing its
+/// point in time) and is reported incomplete.
 pub async fn hunt_window(
     cluster: &Cluster,
     rule: &Rule,
@@ -126,12 +131,17 @@ pub async fn hunt_window(
     }
     match &rule.threshold {
         None => {
-            let mut collect = Collect::Alerts(Pending::new(delivery.batch_size()));
+            let pending = Pending::new(delivery.batch_size());
+            let mut collect = match &rule.suppress {
+                Some(suppression) => Collect::Suppressed {
+                    tracker: Tracker::new(&rule.meta.id, suppression),
+                    window,
+                    unsuppressed: pending,
+                },
+                None => Collect::Alerts(pending),
+            };
             run.search(window, &mut collect).await?;
-            if let Collect::Alerts(mut pending) = collect {
-                let written = run.deliver_pending(&mut pending).await?;
-                run.seen.written.add(written);
-            }
+            run.deliver_collected(collect).await?;
         }
         Some(threshold) => {
             let by_cluster = aggregation_fields(rule);
@@ -157,8 +167,8 @@ pub async fn hunt_window(
     Ok(run.seen.report(rule, window, started.elapsed()))
 }
 
-/// What a search does with its matches: alerts to deliver, counts in a threshold bucket, a new
-/// terms rule's terms, or the terms of its history.
+/// What a search does with its matches: alerts to deliver, suppressed groups, counts in a
+/// threshold bucket, a new terms rule's terms, or the terms of its history.
 enum Collect<'r> {
     /// A new terms rule's terms in the window.
     Terms(Terms<'r>),
@@ -166,6 +176,15 @@ enum Collect<'r> {
     History(History<'r>),
     /// Matched events whose alerts are delivered a batch at a time.
     Alerts(Pending),
+    /// A suppressing rule's groups in the window, and the matches it cannot suppress.
+    Suppressed {
+        /// The groups.
+        tracker: Tracker<'r>,
+        /// The window searched.
+        window: Window,
+        /// Matches alerted on one by one.
+        unsuppressed: Pending,
+    },
     /// A threshold rule's counts in the bucket being searched.
     Counts {
         /// The counts.
@@ -238,10 +257,21 @@ impl Run<'_> {
                 return Err(WindowError::Incomplete("cancelled by shutdown".into()));
             }
             for hit in hits {
+                let seen_at = suppress::seen_at(self.rule, &hit);
                 if let Some(event) = self.judge(hit).await? {
                     self.seen.matched += 1;
                     match collect {
                         Collect::Alerts(pending) => pending.extend(vec![event]),
+                        Collect::Suppressed {
+                            tracker,
+                            window,
+                            unsuppressed,
+                        } => {
+                            let slice = suppress::slice_of(*window, seen_at);
+                            if !tracker.add(&event, Some(slice)) {
+                                unsuppressed.extend(vec![event]);
+                            }
+                        }
                         Collect::Counts { counter, bucket } => {
                             let at = event.time().unwrap_or(bucket.start);
                             counter.add_in(*bucket, &event, at);
@@ -259,7 +289,12 @@ impl Run<'_> {
                     }
                 }
             }
-            if let Collect::Alerts(pending) = collect {
+            if let Collect::Alerts(pending)
+            | Collect::Suppressed {
+                unsuppressed: pending,
+                ..
+            } = collect
+            {
                 if pending.is_due() {
                     let written = self.deliver_pending(pending).await?;
                     self.seen.written.add(written);
@@ -301,6 +336,54 @@ impl Run<'_> {
         pending
             .deliver(self.cluster, self.rule, &self.plan, self.delivery, self.now)
             .await
+    }
+
+    /// Delivers what a search over the whole window collected and has not delivered yet.
+    async fn deliver_collected(&mut self, collect: Collect<'_>) -> Result<(), WindowError> {
+        let (mut pending, groups) = match collect {
+            Collect::Alerts(pending) => (pending, None),
+            Collect::Suppressed {
+                tracker,
+                window,
+                unsuppressed,
+            } => (unsuppressed, Some((tracker.finish(), window))),
+            Collect::Counts { .. } | Collect::Terms(_) | Collect::History(_) => return Ok(()),
+        };
+        let written = self.deliver_pending(&mut pending).await?;
+        self.seen.written.add(written);
+        match groups {
+            Some((groups, window)) => self.deliver_suppressed(groups, window).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Merges the window's part of each suppressed group's alert, a batch at a time, each built
+    /// from the group's first event fetched again with every field the alert needs.
+    async fn deliver_suppressed(
+        &mut self,
+        groups: Vec<Group>,
+        window: Window,
+    ) -> Result<(), WindowError> {
+        let mut groups = groups.into_iter().peekable();
+        while groups.peek().is_some() {
+            let batch: Vec<Group> = groups.by_ref().take(self.delivery.batch_size()).collect();
+            let (parts, firsts): (Vec<_>, Vec<Event>) = batch
+                .into_iter()
+                .map(|g| ((g.seen, g.slices), g.first))
+                .unzip();
+            let firsts = full_events(self.cluster, firsts, &self.plan).await?;
+            let merges: Vec<Merge> = parts
+                .iter()
+                .zip(&firsts)
+                .map(|((seen, slices), first)| {
+                    let alert = alert::suppressed(self.rule, first, seen, self.now);
+                    Merge::new(alert, window, slices)
+                })
+                .collect();
+            let written = self.delivery.merge(&merges).await.map_err(window_error)?;
+            self.seen.written.add(written);
+        }
+        Ok(())
     }
 
     /// Delivers the alerts of the groups that reached the threshold in a bucket (when the

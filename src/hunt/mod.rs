@@ -13,4 +13,5 @@ pub mod engine;
 pub mod files;
 pub mod memory;
 pub mod new_terms;
+pub mod suppress;
 pub mod threshold;

@@ -379,7 +379,8 @@ impl Rule {
     /// The CloudTrail field paths the condition reads (with the inputs of data-model fields)
     /// and the fields the rule groups by (threshold group and distinct-count fields, new terms
     /// fields, suppression fields), without duplicates: what deciding a verdict, and counting
-    /// or remembering it, needs.
+    /// or remembering it, needs — a suppressing rule also reads what identifies an event, as it
+    /// orders events of the same time by their alert ids.
     pub fn condition_paths(&self) -> Vec<String> {
         let mut fields: Vec<&Field> = self
             .condition
@@ -388,7 +389,15 @@ impl Rule {
             .flat_map(|p| p.fields())
             .collect();
         fields.extend(self.group_fields());
-        paths_of(fields)
+        let mut paths = paths_of(fields);
+        if self.suppress.is_some() {
+            for path in crate::alert::IDENTITY_PATHS {
+                if !paths.iter().any(|p| p == path) {
+                    paths.push(path.to_string());
+                }
+            }
+        }
+        paths
     }
 
     /// The fields the rule's threshold, new terms or suppression key their state on.

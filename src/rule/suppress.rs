@@ -2,9 +2,10 @@
 //! within the same `for` period create no alert; they are counted on the first one
 //! (`eshunt.suppressed`) — Elastic's alert suppression, and Panther's dedup period.
 //!
-//! Periods are fixed and aligned to the Unix epoch, `[k·for, (k+1)·for)` on the rule's time
-//! field, so every run, retry and backfill puts an event in the same period and gives the
-//! group's alert of that period the same id.
+//! Periods are fixed and aligned to the Unix epoch, `[k·for, (k+1)·for)` on the event time
+//! (`eventTime`, ECS `@timestamp`: the same in a file and in the cluster), so every run, retry
+//! and backfill puts an event in the same period and gives the group's alert of that period the
+//! same id.
 
 use super::condition::Field;
 use super::group::{combinations, names, GroupKey};
@@ -12,7 +13,7 @@ use crate::event::Event;
 use crate::time::{Span, Window};
 use chrono::{DateTime, Utc};
 
-/// A rule's `suppress`.
+/// A rule's `[suppress]`.
 #[derive(Debug, Clone)]
 pub struct Suppression {
     /// The fields whose values make a group (none: one group per period).
@@ -48,4 +49,20 @@ impl std::fmt::Display for Suppression {
         }
         write!(f, " per {}", self.period)
     }
+}
+
+/// What a run saw of one group's matches in one period: the alert of the group's first event
+/// counts the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    /// The period.
+    pub period: Window,
+    /// The group's values, in `by` order.
+    pub group: GroupKey,
+    /// Matching events seen (the first one included).
+    pub matches: u64,
+    /// The time of the first of them.
+    pub first: DateTime<Utc>,
+    /// The time of the last of them.
+    pub last: DateTime<Utc>,
 }

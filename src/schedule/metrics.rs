@@ -21,6 +21,7 @@ struct RuleMetrics {
     matched: u64,
     alerts_created: u64,
     alerts_existing: u64,
+    alerts_updated: u64,
     alerts_dead_lettered: u64,
     unavailable_hits: u64,
     skipped_hits: u64,
@@ -53,6 +54,7 @@ impl Metrics {
             m.matched += report.matched;
             m.alerts_created += report.written.created;
             m.alerts_existing += report.written.existing;
+            m.alerts_updated += report.written.updated;
             m.alerts_dead_lettered += report.written.dead_lettered;
             m.unavailable_hits += report.unavailable_hits;
             m.skipped_hits += report.skipped;
@@ -84,7 +86,7 @@ impl Metrics {
         let rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         type Getter = fn(&RuleMetrics) -> f64;
-        let series: [(&str, &str, &str, Getter); 17] = [
+        let series: [(&str, &str, &str, Getter); 18] = [
             (
                 "eshunt_windows_total",
                 "counter",
@@ -120,6 +122,12 @@ impl Metrics {
                 "counter",
                 "Alerts already present (same id).",
                 |m| m.alerts_existing as f64,
+            ),
+            (
+                "eshunt_alerts_updated_total",
+                "counter",
+                "Suppressed alerts already present whose counts a window updated.",
+                |m| m.alerts_updated as f64,
             ),
             (
                 "eshunt_alerts_dead_lettered_total",
@@ -267,6 +275,7 @@ mod tests {
             written: WriteReport {
                 created: 2,
                 existing: 0,
+                updated: 0,
                 dead_lettered: 0,
                 retried: 1,
             },

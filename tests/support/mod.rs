@@ -383,6 +383,21 @@ pub fn all_ids(expected: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String
     expected.values().flatten().cloned().collect()
 }
 
+/// A rule test's log as the integration indexes it, ingested at its event time (so windows on
+/// `event.ingested` hold the event times the test was written with).
+pub fn as_indexed(log: &Value) -> Value {
+    let at = log["eventTime"]
+        .as_str()
+        .and_then(eshunt::time::parse_timestamp);
+    to_ecs(
+        log,
+        &ToEcsOptions {
+            ingested: at,
+            ..ToEcsOptions::default()
+        },
+    )
+}
+
 pub fn t(text: &str) -> DateTime<Utc> {
     eshunt::time::parse_timestamp(text).unwrap()
 }

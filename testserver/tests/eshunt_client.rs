@@ -154,8 +154,9 @@ async fn hunt_samples(flavor: Flavor, version: &str) {
     };
     let mut total = 0;
     let mut attempts = Vec::new();
-    // An alert per matching event: threshold rules are checked in eshunt's tests/es_threshold.rs.
-    for rule in rules.rules.iter().filter(|r| r.threshold.is_none()) {
+    // An alert per matching event: rules that count or remember are checked in eshunt's
+    // tests/es_threshold.rs and tests/es_suppress.rs.
+    for rule in rules.rules.iter().filter(|r| !r.remembers()) {
         let report = hunt_window_with_retries(
             &cluster,
             rule,

@@ -332,6 +332,76 @@ async fn without_a_condition_the_cluster_counts_with_composite_aggregations() {
     );
 }
 
+/// Every refused call its own group (by `eventID`, whose keyword home is `event.id`), crossing
+/// at once: as many crossing groups as documents.
+fn every_call_its_own_group(env: &Env) -> Rule {
+    let dir = env.dir.path().join("per-event-queries");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!(
+        r#"id = "test.every_call"
+name = "Every refused call"
+description = "Each refused call is a group of its own."
+severity = "low"
+
+[source]
+index = ["{index}"]
+timestamp_field = "event.ingested"
+
+[detection]
+kql = "aws.cloudtrail.error_code: AccessDenied"
+
+[threshold]
+group_by = ["eventID"]
+count = 1
+window = "1h"
+
+[alert]
+title = "{{eventID}} refused"
+"#,
+        index = env.cluster.name("logs-aws.cloudtrail-*")
+    );
+    std::fs::write(dir.join("rule.toml"), text).unwrap();
+    load_one(&dir)
+}
+
+#[tokio::test]
+async fn the_groups_of_each_composite_page_are_written_before_the_next_page_is_read() {
+    let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
+    if !env.cluster.server().is_proxy() {
+        eprintln!("SKIPPED: composite aggregations need the real engine, not the emulator");
+        return;
+    }
+    let rule = every_call_its_own_group(&env);
+    let fields = eshunt::source::elasticsearch::aggregation_fields(&rule).unwrap();
+    assert_eq!(fields.group, ["event.id"]);
+    let groups = 1_200; // more than one page of a thousand groups
+    let mut docs = calls("mallory", "2026-03-14T10:00:00Z", groups, 6);
+    for doc in &mut docs {
+        // all in one bucket, however many
+        doc["@timestamp"] = json!("2026-03-14T10:30:00Z");
+        doc["event"]["ingested"] = json!("2026-03-14T10:30:30Z");
+    }
+    env.load(&docs).await;
+    let cluster = env.connect().await;
+    let writer = writer(&env, &env.target).await;
+    env.cluster.requests().clear();
+    let report = hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
+    assert_eq!(report.written.created, groups as u64, "{report:?}");
+    let requests = env.cluster.requests().all();
+    let pages: Vec<usize> = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.path.ends_with("_search") && r.body_text().contains("composite"))
+        .map(|(i, _)| i)
+        .collect();
+    let first_bulk = requests.iter().position(|r| r.path.ends_with("_bulk"));
+    assert!(pages.len() >= 2, "{} composite pages", pages.len());
+    assert!(
+        first_bulk.is_some_and(|b| pages[0] < b && b < pages[1]),
+        "the first page's alerts are written before the second page is asked for"
+    );
+}
+
 #[tokio::test]
 async fn the_scheduler_judges_each_bucket_once_as_its_ticks_go_by() {
     let (env, rule) = env().await;

@@ -3,6 +3,12 @@
 //! synced and the file is recorded in `<output>.progress`. An interrupted backfill run again
 //! skips the recorded files, and never writes an alert id the output already holds (a file
 //! interrupted halfway is redone without duplicates).
+//!
+//! Rules that count or remember (threshold, new terms, suppression) judge the whole range at
+//! once: their alerts are written after the last file, and the progress file then records that
+//! they were ([`END`]). A resumed run reads the recorded files again for those rules only, so
+//! they see every event of the range, and skips them for the others; a finished backfill
+//! resumed again does nothing.
 
 use crate::hunt::engine::Engine;
 use crate::hunt::files::{ScanReport, Scanner};
@@ -41,10 +47,24 @@ impl Done {
     }
 }
 
+/// The progress line saying the alerts of the rules that count or remember were written: the
+/// backfill is finished.
+const END: &str = r#"{"end":"alerts of the rules that count or remember written"}"#;
+
+/// What an earlier run recorded in the progress file.
+#[derive(Debug, Default)]
+struct Recorded {
+    /// The files it finished.
+    done: HashSet<Done>,
+    /// Whether it wrote the end-of-run alerts ([`END`]).
+    ended: bool,
+}
+
 /// What a file backfill did.
 #[derive(Debug, Default)]
 pub struct FileBackfillReport {
-    /// Files skipped because an earlier run finished them.
+    /// Files skipped because an earlier run finished them (the rules that count or remember
+    /// read them again: [`ScanReport::reread`]).
     pub resumed: usize,
     /// The scan of the remaining files.
     pub scan: ScanReport,
@@ -91,15 +111,13 @@ pub fn run(
 ) -> io::Result<FileBackfillReport> {
     let progress_file = progress_path(output);
     let settings = Settings::of(engine);
-    let done = read_done(&progress_file, &settings)?;
+    let recorded = read_recorded(&progress_file, &settings)?;
     let found = files::discover(paths);
-    let mut todo = Vec::new();
-    let mut resumed = 0;
+    let (mut done, mut todo) = (Vec::new(), Vec::new());
     for path in &found.files {
-        if done.contains(&Done::of(path)?) {
-            resumed += 1;
-        } else {
-            todo.push(path.clone());
+        match recorded.done.contains(&Done::of(path)?) {
+            true => done.push(path.clone()),
+            false => todo.push(path.clone()),
         }
     }
     let mut scanner = Scanner::new(engine, now, ids_in(output, "/eshunt/alert_id")?);
@@ -110,14 +128,57 @@ pub fn run(
             .tally
             .skip(crate::hunt::files::unreadable(&path, error));
     }
-    let bar = Progress::new("backfill", found.files.len() as u64, resumed as u64);
     let mut sink = NdjsonSink::new(BufWriter::new(open_append(output)?));
     let mut record = open_append(&progress_file)?;
-    if done.is_empty() && record.metadata()?.len() == 0 {
+    if recorded.done.is_empty() && record.metadata()?.len() == 0 {
         writeln!(record, "{}", serde_json::to_string(&settings)?)?;
     }
     let started = std::time::Instant::now();
-    for path in &todo {
+    let finished = recorded.ended && todo.is_empty();
+    if !finished {
+        recall(&mut scanner, engine, &done);
+    }
+    scan_files(&mut scanner, &todo, &mut sink, &mut record, done.len())?;
+    if !finished {
+        scanner.finish(&mut |alert| sink.write(&alert))?;
+        sink.flush_and_sync()?;
+        writeln!(record, "{END}")?;
+        record.sync_data()?;
+    }
+    sink.finish()?;
+    scanner.report.elapsed = started.elapsed();
+    Ok(FileBackfillReport {
+        resumed: done.len(),
+        scan: scanner.report,
+    })
+}
+
+/// Reads the files an earlier run finished again for the rules that count or remember only
+/// (nothing when there are none), so their memories hold every event of the range.
+fn recall<'r>(scanner: &mut Scanner<'_, 'r>, engine: &Engine<'r>, done: &[PathBuf]) {
+    let remembering = engine.rules().iter().copied().filter(|r| r.remembers());
+    let engine = Engine::new(remembering, engine.range());
+    if engine.rules().is_empty() || done.is_empty() {
+        return;
+    }
+    let bar = Progress::new("re-read for rules that count", done.len() as u64, 0);
+    for path in done {
+        bar.add(scanner.recall_file(&engine, path), 0);
+    }
+    bar.finish();
+}
+
+/// Scans the files left to do, recording each one read to its end in the progress file once
+/// its alerts are synced.
+fn scan_files(
+    scanner: &mut Scanner<'_, '_>,
+    todo: &[PathBuf],
+    sink: &mut NdjsonSink<BufWriter<File>>,
+    record: &mut File,
+    resumed: usize,
+) -> io::Result<()> {
+    let bar = Progress::new("backfill", (resumed + todo.len()) as u64, resumed as u64);
+    for path in todo {
         let (events_before, written_before) = (scanner.report.tally.events, sink.written());
         let complete = scanner.scan_file(path, &mut |alert| sink.write(&alert))?;
         sink.flush_and_sync()?;
@@ -131,12 +192,7 @@ pub fn run(
         );
     }
     bar.finish();
-    sink.finish()?;
-    scanner.report.elapsed = started.elapsed();
-    Ok(FileBackfillReport {
-        resumed,
-        scan: scanner.report,
-    })
+    Ok(())
 }
 
 /// The range and rule ids a backfill into `output` was started with (its progress file's
@@ -170,11 +226,11 @@ pub fn recorded(output: &Path) -> io::Result<Option<(Window, Vec<String>)>> {
     Ok(Some((window, ids)))
 }
 
-/// The files a previous run finished, after checking its settings line matches.
-fn read_done(path: &Path, settings: &Settings) -> io::Result<HashSet<Done>> {
+/// What a previous run recorded, after checking its settings line matches.
+fn read_recorded(path: &Path, settings: &Settings) -> io::Result<Recorded> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recorded::default()),
         Err(e) => return Err(e),
     };
     let mut lines = BufReader::new(file).lines().map_while(Result::ok);
@@ -187,9 +243,15 @@ fn read_done(path: &Path, settings: &Settings) -> io::Result<HashSet<Done>> {
             )));
         }
     }
-    Ok(lines
-        .filter_map(|l| serde_json::from_str(&l).ok())
-        .collect())
+    let mut recorded = Recorded::default();
+    for line in lines {
+        if line == END {
+            recorded.ended = true;
+        } else if let Ok(done) = serde_json::from_str(&line) {
+            recorded.done.insert(done);
+        }
+    }
+    Ok(recorded)
 }
 
 /// Opens a JSON-lines file to append to. A torn last line (the process was killed while

@@ -7,7 +7,6 @@ use super::summary::{count, Summary};
 use super::{exit, finish, load_rules, select_from, Fail, RuleFilter, RulesFrom};
 use eshunt::backfill::{files, latest_unfinished, BackfillSpec, Backfiller};
 use eshunt::hunt::engine::{Engine, TimeRange};
-use eshunt::rule::Rule;
 use eshunt::source::files::STDIN;
 use eshunt::state::StateStore;
 use eshunt::time::Window;
@@ -102,10 +101,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("queries"));
     let report = load_rules(&dir);
-    let rules = without_threshold_rules(
-        select_from(&report, &rule_ids, &dir, RulesFrom::Option)?,
-        !rule_ids.is_empty(),
-    )?;
+    let rules = select_from(&report, &rule_ids, &dir, RulesFrom::Option)?;
     let engine = Engine::new(
         rules,
         TimeRange {
@@ -128,6 +124,12 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         count(written, "alert"),
         output.display(),
     ));
+    if done.scan.reread > 0 {
+        summary.line(format!(
+            "  (read again for the rules that count or remember: {} already done)",
+            count(done.scan.reread as u64, "file"),
+        ));
+    }
     if done.scan.outcome.already_written > 0 {
         summary.line(format!(
             "  ({} already in {} from an earlier run, not written again)",
@@ -147,6 +149,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     summary.field("range", window.to_string());
     summary.field("files", done.scan.files + done.resumed);
     summary.field("resumed_files", done.resumed);
+    summary.field("reread_files", done.scan.reread);
     summary.field("events", t.events);
     summary.field("outside_range", t.outside_range);
     summary.field("skipped", t.skipped_total());
@@ -156,30 +159,6 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     summary.emit();
     let clean = report.errors.is_empty() && t.skipped_total() == 0 && t.unavailable.is_empty();
     Ok(if clean { exit::OK } else { exit::PARTIAL })
-}
-
-/// A file backfill records its progress file by file, so a resumed run would count a threshold
-/// rule's groups only in part: threshold rules are left out (with a note), or refused when
-/// asked for by name.
-fn without_threshold_rules(rules: Vec<&Rule>, named: bool) -> Result<Vec<&Rule>, String> {
-    let (threshold, others): (Vec<&Rule>, Vec<&Rule>) =
-        rules.into_iter().partition(|r| r.threshold.is_some());
-    let ids: Vec<&str> = threshold.iter().map(|r| r.meta.id.as_str()).collect();
-    if threshold.is_empty() {
-        return Ok(others);
-    }
-    let advice = "run threshold rules over files with `eshunt scan --from … --to …`";
-    if named {
-        return Err(format!(
-            "{} cannot run in a file backfill (progress is recorded file by file): {advice}",
-            ids.join(", ")
-        ));
-    }
-    eprintln!(
-        "note: threshold rules left out of the file backfill ({}): {advice}",
-        ids.join(", ")
-    );
-    Ok(others)
 }
 
 fn cluster_backfill(args: &Args) -> Result<u8, String> {

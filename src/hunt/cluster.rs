@@ -17,8 +17,8 @@ use crate::rule::Rule;
 use crate::sink::merge::Merge;
 use crate::sink::{Delivery, DeliveryError, WriteReport};
 use crate::source::elasticsearch::{
-    aggregation_fields, fetch_documents, fetch_original, fetch_plan, threshold_crossings, Hit,
-    PageSettings, Pager, Shards, WindowError,
+    aggregation_fields, fetch_documents, fetch_original, fetch_plan, Hit, PageSettings, Pager,
+    Shards, ThresholdCrossings, WindowError,
 };
 use crate::source::history::{self, FirstOccurrence, HistoryQuery};
 use crate::tally::{Skipped, Tally};
@@ -146,21 +146,24 @@ pub async fn hunt_window(
         Some(threshold) => {
             let by_cluster = aggregation_fields(rule);
             for bucket in threshold.buckets_ending_in(window) {
-                let crossings = match &by_cluster {
-                    Some(fields) => threshold_crossings(cluster, rule, fields, bucket).await?,
+                match &by_cluster {
+                    Some(fields) => {
+                        let mut pages = ThresholdCrossings::new(cluster, rule, fields, bucket);
+                        while let Some(crossings) = pages.next_page().await? {
+                            run.deliver_crossings(&crossings).await?;
+                        }
+                    }
                     None => {
                         let mut collect = Collect::Counts {
                             counter: Counter::new(threshold),
                             bucket,
                         };
                         run.search(bucket, &mut collect).await?;
-                        match collect {
-                            Collect::Counts { counter, .. } => counter.crossings(),
-                            _ => Vec::new(),
+                        if let Collect::Counts { counter, .. } = collect {
+                            run.deliver_crossings(&counter.crossings()).await?;
                         }
                     }
-                };
-                run.deliver_crossings(&crossings).await?;
+                }
             }
         }
     }
@@ -386,15 +389,17 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Delivers the alerts of the groups that reached the threshold in a bucket (when the
-    /// cluster counted them, their events count as matched).
+    /// Delivers the alerts of groups that reached the threshold in a bucket, building them a
+    /// delivery batch at a time (a bucket may have a million groups).
     async fn deliver_crossings(&mut self, crossings: &[Crossing]) -> Result<(), WindowError> {
-        let alerts: Vec<Alert> = crossings
-            .iter()
-            .map(|c| alert::threshold(self.rule, c, self.now))
-            .collect();
-        let written = self.delivery.deliver(&alerts).await.map_err(window_error)?;
-        self.seen.written.add(written);
+        for batch in crossings.chunks(self.delivery.batch_size().max(1)) {
+            let alerts: Vec<Alert> = batch
+                .iter()
+                .map(|c| alert::threshold(self.rule, c, self.now))
+                .collect();
+            let written = self.delivery.deliver(&alerts).await.map_err(window_error)?;
+            self.seen.written.add(written);
+        }
         Ok(())
     }
 }

@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 pub struct ScanReport {
     /// Files read.
     pub files: usize,
+    /// Files an earlier run finished, read again for the rules that count or remember only
+    /// (a resumed file backfill).
+    pub reread: usize,
     /// Files passed over in folders (not JSON or compressed by name).
     pub ignored_files: Vec<PathBuf>,
     /// Counts of events, skips, alerts.
@@ -95,39 +98,53 @@ impl<'e, 'r> Scanner<'e, 'r> {
         path: &Path,
         out: &mut dyn FnMut(Alert) -> std::io::Result<()>,
     ) -> std::io::Result<bool> {
-        let (engine, now) = (self.engine, self.now);
         let report = &mut self.report;
         let (earlier, written) = (&self.earlier, &mut self.written);
-        let memories = &mut self.memories;
+        let outcome = &mut report.outcome;
         let mut sink_error = None;
         report.files += 1;
-        let mut untimed = Vec::new();
-        let result = files::read_file(path, &mut |item| match item {
-            Item::Record(record) => {
-                let tally = &mut report.tally;
-                let outcome = &mut report.outcome;
-                engine.process(record, now, tally, &mut |found| match found {
-                    Found::Alert(alert) => {
-                        outcome.deliver(alert, earlier, written, &mut sink_error, out)
-                    }
-                    Found::Remember(rule, event) => {
-                        if !remember(memories, rule, event) {
-                            untimed.push(untimed_event(rule, event));
-                        }
-                    }
-                });
-                untimed.drain(..).for_each(|s| tally.skip(s));
-            }
-            Item::Skipped(skipped) => report.tally.skip(skipped),
-        });
+        let result = read(
+            self.engine,
+            self.now,
+            path,
+            &mut report.tally,
+            &mut self.memories,
+            &mut |alert| outcome.deliver(alert, earlier, written, &mut sink_error, out),
+        );
         if let Some(e) = sink_error {
             return Err(e);
         }
+        Ok(self.read_to_end(path, result))
+    }
+
+    /// Reads one file again for the rules that count or remember only: `engine` holds just
+    /// those rules, their memories see the file's events, and nothing is written or counted but
+    /// the file itself ([`ScanReport::reread`]). A resumed file backfill does this for the files
+    /// an earlier run finished, whose events its rules that count or remember must see again.
+    /// Returns the events read; an unreadable file is counted as skipped.
+    pub fn recall_file(&mut self, engine: &Engine<'r>, path: &Path) -> u64 {
+        debug_assert!(engine.rules().iter().all(|r| r.remembers()));
+        self.report.reread += 1;
+        let mut tally = engine.new_tally(); // the earlier run counted these events
+        let result = read(
+            engine,
+            self.now,
+            path,
+            &mut tally,
+            &mut self.memories,
+            &mut |_| {}, // no per-event rule: no alert
+        );
+        self.read_to_end(path, result);
+        tally.events
+    }
+
+    /// Whether a file was read to its end; when not, it is counted as skipped.
+    fn read_to_end(&mut self, path: &Path, result: std::io::Result<()>) -> bool {
         match result {
-            Ok(()) => Ok(true),
+            Ok(()) => true,
             Err(e) => {
-                report.tally.skip(unreadable(path, e.to_string()));
-                Ok(false)
+                self.report.tally.skip(unreadable(path, e.to_string()));
+                false
             }
         }
     }
@@ -138,6 +155,33 @@ impl<'r> Scanner<'_, 'r> {
     pub fn memories(&mut self) -> &mut [(&'r Rule, Memory<'r>)] {
         &mut self.memories
     }
+}
+
+/// Reads one file through `engine`: per-event alerts go to `alert`, the matches of rules that
+/// count or remember to their `memories`, the rest to `tally`.
+fn read<'r>(
+    engine: &Engine<'_>,
+    now: DateTime<Utc>,
+    path: &Path,
+    tally: &mut Tally,
+    memories: &mut [(&'r Rule, Memory<'r>)],
+    alert: &mut dyn FnMut(Alert),
+) -> std::io::Result<()> {
+    let mut untimed = Vec::new();
+    files::read_file(path, &mut |item| match item {
+        Item::Record(record) => {
+            engine.process(record, now, tally, &mut |found| match found {
+                Found::Alert(a) => alert(a),
+                Found::Remember(rule, event) => {
+                    if !remember(memories, rule, event) {
+                        untimed.push(untimed_event(rule, event));
+                    }
+                }
+            });
+            untimed.drain(..).for_each(|s| tally.skip(s));
+        }
+        Item::Skipped(skipped) => tally.skip(skipped),
+    })
 }
 
 impl Outcome {

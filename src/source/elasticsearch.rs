@@ -446,32 +446,56 @@ pub(crate) fn keyword_home(field: &Field) -> Option<String> {
 /// Groups per composite-aggregation page.
 const GROUPS_PER_PAGE: usize = 1000;
 
-/// The groups of a threshold rule that reach its threshold in `bucket`, counted by the cluster:
-/// a composite aggregation over the group fields, paged to its end (no cap on groups), with the
-/// first and last `@timestamp`, a distinct count (exact up to 40,000 values, Elasticsearch's
+/// The groups of a threshold rule that reach its threshold in one bucket, counted by the
+/// cluster: a composite aggregation over the group fields, paged to its end (no cap on groups)
+/// and handed over a page at a time, so a bucket of a million groups is never held whole; with
+/// the first and last `@timestamp`, a distinct count (exact up to 40,000 values, Elasticsearch's
 /// precision threshold) and a few sample documents per group.
-pub async fn threshold_crossings(
-    cluster: &Cluster,
-    rule: &Rule,
-    fields: &AggregationFields,
+pub struct ThresholdCrossings<'a> {
+    cluster: &'a Cluster,
+    rule: &'a Rule,
+    fields: &'a AggregationFields,
     bucket: Window,
-) -> Result<Vec<Crossing>, WindowError> {
-    let Some(threshold) = &rule.threshold else {
-        return Ok(Vec::new());
-    };
-    let path = format!(
-        "/{}/_search",
-        crate::es::index_path(&rule.source.index.join(","))
-    );
-    let mut after: Option<Value> = None;
-    let mut out = Vec::new();
-    loop {
-        let body = aggregation_body(rule, fields, bucket, after.take());
+    /// Where the next page starts; `None` before the first.
+    after: Option<Value>,
+    done: bool,
+}
+
+impl<'a> ThresholdCrossings<'a> {
+    /// The groups of `rule` in `bucket`, counted on `fields` (see [`aggregation_fields`]).
+    pub fn new(
+        cluster: &'a Cluster,
+        rule: &'a Rule,
+        fields: &'a AggregationFields,
+        bucket: Window,
+    ) -> Self {
+        ThresholdCrossings {
+            cluster,
+            rule,
+            fields,
+            bucket,
+            after: None,
+            done: rule.threshold.is_none(),
+        }
+    }
+
+    /// The groups of the next page (a thousand groups) that reach the threshold, perhaps
+    /// none; `None` once every page was read.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Crossing>>, WindowError> {
+        let Some(threshold) = self.rule.threshold.as_ref().filter(|_| !self.done) else {
+            return Ok(None);
+        };
+        let path = format!(
+            "/{}/_search",
+            crate::es::index_path(&self.rule.source.index.join(","))
+        );
+        let body = aggregation_body(self.rule, self.fields, self.bucket, self.after.take());
         let request = Request::post(&path)
             .param("ignore_unavailable", "true")
             .param("allow_no_indices", "true")
             .json(&body);
-        let reply = cluster
+        let reply = self
+            .cluster
             .execute(&request)
             .await?
             .ok("counting threshold groups")?;
@@ -483,17 +507,17 @@ pub async fn threshold_crossings(
             ));
         }
         let groups = &reply.body["aggregations"]["groups"];
-        for group in groups["buckets"].as_array().into_iter().flatten() {
-            if let Some(crossing) = crossing_of(threshold, fields, bucket, group) {
-                out.push(crossing);
-            }
-        }
+        let buckets = groups["buckets"].as_array().map_or(&[][..], Vec::as_slice);
         match groups.get("after_key") {
-            Some(key) if groups["buckets"].as_array().is_some_and(|b| !b.is_empty()) => {
-                after = Some(key.clone())
-            }
-            _ => return Ok(out),
+            Some(key) if !buckets.is_empty() => self.after = Some(key.clone()),
+            _ => self.done = true,
         }
+        Ok(Some(
+            buckets
+                .iter()
+                .filter_map(|g| crossing_of(threshold, self.fields, self.bucket, g))
+                .collect(),
+        ))
     }
 }
 

@@ -8,15 +8,11 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::backfill::{BackfillSpec, Backfiller};
-use eshunt::es::retry::RetryPolicy;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries, WindowReport};
 use eshunt::rule::{ExpectedGroup, Rule, TestCase};
-use eshunt::sink::dead_letter::DeadLetter;
-use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
-use eshunt::source::elasticsearch::PageSettings;
 use eshunt::source::history::HistoryQuery;
 use eshunt::state::StateStore;
 use eshunt::time::{Span, Window};
@@ -25,26 +21,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use support::*;
 
 const SHIPPED: &str = "queries/aws/ec2_resources_in_new_region_for_identity.toml";
-
-fn retry() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
-}
-
-fn pages() -> PageSettings {
-    PageSettings {
-        size: 3,
-        keep_alive: Span::parse("1m").unwrap(),
-        timeout: Span::parse("30s").unwrap(),
-    }
-}
 
 /// `user` creating an instance in `region` at `at`, as the integration's ECS document,
 /// ingested 20 s later.
@@ -141,25 +120,23 @@ fn shipped_rule(env: &Env, condition: &str) -> Rule {
     rule
 }
 
-async fn writer(env: &Env, target: &str) -> BulkWriter {
-    BulkWriter::new(
-        env.connect().await,
-        target,
-        500,
-        retry(),
-        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
-    )
-}
-
 async fn hunt(
     cluster: &eshunt::es::Cluster,
     rule: &Rule,
     window: Window,
     delivery: &Delivery<'_>,
 ) -> WindowReport {
-    hunt_window(cluster, rule, window, pages(), delivery, Utc::now(), None)
-        .await
-        .unwrap()
+    hunt_window(
+        cluster,
+        rule,
+        window,
+        small_pages(3),
+        delivery,
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 /// The new terms alerts in `target`: alert id → (user, region, event time).
@@ -213,7 +190,7 @@ fn aggregations(env: &Env) -> bool {
 /// same three alerts, each written once.
 async fn once_whatever_the_windows(env: &Env, rule: &Rule) {
     let cluster = env.connect().await;
-    let writer = writer(env, &env.target).await;
+    let writer = bulk_writer(env, &env.target, 500).await;
     let report = hunt(&cluster, rule, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!(report.written.created, 3, "{report:?}");
     let first = new_terms(env, &env.target).await;
@@ -271,15 +248,15 @@ async fn a_backfill_gives_the_alerts_live_windows_give() {
     let (env, _) = env().await;
     let rule = shipped_rule(&env, r#"eventName in ["RunInstances", "CreateKeyPair"]"#);
     let cluster = env.connect().await;
-    let live = writer(&env, &env.target).await;
+    let live = bulk_writer(&env, &env.target, 500).await;
     hunt(&cluster, &rule, hour(), &Delivery::Bulk(&live)).await;
     let backfill_target = env.cluster.name("alerts-backfill");
     let backfiller = Backfiller {
         cluster: cluster.clone(),
         store: StateStore::new(cluster.clone(), &env.state),
-        writer: Arc::new(writer(&env, &backfill_target).await),
-        pages: pages(),
-        retry: retry(),
+        writer: Arc::new(bulk_writer(&env, &backfill_target, 500).await),
+        pages: small_pages(3),
+        retry: quick_retry(),
     };
     let spec = BackfillSpec {
         rules: vec![Arc::new(rule)],
@@ -309,14 +286,14 @@ async fn a_window_retried_after_a_failure_alerts_once() {
             .nth(4)
             .then(Action::shard_failure()),
     );
-    let writer = writer(&env, &env.target).await;
+    let writer = bulk_writer(&env, &env.target, 500).await;
     let report = hunt_window_with_retries(
         &cluster,
         &rule,
         hour(),
-        pages(),
+        small_pages(3),
         &Delivery::Bulk(&writer),
-        retry(),
+        quick_retry(),
     )
     .await
     .unwrap();
@@ -329,7 +306,7 @@ async fn a_window_retried_after_a_failure_alerts_once() {
 async fn the_scheduler_alerts_each_new_term_once_as_its_ticks_go_by() {
     let (env, _) = env().await;
     let rule = shipped_rule(&env, r#"eventName in ["RunInstances", "CreateKeyPair"]"#);
-    let live = runtime(&env, "live", &env.target, retry()).await;
+    let live = runtime(&env, "live", &env.target, quick_retry()).await;
     let mut now = t("2026-03-15T10:00:01Z");
     while now < t("2026-03-15T11:00:01Z") {
         live.tick(&rule, now, &|| true).await.unwrap();
@@ -372,17 +349,6 @@ async fn the_rule_files_sequence_tests_hold_in_the_cluster() {
         checked > 0,
         "the shipped new terms rules have sequence tests"
     );
-}
-
-/// A test log as the integration indexes it, ingested at its event time.
-fn as_indexed(log: &Value) -> Value {
-    to_ecs(
-        log,
-        &ToEcsOptions {
-            ingested: event_time(log),
-            ..ToEcsOptions::default()
-        },
-    )
 }
 
 fn event_time(log: &Value) -> Option<DateTime<Utc>> {

@@ -9,17 +9,14 @@ mod support;
 
 use chrono::{TimeDelta, Utc};
 use eshunt::backfill::{BackfillSpec, Backfiller};
-use eshunt::es::retry::RetryPolicy;
 use eshunt::es::setup::alert_mappings;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::event::{Event, Origin};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries, WindowReport};
 use eshunt::rule::{ExpectedGroup, Rule, TestCase};
-use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
-use eshunt::source::elasticsearch::PageSettings;
 use eshunt::state::StateStore;
 use eshunt::time::{Span, Window};
 use eshunt_testserver::{Action, Fault, Flavor, ItemFault};
@@ -27,26 +24,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use support::*;
 
 const RULE: &str = "eshunt.aws.console_login_failures";
-
-fn retry() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
-}
-
-fn pages() -> PageSettings {
-    PageSettings {
-        size: 4,
-        keep_alive: Span::parse("1m").unwrap(),
-        timeout: Span::parse("30s").unwrap(),
-    }
-}
 
 /// A console sign-in of `user` (none: a user name that does not exist, no ARN) at `at`, as the
 /// integration's ECS document, ingested `delay` later.
@@ -218,16 +198,6 @@ async fn alert_stream(env: &Env, name: &str) -> String {
     stream
 }
 
-async fn writer(env: &Env, target: &str, batch: usize) -> BulkWriter {
-    BulkWriter::new(
-        env.connect().await,
-        target,
-        batch,
-        retry(),
-        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
-    )
-}
-
 async fn hunt(
     cluster: &eshunt::es::Cluster,
     rule: &Rule,
@@ -238,7 +208,7 @@ async fn hunt(
         cluster,
         rule,
         window,
-        pages(),
+        small_pages(4),
         &Delivery::Bulk(writer),
         Utc::now(),
         None,
@@ -365,7 +335,7 @@ async fn tiled_windows_and_one_long_window_give_the_same_alerts() {
         &cluster,
         &rule,
         long_window(),
-        &writer(&env, &long, 500).await,
+        &bulk_writer(&env, &long, 500).await,
     )
     .await;
     assert_eq!(
@@ -376,7 +346,7 @@ async fn tiled_windows_and_one_long_window_give_the_same_alerts() {
     let from_long = checked(&env, &long).await;
 
     let tiled = alert_stream(&env, "sup-tiled").await;
-    let writer = writer(&env, &tiled, 2).await;
+    let writer = bulk_writer(&env, &tiled, 2).await;
     let windows = tiled_windows();
     let (mut created, mut updated) = (0, 0);
     for (i, window) in windows.iter().enumerate() {
@@ -412,7 +382,7 @@ async fn re_running_windows_changes_nothing() {
     };
     let cluster = env.connect().await;
     let target = alert_stream(&env, "sup-rerun").await;
-    let writer = writer(&env, &target, 3).await;
+    let writer = bulk_writer(&env, &target, 3).await;
     hunt(&cluster, &rule, long_window(), &writer).await;
     let before = alerts(&env, &target).await;
 
@@ -452,13 +422,13 @@ async fn a_window_retried_after_a_fault_does_not_count_twice() {
         &cluster,
         &rule,
         long_window(),
-        &writer(&env, &clean, 500).await,
+        &bulk_writer(&env, &clean, 500).await,
     )
     .await;
     let expected = checked(&env, &clean).await;
 
     let target = alert_stream(&env, "sup-retried").await;
-    let writer = writer(&env, &target, 1).await;
+    let writer = bulk_writer(&env, &target, 1).await;
     // Tiled windows first, so the retried window updates alerts as well as creating them.
     for window in &tiled_windows()[..8] {
         hunt(&cluster, &rule, *window, &writer).await;
@@ -482,9 +452,9 @@ async fn a_window_retried_after_a_fault_does_not_count_twice() {
         &cluster,
         &rule,
         long_window(),
-        pages(),
+        small_pages(4),
         &Delivery::Bulk(&writer),
-        retry(),
+        quick_retry(),
     )
     .await
     .unwrap();
@@ -505,7 +475,7 @@ async fn a_backfill_in_parallel_chunks_gives_the_alerts_of_one_long_window() {
         &cluster,
         &rule,
         long_window(),
-        &writer(&env, &long, 500).await,
+        &bulk_writer(&env, &long, 500).await,
     )
     .await;
     let from_long = checked(&env, &long).await;
@@ -516,9 +486,9 @@ async fn a_backfill_in_parallel_chunks_gives_the_alerts_of_one_long_window() {
     let backfiller = Backfiller {
         cluster: cluster.clone(),
         store: StateStore::new(cluster.clone(), &env.state),
-        writer: Arc::new(writer(&env, &target, 1).await),
-        pages: pages(),
-        retry: retry(),
+        writer: Arc::new(bulk_writer(&env, &target, 1).await),
+        pages: small_pages(4),
+        retry: quick_retry(),
     };
     let spec = BackfillSpec {
         rules: vec![Arc::new(rule)],
@@ -579,7 +549,7 @@ async fn groups_hunted(cluster: &eshunt::es::Cluster, rule: &Rule) -> Vec<Expect
         cluster,
         rule,
         day,
-        pages(),
+        small_pages(4),
         &Delivery::Print(&printer),
         Utc::now(),
         None,

@@ -6,15 +6,11 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::backfill::{BackfillSpec, Backfiller};
-use eshunt::es::retry::RetryPolicy;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries};
 use eshunt::rule::{ExpectedGroup, Rule, TestCase};
-use eshunt::sink::dead_letter::DeadLetter;
-use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
-use eshunt::source::elasticsearch::PageSettings;
 use eshunt::state::StateStore;
 use eshunt::time::{Span, Window};
 use eshunt_testserver::{Action, Fault, Flavor};
@@ -22,7 +18,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use support::*;
 
 const RULE: &str = "eshunt.aws.access_denied_burst";
@@ -34,22 +29,6 @@ const APIS: [&str; 6] = [
     "DescribeInstances",
     "ListBuckets",
 ];
-
-fn retry() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
-}
-
-fn pages() -> PageSettings {
-    PageSettings {
-        size: 4,
-        keep_alive: Span::parse("1m").unwrap(),
-        timeout: Span::parse("30s").unwrap(),
-    }
-}
 
 /// A refused call by `user` to `api` at `at`, as the ECS document of Elastic's integration,
 /// ingested 30 s later.
@@ -146,16 +125,6 @@ fn hour() -> Window {
     }
 }
 
-async fn writer(env: &Env, target: &str) -> BulkWriter {
-    BulkWriter::new(
-        env.connect().await,
-        target,
-        500,
-        retry(),
-        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
-    )
-}
-
 /// The threshold alerts in `target`: alert id → (identity, bucket start, count).
 async fn crossings(env: &Env, target: &str) -> BTreeMap<String, (String, String, u64)> {
     env.cluster
@@ -203,9 +172,17 @@ async fn hunt(
     window: Window,
     delivery: &Delivery<'_>,
 ) -> eshunt::hunt::cluster::WindowReport {
-    hunt_window(cluster, rule, window, pages(), delivery, Utc::now(), None)
-        .await
-        .unwrap()
+    hunt_window(
+        cluster,
+        rule,
+        window,
+        small_pages(4),
+        delivery,
+        Utc::now(),
+        None,
+    )
+    .await
+    .unwrap()
 }
 
 fn sorted(values: impl IntoIterator<Item = (String, String, u64)>) -> Vec<(String, String, u64)> {
@@ -218,7 +195,7 @@ fn sorted(values: impl IntoIterator<Item = (String, String, u64)>) -> Vec<(Strin
 async fn a_bucket_is_judged_once_whole_and_its_alert_is_written_once() {
     let (env, rule) = env().await;
     let cluster = env.connect().await;
-    let writer = writer(&env, &env.target).await;
+    let writer = bulk_writer(&env, &env.target, 500).await;
     let report = hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!(report.written.created, 3, "{report:?}");
     let first = crossings(&env, &env.target).await;
@@ -248,15 +225,15 @@ async fn a_bucket_is_judged_once_whole_and_its_alert_is_written_once() {
 async fn a_backfill_gives_the_alerts_live_windows_give() {
     let (env, rule) = env().await;
     let cluster = env.connect().await;
-    let live = writer(&env, &env.target).await;
+    let live = bulk_writer(&env, &env.target, 500).await;
     hunt(&cluster, &rule, hour(), &Delivery::Bulk(&live)).await;
     let backfill_target = env.cluster.name("alerts-backfill");
     let backfiller = Backfiller {
         cluster: cluster.clone(),
         store: StateStore::new(cluster.clone(), &env.state),
-        writer: Arc::new(writer(&env, &backfill_target).await),
-        pages: pages(),
-        retry: retry(),
+        writer: Arc::new(bulk_writer(&env, &backfill_target, 500).await),
+        pages: small_pages(4),
+        retry: quick_retry(),
     };
     let spec = BackfillSpec {
         rules: vec![Arc::new(rule)],
@@ -293,14 +270,14 @@ async fn a_window_retried_after_a_failure_does_not_count_twice() {
         &cluster,
         &rule,
         hour(),
-        pages(),
+        small_pages(4),
         &Delivery::Print(&out),
-        retry(),
+        quick_retry(),
     )
     .await
     .unwrap();
     assert!(report.attempts > 1, "the fault hit a page: {report:?}");
-    let writer = writer(&env, &env.target).await;
+    let writer = bulk_writer(&env, &env.target, 500).await;
     hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
     let written = crossings(&env, &env.target).await;
     assert_eq!(sorted(written.into_values()), expected_crossings());
@@ -317,7 +294,7 @@ async fn without_a_condition_the_cluster_counts_with_composite_aggregations() {
     let aggregated = counted_by_the_cluster(&env, &rule);
     assert!(eshunt::source::elasticsearch::aggregation_fields(&aggregated).is_some());
     let cluster = env.connect().await;
-    let writer = writer(&env, &env.target).await;
+    let writer = bulk_writer(&env, &env.target, 500).await;
     let report = hunt(&cluster, &aggregated, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!(report.pages, 0, "no hits paged: {report:?}");
     let searches = env.cluster.requests().matching("POST", "_search$");
@@ -383,7 +360,7 @@ async fn the_groups_of_each_composite_page_are_written_before_the_next_page_is_r
     }
     env.load(&docs).await;
     let cluster = env.connect().await;
-    let writer = writer(&env, &env.target).await;
+    let writer = bulk_writer(&env, &env.target, 500).await;
     env.cluster.requests().clear();
     let report = hunt(&cluster, &rule, hour(), &Delivery::Bulk(&writer)).await;
     assert_eq!(report.written.created, groups as u64, "{report:?}");
@@ -405,7 +382,7 @@ async fn the_groups_of_each_composite_page_are_written_before_the_next_page_is_r
 #[tokio::test]
 async fn the_scheduler_judges_each_bucket_once_as_its_ticks_go_by() {
     let (env, rule) = env().await;
-    let live = runtime(&env, "live", &env.target, retry()).await;
+    let live = runtime(&env, "live", &env.target, quick_retry()).await;
     let mut now = t("2026-03-14T10:00:01Z");
     while now < t("2026-03-14T11:00:01Z") {
         live.tick(&rule, now, &|| true).await.unwrap();

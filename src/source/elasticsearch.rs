@@ -485,28 +485,10 @@ impl<'a> ThresholdCrossings<'a> {
         let Some(threshold) = self.rule.threshold.as_ref().filter(|_| !self.done) else {
             return Ok(None);
         };
-        let path = format!(
-            "/{}/_search",
-            crate::es::index_path(&self.rule.source.index.join(","))
-        );
         let body = aggregation_body(self.rule, self.fields, self.bucket, self.after.take());
-        let request = Request::post(&path)
-            .param("ignore_unavailable", "true")
-            .param("allow_no_indices", "true")
-            .json(&body);
-        let reply = self
-            .cluster
-            .execute(&request)
-            .await?
-            .ok("counting threshold groups")?;
-        if reply.body["_shards"]["failed"].as_u64().unwrap_or(0) > 0
-            || reply.body["timed_out"] == true
-        {
-            return Err(WindowError::Incomplete(
-                "a threshold aggregation was partial".into(),
-            ));
-        }
-        let groups = &reply.body["aggregations"]["groups"];
+        let aggregations =
+            aggregate(self.cluster, self.rule, &body, "counting threshold groups").await?;
+        let groups = &aggregations["groups"];
         let buckets = groups["buckets"].as_array().map_or(&[][..], Vec::as_slice);
         match groups.get("after_key") {
             Some(key) if !buckets.is_empty() => self.after = Some(key.clone()),
@@ -519,6 +501,32 @@ impl<'a> ThresholdCrossings<'a> {
                 .collect(),
         ))
     }
+}
+
+/// Runs an aggregation `body` over the rule's indices and returns its `aggregations`; a partial
+/// answer (failed shards, timeout) makes the window incomplete. `what` names it in errors.
+pub(crate) async fn aggregate(
+    cluster: &Cluster,
+    rule: &Rule,
+    body: &Value,
+    what: &str,
+) -> Result<Value, WindowError> {
+    let path = format!(
+        "/{}/_search",
+        crate::es::index_path(&rule.source.index.join(","))
+    );
+    let request = Request::post(&path)
+        .param("ignore_unavailable", "true")
+        .param("allow_no_indices", "true")
+        .json(body);
+    let mut reply = cluster.execute(&request).await?.ok(what)?;
+    if reply.body["_shards"]["failed"].as_u64().unwrap_or(0) > 0 || reply.body["timed_out"] == true
+    {
+        return Err(WindowError::Incomplete(format!(
+            "{what}: the answer was partial"
+        )));
+    }
+    Ok(reply.body["aggregations"].take())
 }
 
 fn aggregation_body(

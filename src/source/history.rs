@@ -14,8 +14,10 @@
 //! with the prefilter and the time range alone (correct, but it reads every matching document
 //! of the history — README, "New terms rules").
 
-use super::elasticsearch::{keyword_home, time_filter, PageSettings, Pager, WindowError};
-use crate::es::{Cluster, Request};
+use super::elasticsearch::{
+    aggregate, keyword_home, time_filter, PageSettings, Pager, WindowError,
+};
+use crate::es::Cluster;
 use crate::rule::group::GroupKey;
 use crate::rule::Rule;
 use crate::time::Window;
@@ -123,25 +125,9 @@ pub async fn counted(
         "query": batch_query(rule, Some(homes), batch, before),
         "aggs": {"seen": {"filters": {"filters": filters}}},
     });
-    let path = format!(
-        "/{}/_search",
-        crate::es::index_path(&rule.source.index.join(","))
-    );
-    let request = Request::post(&path)
-        .param("ignore_unavailable", "true")
-        .param("allow_no_indices", "true")
-        .json(&body);
-    let reply = cluster
-        .execute(&request)
-        .await?
-        .ok("looking up new terms in the history")?;
-    if reply.body["_shards"]["failed"].as_u64().unwrap_or(0) > 0 || reply.body["timed_out"] == true
-    {
-        return Err(WindowError::Incomplete(
-            "a new terms history lookup was partial".into(),
-        ));
-    }
-    let buckets = &reply.body["aggregations"]["seen"]["buckets"];
+    let aggregations =
+        aggregate(cluster, rule, &body, "looking up new terms in the history").await?;
+    let buckets = &aggregations["seen"]["buckets"];
     Ok(batch
         .iter()
         .enumerate()

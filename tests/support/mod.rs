@@ -383,6 +383,36 @@ pub fn all_ids(expected: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String
     expected.values().flatten().cloned().collect()
 }
 
+/// Retries fast enough for tests: three, a few milliseconds apart.
+pub fn quick_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial: std::time::Duration::from_millis(1),
+        max_delay: std::time::Duration::from_millis(5),
+    }
+}
+
+/// Pages of `size` hits (small, so a window spans several pages).
+pub fn small_pages(size: usize) -> eshunt::source::elasticsearch::PageSettings {
+    eshunt::source::elasticsearch::PageSettings {
+        size,
+        keep_alive: eshunt::time::Span::parse("1m").unwrap(),
+        timeout: eshunt::time::Span::parse("30s").unwrap(),
+    }
+}
+
+/// A writer of alerts to `target`, `batch` at a time, with quick retries and its dead letters
+/// in the environment's folder.
+pub async fn bulk_writer(env: &Env, target: &str, batch: usize) -> BulkWriter {
+    BulkWriter::new(
+        env.connect().await,
+        target,
+        batch,
+        quick_retry(),
+        DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
+    )
+}
+
 /// A rule test's log as the integration indexes it, ingested at its event time (so windows on
 /// `event.ingested` hold the event times the test was written with).
 pub fn as_indexed(log: &Value) -> Value {

@@ -7,20 +7,18 @@
 mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use eshunt::backfill::{BackfillSpec, Backfiller};
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries, WindowReport};
 use eshunt::rule::{ExpectedGroup, Rule, TestCase};
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
 use eshunt::source::history::HistoryQuery;
-use eshunt::state::StateStore;
-use eshunt::time::{Span, Window};
+use eshunt::time::Window;
 use eshunt_testserver::{Action, Fault, Flavor};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use support::*;
 
 const SHIPPED: &str = "queries/aws/ec2_resources_in_new_region_for_identity.toml";
@@ -251,24 +249,11 @@ async fn a_backfill_gives_the_alerts_live_windows_give() {
     let live = bulk_writer(&env, &env.target, 500).await;
     hunt(&cluster, &rule, hour(), &Delivery::Bulk(&live)).await;
     let backfill_target = env.cluster.name("alerts-backfill");
-    let backfiller = Backfiller {
-        cluster: cluster.clone(),
-        store: StateStore::new(cluster.clone(), &env.state),
-        writer: Arc::new(bulk_writer(&env, &backfill_target, 500).await),
-        pages: small_pages(3),
-        retry: quick_retry(),
+    let range = Window {
+        start: t("2026-03-15T09:00:00Z"),
+        end: t("2026-03-15T12:00:00Z"),
     };
-    let spec = BackfillSpec {
-        rules: vec![Arc::new(rule)],
-        range: Window {
-            start: t("2026-03-15T09:00:00Z"),
-            end: t("2026-03-15T12:00:00Z"),
-        },
-        chunk: Span::parse("7m").unwrap(),
-        concurrency: 2,
-    };
-    let report = backfiller.run(&spec).await.unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    backfill_into(&env, &backfill_target, rule, range, "7m").await;
     let live = new_terms(&env, &env.target).await;
     let backfilled = new_terms(&env, &backfill_target).await;
     assert_eq!(backfilled, live, "backfill ≡ live, ids included");

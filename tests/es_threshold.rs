@@ -5,19 +5,17 @@
 mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use eshunt::backfill::{BackfillSpec, Backfiller};
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries};
 use eshunt::rule::{ExpectedGroup, Rule, TestCase};
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
-use eshunt::state::StateStore;
-use eshunt::time::{Span, Window};
+use eshunt::time::Window;
 use eshunt_testserver::{Action, Fault, Flavor};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use support::*;
 
 const RULE: &str = "eshunt.aws.access_denied_burst";
@@ -228,24 +226,11 @@ async fn a_backfill_gives_the_alerts_live_windows_give() {
     let live = bulk_writer(&env, &env.target, 500).await;
     hunt(&cluster, &rule, hour(), &Delivery::Bulk(&live)).await;
     let backfill_target = env.cluster.name("alerts-backfill");
-    let backfiller = Backfiller {
-        cluster: cluster.clone(),
-        store: StateStore::new(cluster.clone(), &env.state),
-        writer: Arc::new(bulk_writer(&env, &backfill_target, 500).await),
-        pages: small_pages(4),
-        retry: quick_retry(),
+    let range = Window {
+        start: t("2026-03-14T09:00:00Z"),
+        end: t("2026-03-14T12:00:00Z"),
     };
-    let spec = BackfillSpec {
-        rules: vec![Arc::new(rule)],
-        range: Window {
-            start: t("2026-03-14T09:00:00Z"),
-            end: t("2026-03-14T12:00:00Z"),
-        },
-        chunk: Span::parse("25m").unwrap(),
-        concurrency: 2,
-    };
-    let report = backfiller.run(&spec).await.unwrap();
-    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    backfill_into(&env, &backfill_target, rule, range, "25m").await;
     let live_ids: Vec<String> = crossings(&env, &env.target).await.into_keys().collect();
     let backfilled = crossings(&env, &backfill_target).await;
     assert_eq!(

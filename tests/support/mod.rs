@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::alert::{alert_id, identity};
+use eshunt::backfill::{BackfillSpec, Backfiller};
 use eshunt::config::Config;
 use eshunt::es::retry::RetryPolicy;
 use eshunt::es::Cluster;
@@ -18,6 +19,7 @@ use eshunt::schedule::runner::Runtime;
 use eshunt::sink::dead_letter::DeadLetter;
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::state::StateStore;
+use eshunt::time::Window;
 pub use eshunt_testserver::{Action, Fault, Flavor, ItemFault, TestCluster, TestServer};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -411,6 +413,27 @@ pub async fn bulk_writer(env: &Env, target: &str, batch: usize) -> BulkWriter {
         quick_retry(),
         DeadLetter::new(&env.dir.path().join("dead-letter.ndjson")),
     )
+}
+
+/// Backfills `rule` over `range` in chunks of `chunk`, two at a time, writing to `target`;
+/// panics when a chunk failed.
+pub async fn backfill_into(env: &Env, target: &str, rule: Rule, range: Window, chunk: &str) {
+    let cluster = env.connect().await;
+    let backfiller = Backfiller {
+        cluster: cluster.clone(),
+        store: StateStore::new(cluster.clone(), &env.state),
+        writer: Arc::new(bulk_writer(env, target, 500).await),
+        pages: small_pages(3),
+        retry: quick_retry(),
+    };
+    let spec = BackfillSpec {
+        rules: vec![Arc::new(rule)],
+        range,
+        chunk: eshunt::time::Span::parse(chunk).unwrap(),
+        concurrency: 2,
+    };
+    let report = backfiller.run(&spec).await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
 }
 
 /// A rule test's log as the integration indexes it, ingested at its event time (so windows on

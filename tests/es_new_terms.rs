@@ -9,7 +9,7 @@ mod support;
 use chrono::{DateTime, TimeDelta, Utc};
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries, WindowReport};
-use eshunt::rule::{ExpectedGroup, Rule, TestCase};
+use eshunt::rule::{ExpectedGroup, Rule};
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
 use eshunt::source::history::HistoryQuery;
@@ -308,31 +308,17 @@ async fn the_scheduler_alerts_each_new_term_once_as_its_ticks_go_by() {
 async fn the_rule_files_sequence_tests_hold_in_the_cluster() {
     let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
     let cluster = env.connect().await;
-    let shipped = eshunt::rule::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
-    let mut checked = 0;
-    for rule in shipped.rules.iter().filter(|r| r.new_terms.is_some()) {
-        if rule.condition.is_none() && !aggregations(&env) {
-            return;
-        }
-        for (i, test) in rule.tests.iter().enumerate() {
-            let TestCase::Sequence { logs, alerts } = &test.case else {
-                continue;
-            };
-            let stream = env
-                .cluster
-                .name(&format!("logs-aws.cloudtrail-terms{checked}"));
-            let mut rule = rule.clone();
-            rule.source.index = vec![stream.clone()];
-            let docs: Vec<Value> = logs.iter().map(as_indexed).collect();
-            env.cluster.bulk_load(&stream, &docs).await.unwrap();
-            let got = terms_hunted(&cluster, &rule, logs).await;
-            assert_eq!(&got, alerts, "{} test {i} ({})", rule.meta.id, test.name);
-            checked += 1;
-        }
+    let sequences = shipped_sequences(&env, |r| r.new_terms.is_some()).await;
+    if sequences.iter().any(|s| s.rule.condition.is_none()) && !aggregations(&env) {
+        return;
+    }
+    for seq in &sequences {
+        let got = terms_hunted(&cluster, &seq.rule, &seq.logs).await;
+        assert_eq!(got, seq.alerts, "{}", seq.name);
     }
     assert!(
-        checked > 0,
-        "the shipped new terms rules have sequence tests"
+        !sequences.is_empty(),
+        "the shipped rules have sequence tests"
     );
 }
 

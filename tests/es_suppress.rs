@@ -13,7 +13,7 @@ use eshunt::es::setup::alert_mappings;
 use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::event::{Event, Origin};
 use eshunt::hunt::cluster::{hunt_window, hunt_window_with_retries, WindowReport};
-use eshunt::rule::{ExpectedGroup, Rule, TestCase};
+use eshunt::rule::{ExpectedGroup, Rule};
 use eshunt::sink::elasticsearch::BulkWriter;
 use eshunt::sink::ndjson::Printer;
 use eshunt::sink::Delivery;
@@ -512,28 +512,14 @@ async fn a_backfill_in_parallel_chunks_gives_the_alerts_of_one_long_window() {
 async fn the_rule_files_sequence_tests_hold_in_the_cluster() {
     let env = Env::start(Flavor::Elasticsearch, "8.15.0").await;
     let cluster = env.connect().await;
-    let shipped = eshunt::rule::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
-    let mut checked = 0;
-    for rule in shipped.rules.iter().filter(|r| r.suppress.is_some()) {
-        for (i, test) in rule.tests.iter().enumerate() {
-            let TestCase::Sequence { logs, alerts } = &test.case else {
-                continue;
-            };
-            let stream = env
-                .cluster
-                .name(&format!("logs-aws.cloudtrail-sup{checked}"));
-            let mut rule = rule.clone();
-            rule.source.index = vec![stream.clone()];
-            let docs: Vec<Value> = logs.iter().map(as_indexed).collect();
-            env.cluster.bulk_load(&stream, &docs).await.unwrap();
-            let got = groups_hunted(&cluster, &rule).await;
-            assert_eq!(&got, alerts, "{} test {i} ({})", rule.meta.id, test.name);
-            checked += 1;
-        }
+    let sequences = shipped_sequences(&env, |r| r.suppress.is_some()).await;
+    for seq in &sequences {
+        let got = groups_hunted(&cluster, &seq.rule).await;
+        assert_eq!(got, seq.alerts, "{}", seq.name);
     }
     assert!(
-        checked > 0,
-        "the shipped suppressing rules have sequence tests"
+        !sequences.is_empty(),
+        "the shipped rules have sequence tests"
     );
 }
 

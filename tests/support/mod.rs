@@ -436,6 +436,46 @@ pub async fn backfill_into(env: &Env, target: &str, rule: Rule, range: Window, c
     assert!(report.failed.is_empty(), "{:?}", report.failed);
 }
 
+/// A sequence test of a shipped rule, its logs loaded (as the integration's ECS documents,
+/// ingested at their event time) into a data stream of their own, which its rule reads alone.
+pub struct LoadedSequence {
+    /// The rule, reading the test's data stream.
+    pub rule: Rule,
+    /// What the test is called, for messages.
+    pub name: String,
+    /// The test's logs, as written.
+    pub logs: Vec<Value>,
+    /// The alerts the test expects.
+    pub alerts: Vec<eshunt::rule::ExpectedGroup>,
+}
+
+/// Every sequence test of the shipped rules `select` keeps, loaded into the cluster.
+pub async fn shipped_sequences(env: &Env, select: impl Fn(&Rule) -> bool) -> Vec<LoadedSequence> {
+    let shipped = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries"));
+    let mut out = Vec::new();
+    for rule in shipped.rules.iter().filter(|r| select(r)) {
+        for test in &rule.tests {
+            let eshunt::rule::TestCase::Sequence { logs, alerts } = &test.case else {
+                continue;
+            };
+            let stream = env
+                .cluster
+                .name(&format!("logs-aws.cloudtrail-seq{}", out.len()));
+            let docs: Vec<Value> = logs.iter().map(as_indexed).collect();
+            env.cluster.bulk_load(&stream, &docs).await.unwrap();
+            let mut rule = rule.clone();
+            rule.source.index = vec![stream];
+            out.push(LoadedSequence {
+                name: format!("{} test `{}`", rule.meta.id, test.name),
+                rule,
+                logs: logs.clone(),
+                alerts: alerts.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// A rule test's log as the integration indexes it, ingested at its event time (so windows on
 /// `event.ingested` hold the event times the test was written with).
 pub fn as_indexed(log: &Value) -> Value {

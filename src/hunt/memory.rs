@@ -4,7 +4,7 @@
 //! event has been seen.
 
 use crate::alert::{self, Alert};
-use crate::event::Event;
+use crate::event::{Event, Kept};
 use crate::hunt::new_terms::{Carried, Terms};
 use crate::hunt::suppress::Tracker;
 use crate::hunt::threshold::Counter;
@@ -19,8 +19,8 @@ pub enum Memory<'r> {
     /// A new terms rule's terms.
     NewTerms(Terms<'r>),
     /// A suppressing rule's groups per period, and the events that cannot be suppressed (no
-    /// `by` value, no time), kept for their own alerts.
-    Suppression(Tracker<'r>, Vec<Event>),
+    /// `by` value, no time), kept as text for their own alerts.
+    Suppression(Tracker<'r>, Vec<Kept>),
 }
 
 /// An alert of a rule that counts or remembers, with what a sequence test compares.
@@ -58,7 +58,7 @@ impl<'r> Memory<'r> {
             Memory::NewTerms(terms) => terms.add(event),
             Memory::Suppression(tracker, unsuppressed) => {
                 if !tracker.add(event, None) {
-                    unsuppressed.push(event.clone());
+                    unsuppressed.push(event.keep());
                 }
                 true
             }
@@ -110,8 +110,8 @@ impl<'r> Memory<'r> {
                     group: g.seen.group,
                     count: g.seen.matches,
                 });
-                let own = unsuppressed.iter().map(|event| Remembered {
-                    alert: alert::build(rule, event, now),
+                let own = unsuppressed.iter().map(|kept| Remembered {
+                    alert: alert::build(rule, &kept.event(), now),
                     group: GroupKey::new(),
                     count: 1,
                 });

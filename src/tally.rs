@@ -66,6 +66,9 @@ pub struct Tally {
     /// `rule id → reason` for rules whose prefilter cannot be evaluated locally (their verdicts
     /// on files rest on the condition alone; without a condition they never fire on files).
     pub unchecked_prefilters: BTreeMap<String, String>,
+    /// `rule id → fields` for rules reading fields only Elastic's ingest pipeline adds: not
+    /// evaluated on raw CloudTrail records.
+    pub ingest_only: BTreeMap<String, Vec<String>>,
 }
 
 impl Tally {

@@ -16,7 +16,7 @@ use crate::event::{Event, Origin, Shape};
 use crate::rule::suppress::Suppressed;
 use crate::rule::template::resolve;
 use crate::rule::threshold::Crossing;
-use crate::rule::{Rule, Threat};
+use crate::rule::{Metadata, Rule, Threat};
 use crate::time;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -312,11 +312,11 @@ fn rule_fields(
         None => title.clone(),
     };
     let meta = &rule.meta;
-    json!({
+    let mut doc = json!({
         "@timestamp": time::format(at),
         "message": title,
         "event": {
-            "kind": "alert",
+            "kind": kind(meta),
             "module": "eshunt",
             "dataset": "eshunt.alerts",
             "severity": meta.severity.number(),
@@ -345,7 +345,8 @@ fn rule_fields(
                 "version": meta.version,
                 "file": rule.file.display().to_string(),
                 "origin": meta.origin.as_ref().map(|o| json!({
-                    "product": o.product, "rule_id": o.rule_id, "url": o.url,
+                    "product": o.product, "rule_id": o.rule_id, "version": o.version,
+                    "file": o.file, "license": o.license, "url": o.url,
                 })),
                 "references": meta.references,
                 "false_positives": meta.false_positives,
@@ -353,7 +354,22 @@ fn rule_fields(
                 "runbook": meta.runbook,
             },
         },
-    })
+    });
+    if meta.building_block {
+        doc["eshunt"]["building_block"] = json!(true);
+        doc["kibana"] = json!({"alert": {"building_block_type": "default"}});
+    }
+    doc
+}
+
+/// `event.kind`: `alert` for what reviewers triage (and Kibana's External Alerts rule
+/// promotes); `signal` for a building block's matches, which both skip.
+pub fn kind(meta: &Metadata) -> &'static str {
+    if meta.building_block {
+        "signal"
+    } else {
+        "alert"
+    }
 }
 
 /// Adds the ATT&CK mapping and the context, drops nulls, and wraps the document.

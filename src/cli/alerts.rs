@@ -101,10 +101,11 @@ fn alert_of(text: &[u8]) -> Result<Value, String> {
     if doc["_source"].is_object() {
         doc = doc["_source"].take();
     }
-    let is_alert = doc["event"]["kind"] == "alert" && doc["eshunt"]["alert_id"].is_string();
-    is_alert
-        .then_some(doc)
-        .ok_or_else(|| "not an eshunt alert (no event.kind alert and eshunt.alert_id)".into())
+    let kind = &doc["event"]["kind"];
+    let is_alert = (kind == "alert" || kind == "signal") && doc["eshunt"]["alert_id"].is_string();
+    is_alert.then_some(doc).ok_or_else(|| {
+        "not an eshunt alert (no event.kind alert or signal, and eshunt.alert_id)".into()
+    })
 }
 
 /// `TIME  SEVERITY  RULE NAME | TITLE | SOURCE EVENT`.

@@ -200,6 +200,9 @@ fn notes_part(summary: &mut Summary, t: &Tally) {
     for (rule, reason) in &t.unchecked_prefilters {
         summary.line(format!("note: rule {rule}'s prefilter cannot be evaluated on files ({reason}); its verdicts rest on its condition alone (a rule without one does not fire on files)"));
     }
+    for (rule, fields) in &t.ingest_only {
+        summary.line(format!("note: rule {rule} reads {}, which Elastic's integration adds at ingest (GeoIP, user-agent parsing): it cannot be evaluated on raw CloudTrail records and was not run on them; it runs in the cluster and on ECS exports", fields.join(", ")));
+    }
     let mut unavailable = serde_json::Map::new();
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {
@@ -217,5 +220,6 @@ fn notes_part(summary: &mut Summary, t: &Tally) {
         unavailable.insert(rule.clone(), counts.into());
     }
     summary.field("unchecked_prefilters", json!(t.unchecked_prefilters));
+    summary.field("ingest_only", json!(t.ingest_only));
     summary.field("unavailable", unavailable);
 }

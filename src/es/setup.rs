@@ -12,7 +12,7 @@ pub const ALERT_COMPONENT: &str = "eshunt-alerts@mappings";
 /// Name of the index template for the default alert target (`logs-eshunt.alerts-*`).
 pub const ALERT_TEMPLATE: &str = "eshunt-alerts";
 /// Version stamped into the templates' `_meta`, bumped when the mappings change.
-pub const TEMPLATE_VERSION: u64 = 2;
+pub const TEMPLATE_VERSION: u64 = 3;
 
 /// The index template's name: [`ALERT_TEMPLATE`] for the default target's pattern, else
 /// derived from the pattern, so differently named targets get their own templates.
@@ -86,6 +86,7 @@ pub fn alert_mappings(info: &ClusterInfo) -> Value {
                 }),
             ]),
             "user": object(&[("id", keyword()), ("name", keyword())]),
+            "kibana": object(&[("alert", object(&[("building_block_type", keyword())]))]),
             "source": object(&[("ip", json!({"type": "ip"})), ("address", keyword())]),
             "user_agent": object(&[("original", keyword())]),
             "cloud": object(&[
@@ -102,10 +103,14 @@ pub fn alert_mappings(info: &ClusterInfo) -> Value {
             ]))]),
             "eshunt": object(&[
                 ("alert_id", keyword()), ("severity", keyword()), ("dedup", keyword()),
+                ("building_block", json!({"type": "boolean"})),
                 ("context", info.free_form_mapping()),
                 ("rule", object(&[
                     ("id", keyword()), ("version", json!({"type": "long"})), ("file", keyword()),
-                    ("origin", object(&[("product", keyword()), ("rule_id", keyword()), ("url", keyword())])),
+                    ("origin", object(&[
+                        ("product", keyword()), ("rule_id", keyword()), ("version", keyword()),
+                        ("file", keyword()), ("license", keyword()), ("url", keyword()),
+                    ])),
                     ("references", keyword()), ("false_positives", text.clone()),
                     ("investigation_fields", keyword()), ("runbook", text.clone()),
                 ])),

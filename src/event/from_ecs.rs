@@ -7,6 +7,7 @@
 //! parsed: when only they exist (no `flattened` copy), the subtree is reported as *unavailable*.
 
 use serde_json::{Map, Value};
+use std::ops::ControlFlow;
 
 /// How a CloudTrail field is stored in the ECS document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +314,65 @@ pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
+/// A dotted field path of an ECS document (`cloud.account.id`, `source.as.organization.name`),
+/// as rules read it with `ecs(…)`: segments of letters, digits, `_`, `-` and `@`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsPath(String);
+
+impl EcsPath {
+    /// Validates a dotted ECS path.
+    pub fn parse(text: &str) -> Result<EcsPath, String> {
+        let valid_segment = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-@".contains(c))
+        };
+        match text.split('.').all(valid_segment) {
+            true => Ok(EcsPath(text.to_string())),
+            false => Err(format!("`{text}` is not a dotted ECS field path")),
+        }
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Calls `f` with every non-null value the path reaches in an ECS document, whose objects
+    /// may nest (`{"cloud":{"account":…}}`) or use dotted keys (`{"cloud.account.id":…}`), and
+    /// fanning out through arrays met on the way (`aws.cloudtrail.resources.arn`). A value at
+    /// the end of the path is passed as is (arrays included), as for CloudTrail paths.
+    pub fn visit<'a, B>(
+        &self,
+        doc: &'a Value,
+        f: &mut dyn FnMut(&'a Value) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
+        visit_dotted(doc, &self.0, f)
+    }
+}
+
+fn visit_dotted<'a, B>(
+    value: &'a Value,
+    path: &str,
+    f: &mut dyn FnMut(&'a Value) -> ControlFlow<B>,
+) -> ControlFlow<B> {
+    match value {
+        Value::Array(items) => items.iter().try_for_each(|item| visit_dotted(item, path, f)),
+        Value::Object(map) => {
+            if let Some(v) = map.get(path).filter(|v| !v.is_null()) {
+                f(v)?;
+            }
+            map.iter().try_for_each(|(key, child)| {
+                match path.strip_prefix(key.as_str()).and_then(|r| r.strip_prefix('.')) {
+                    Some(rest) => visit_dotted(child, rest, f),
+                    None => ControlFlow::Continue(()),
+                }
+            })
+        }
+        _ => ControlFlow::Continue(()),
+    }
+}
+
 fn insert(record: &mut Map<String, Value>, path: &str, value: Value) {
     let mut keys = path.split('.').peekable();
     let mut map = record;
@@ -349,6 +409,11 @@ impl FetchPlan {
         if !self.fields.iter().any(|f| f == field) {
             self.fields.push(field.to_string());
         }
+    }
+
+    /// Also fetches these ECS fields (those a rule reads with `ecs(…)`).
+    pub fn add_fields(&mut self, fields: impl IntoIterator<Item = String>) {
+        fields.into_iter().for_each(|f| self.push(&f));
     }
 }
 

@@ -54,6 +54,27 @@ use crate::time;
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{Map, Value};
 
+/// Fields Elastic's ingest pipeline adds that [`to_ecs`] does not reproduce (GeoIP and
+/// user-agent parsing, see above): a raw record's ECS view never has them.
+const NOT_REPRODUCED: [&str; 6] = [
+    "source.geo",
+    "source.as",
+    "user_agent.name",
+    "user_agent.version",
+    "user_agent.os",
+    "user_agent.device",
+];
+
+/// True when the ECS field is one the ingest pipeline adds by enrichment (GeoIP, user-agent
+/// parsing), which only documents indexed by Elastic's integration hold.
+pub fn is_added_at_ingest(field: &str) -> bool {
+    NOT_REPRODUCED.iter().any(|root| {
+        field
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
+}
+
 /// The ECS version the integration writes into `ecs.version`.
 pub const ECS_VERSION: &str = "8.11.0";
 

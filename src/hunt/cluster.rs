@@ -570,7 +570,9 @@ pub fn alert_plan(rule: &Rule) -> FetchPlan {
         .iter()
         .map(String::as_str)
         .chain(alert::source_paths().iter().copied());
-    fetch_plan(rule, all)
+    let mut plan = fetch_plan(rule, all);
+    plan.add_fields(rule.ecs_fields());
+    plan
 }
 
 /// The alerts of matching hits, built from their documents fetched again ([`full_events`]).

@@ -89,6 +89,12 @@ impl<'r> Engine<'r> {
                 .iter()
                 .filter_map(|r| Some((r.meta.id.clone(), r.prefilter.local.clone().err()?)))
                 .collect(),
+            ingest_only: self
+                .rules
+                .iter()
+                .filter(|r| !r.ingest_only.is_empty())
+                .map(|r| (r.meta.id.clone(), r.ingest_only.clone()))
+                .collect(),
             ..Tally::default()
         }
     }
@@ -144,7 +150,7 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        for rule in self.rules.iter().filter(|r| candidate(r)) {
+        for rule in self.rules.iter().filter(|r| candidate(r) && r.can_judge(event)) {
             let verdict = rule.evaluate(event, PrefilterCheck::Local);
             for field in &verdict.unavailable {
                 tally.unavailable(&rule.meta.id, field.as_str(), event);

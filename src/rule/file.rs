@@ -19,6 +19,8 @@ pub struct RuleFile {
     pub version: u32,
     #[serde(default = "yes")]
     pub enabled: bool,
+    #[serde(default)]
+    pub building_block: bool,
     pub severity: Spanned<String>,
     pub risk_score: Option<Spanned<i64>>,
     #[serde(default)]
@@ -62,6 +64,9 @@ fn yes() -> bool {
 pub struct OriginFile {
     pub product: String,
     pub rule_id: String,
+    pub version: Option<String>,
+    pub file: Option<String>,
+    pub license: Option<String>,
     pub url: Option<String>,
     pub notes: Option<String>,
 }

@@ -17,6 +17,7 @@ use super::{
     RuleOrigin, RuleTest, Schedule, Severity, SourceSpec, Technique, TestCase, Threat,
 };
 use crate::event::mapping::cloudtrail_mapping;
+use crate::event::to_ecs::is_added_at_ingest;
 use crate::time::Span;
 use esquery::dsl::Query;
 use serde_json::Value;
@@ -258,13 +259,14 @@ impl Builder<'_> {
         let needles = condition_needles
             .clone()
             .and(Needles::from_dsl(&prefilter.dsl, cloudtrail_mapping()));
-        Ok(Rule {
+        let mut rule = Rule {
             meta: Metadata {
                 id,
                 name: file.name,
                 description: file.description,
                 version: file.version,
                 enabled: file.enabled,
+                building_block: file.building_block,
                 severity,
                 risk_score,
                 tags: file.tags,
@@ -288,8 +290,11 @@ impl Builder<'_> {
             tests,
             needles,
             condition_needles,
+            ingest_only: Vec::new(),
             file: self.path.to_path_buf(),
-        })
+        };
+        rule.ingest_only = ingest_only_fields(&rule);
+        Ok(rule)
     }
 
     fn id(&mut self, id: &Spanned<String>) -> Option<String> {
@@ -725,10 +730,47 @@ impl Builder<'_> {
     }
 }
 
+/// The fields a rule reads, in its prefilter or with `ecs(…)`, that only the ingest pipeline
+/// adds ([`is_added_at_ingest`]).
+fn ingest_only_fields(rule: &Rule) -> Vec<String> {
+    let mut fields = rule.ecs_fields();
+    dsl_fields(&rule.prefilter.dsl, &mut fields);
+    fields.retain(|f| is_added_at_ingest(f));
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+/// Collects the field names a query DSL names: the keys of leaf queries
+/// (`{"term": {"source.as.organization.name": …}}`) and `field`/`fields` values.
+fn dsl_fields(dsl: &Value, out: &mut Vec<String>) {
+    match dsl {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if key.contains('.') {
+                    out.push(key.clone());
+                }
+                match (key.as_str(), value) {
+                    ("field", Value::String(f)) => out.push(f.clone()),
+                    ("fields", Value::Array(list)) => {
+                        out.extend(list.iter().filter_map(|f| f.as_str().map(str::to_string)))
+                    }
+                    _ => dsl_fields(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| dsl_fields(item, out)),
+        _ => {}
+    }
+}
+
 fn origin(o: OriginFile) -> RuleOrigin {
     RuleOrigin {
         product: o.product,
         rule_id: o.rule_id,
+        version: o.version,
+        file: o.file,
+        license: o.license,
         url: o.url,
         notes: o.notes,
     }
@@ -1098,6 +1140,56 @@ mod tests {
     fn first_error(extra: &str) -> String {
         let errors = load_text(extra).unwrap_err();
         errors[0].to_string()
+    }
+
+    fn loaded(detection: &str) -> Rule {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        let text = format!(
+            "id = \"r\"\nname = \"n\"\nseverity = \"low\"\ndescription = \"d\"\n\n\
+             [detection]\n{detection}\n\n[alert]\ntitle = \"{{ecs(cloud.account.id)|none}}\"\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        load_file(&path).unwrap()
+    }
+
+    #[test]
+    fn ecs_fields_are_read_from_the_ecs_view_of_raw_records_and_documents() {
+        use crate::event::{Event, Origin};
+        let rule = loaded(
+            "kql = 'event.action: AssumeRole'\ncondition = 'ecs(cloud.account.id) eq \"111122223333\"'",
+        );
+        let raw = serde_json::json!({"eventName": "AssumeRole", "eventSource": "sts.amazonaws.com",
+            "eventTime": "2026-01-01T00:00:00Z", "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}});
+        let event = Event::from_document(raw, Origin::Inline("test".into()));
+        assert!(
+            rule.evaluate(&event, crate::rule::PrefilterCheck::Local).matched,
+            "the integration fills cloud.account.id with the recipient account"
+        );
+        let dotted = serde_json::json!({"event.action": "AssumeRole", "cloud": {"account.id": "111122223333"},
+            "@timestamp": "2026-01-01T00:00:00Z", "data_stream": {"dataset": "aws.cloudtrail"}});
+        let event = Event::from_document(dotted, Origin::Inline("test".into()));
+        assert!(rule.evaluate(&event, crate::rule::PrefilterCheck::DoneByCluster).matched);
+        assert_eq!(rule.ecs_fields(), ["cloud.account.id"]);
+        assert_eq!(rule.condition_ecs_fields(), ["cloud.account.id"]);
+        assert!(rule.field_paths().is_empty(), "no CloudTrail path is read");
+        assert!(rule.ingest_only.is_empty());
+    }
+
+    #[test]
+    fn rules_reading_fields_added_at_ingest_are_not_judged_on_raw_records() {
+        use crate::event::{Event, Origin};
+        let rule = loaded("kql = 'event.action: ConsoleLogin and not source.as.organization.name: Amazon*'");
+        assert_eq!(rule.ingest_only, ["source.as.organization.name"]);
+        let raw = serde_json::json!({"eventName": "ConsoleLogin", "eventTime": "2026-01-01T00:00:00Z"});
+        assert!(!rule.can_judge(&Event::from_document(raw, Origin::Inline("test".into()))));
+        let doc = serde_json::json!({"event": {"action": "ConsoleLogin"}, "@timestamp": "2026-01-01T00:00:00Z",
+            "data_stream": {"dataset": "aws.cloudtrail"}, "source": {"as": {"organization": {"name": "Example"}}}});
+        assert!(rule.can_judge(&Event::from_document(doc, Origin::Inline("test".into()))));
+        let by_condition = loaded("kql = 'event.action: X'\ncondition = 'ecs(source.geo.country_iso_code) eq \"FR\"'");
+        assert_eq!(by_condition.ingest_only, ["source.geo.country_iso_code"]);
+        assert!(loaded("kql = 'source.address: 1.2.3.4'").ingest_only.is_empty());
     }
 
     #[test]

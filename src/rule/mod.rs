@@ -87,8 +87,15 @@ impl fmt::Display for Severity {
 pub struct RuleOrigin {
     /// The product (`Panther`, `Elastic`).
     pub product: String,
-    /// The rule's id there (Panther `RuleID`, Elastic `rule_id`).
+    /// The rule's id there (Panther `RuleID`, Elastic `rule_id`, Sigma `id`).
     pub rule_id: String,
+    /// The upstream rule's version, when it has one (Elastic's `version`, Sigma's `modified`
+    /// date): an import that finds a different one updates the rule.
+    pub version: Option<String>,
+    /// The upstream file, relative to its catalogue's root.
+    pub file: Option<String>,
+    /// The upstream rule's licence (e.g. `Elastic License v2`, `DRL-1.1`, `Apache-2.0`).
+    pub license: Option<String>,
     /// Where to read the original.
     pub url: Option<String>,
     /// Notes on the adaptation.
@@ -139,6 +146,10 @@ pub struct Metadata {
     pub version: u32,
     /// Whether scheduled runs include it.
     pub enabled: bool,
+    /// A building block (Panther's signal, `CreateAlert: false`): its matches are kept as
+    /// documents marked so that reviewers and Kibana's External Alerts rule skip them, for
+    /// other rules and hunts to build on.
+    pub building_block: bool,
     /// Severity.
     pub severity: Severity,
     /// Risk score 0–100.
@@ -336,6 +347,10 @@ pub struct Rule {
     /// The condition's needles alone, for search hits (the cluster applied the prefilter, and
     /// a hit's `_source` holds only the fields the rule reads).
     pub condition_needles: Needles,
+    /// ECS fields the rule reads (prefilter or `ecs(…)`) that only Elastic's ingest pipeline
+    /// adds (GeoIP `source.as.*`, parsed user agents): raw CloudTrail records lack them, so the
+    /// rule is not evaluated on raw records (it runs in the cluster, or on ECS exports).
+    pub ingest_only: Vec<String>,
     /// The file the rule was loaded from.
     pub file: PathBuf,
 }
@@ -370,6 +385,12 @@ impl Rule {
         }
     }
 
+    /// Whether the rule can judge this event: not when it reads fields added at ingest and the
+    /// event is a raw CloudTrail record.
+    pub fn can_judge(&self, event: &Event) -> bool {
+        self.ingest_only.is_empty() || event.shape() != crate::event::Shape::CloudTrail
+    }
+
     /// Whether the rule counts or remembers (threshold, new terms, suppression): its matches
     /// make alerts only together.
     pub fn remembers(&self) -> bool {
@@ -382,14 +403,7 @@ impl Rule {
     /// or remembering it, needs — a suppressing rule also reads what identifies an event, as it
     /// orders events of the same time by their alert ids.
     pub fn condition_paths(&self) -> Vec<String> {
-        let mut fields: Vec<&Field> = self
-            .condition
-            .iter()
-            .flat_map(|c| c.predicates())
-            .flat_map(|p| p.fields())
-            .collect();
-        fields.extend(self.group_fields());
-        let mut paths = paths_of(fields);
+        let mut paths = paths_of(self.condition_fields());
         if self.suppress.is_some() {
             for path in crate::alert::IDENTITY_PATHS {
                 if !paths.iter().any(|p| p == path) {
@@ -398,6 +412,22 @@ impl Rule {
             }
         }
         paths
+    }
+
+    /// The ECS fields (`ecs(…)`) the condition and the grouping read, without duplicates.
+    pub fn condition_ecs_fields(&self) -> Vec<String> {
+        ecs_fields_of(self.condition_fields())
+    }
+
+    fn condition_fields(&self) -> Vec<&Field> {
+        let mut fields: Vec<&Field> = self
+            .condition
+            .iter()
+            .flat_map(|c| c.predicates())
+            .flat_map(|p| p.fields())
+            .collect();
+        fields.extend(self.group_fields());
+        fields
     }
 
     /// The fields the rule's threshold, new terms or suppression key their state on.
@@ -415,18 +445,35 @@ impl Rule {
     /// Every CloudTrail field path the rule reads (condition, title, dedup, context, and the
     /// inputs of data-model fields), without duplicates: what building an alert needs.
     pub fn field_paths(&self) -> Vec<String> {
-        let mut fields: Vec<&Field> = Vec::new();
-        if let Some(c) = &self.condition {
-            fields.extend(c.predicates().into_iter().flat_map(|p| p.fields()));
-        }
+        paths_of(self.all_fields())
+    }
+
+    /// Every ECS field (`ecs(…)`) the rule reads, without duplicates.
+    pub fn ecs_fields(&self) -> Vec<String> {
+        ecs_fields_of(self.all_fields())
+    }
+
+    fn all_fields(&self) -> Vec<&Field> {
+        let mut fields = self.condition_fields();
         fields.extend(self.alert.title.fields());
         if let Some(d) = &self.alert.dedup {
             fields.extend(d.fields());
         }
         fields.extend(self.alert.context.iter().map(|c| &c.field));
-        fields.extend(self.group_fields());
-        paths_of(fields)
+        fields
     }
+}
+
+fn ecs_fields_of<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for field in fields {
+        if let Field::Ecs(path) = field {
+            if !names.iter().any(|n| n == path.as_str()) {
+                names.push(path.as_str().to_string());
+            }
+        }
+    }
+    names
 }
 
 fn paths_of<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<String> {
@@ -440,6 +487,7 @@ fn paths_of<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<String> {
         match field {
             Field::Path(p) | Field::Arn(_, p) => push(p.as_str()),
             Field::Udm(u) => u.inputs().iter().for_each(|p| push(p)),
+            Field::Ecs(_) => {}
         }
     }
     paths

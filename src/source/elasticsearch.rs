@@ -281,7 +281,9 @@ pub fn time_filter(rule: &Rule, window: Window) -> Value {
 /// verdict), the time fields and ids — and `event.original` only when a needed field has no ECS
 /// home. Matching hits are then fetched again ([`fetch_documents`]) with what their alerts need.
 pub fn search_plan(rule: &Rule) -> from_ecs::FetchPlan {
-    fetch_plan(rule, rule.condition_paths().iter().map(String::as_str))
+    let mut plan = fetch_plan(rule, rule.condition_paths().iter().map(String::as_str));
+    plan.add_fields(rule.condition_ecs_fields());
+    plan
 }
 
 /// What fetching the CloudTrail `paths` of a rule's documents takes: their ECS fields, plus the
@@ -429,8 +431,10 @@ pub struct AggregationFields {
 
 /// The one keyword field of Elastic's data stream holding a CloudTrail field unchanged.
 pub(crate) fn keyword_home(field: &Field) -> Option<String> {
-    let Field::Path(path) = field else {
-        return None;
+    let path = match field {
+        Field::Path(path) => path,
+        Field::Ecs(ecs) => return ecs_keyword(ecs.as_str()),
+        _ => return None,
     };
     let row = from_ecs::FIELDS.iter().find(|r| {
         r.cloudtrail == path.as_str()
@@ -441,6 +445,16 @@ pub(crate) fn keyword_home(field: &Field) -> Option<String> {
     let ecs = row.ecs[0];
     let mapped = cloudtrail_mapping().field(ecs)?;
     (mapped.ty == FieldType::Keyword).then(|| ecs.to_string())
+}
+
+/// An ECS field that is a keyword in Elastic's data stream, or a leaf under a flattened field
+/// (aggregated as a keyword).
+fn ecs_keyword(field: &str) -> Option<String> {
+    let keyword = match cloudtrail_mapping().field(field) {
+        Some(mapped) => mapped.ty == FieldType::Keyword,
+        None => field.contains(".flattened."),
+    };
+    keyword.then(|| field.to_string())
 }
 
 /// Groups per composite-aggregation page.

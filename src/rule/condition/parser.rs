@@ -5,6 +5,7 @@
 use super::lexer::{Spanned, Token};
 use super::{ConditionError, Pos};
 use crate::event::arn::ArnPart;
+use crate::event::from_ecs::EcsPath;
 use crate::event::path::FieldPath;
 use crate::event::udm::UdmField;
 use crate::net::Cidr;
@@ -45,13 +46,22 @@ pub enum Field {
     /// A part of the ARNs a path holds (`arn_account(userIdentity.arn)`); absent where a value
     /// is not a well-formed ARN.
     Arn(ArnPart, FieldPath),
+    /// A field of the event's ECS document (`ecs(cloud.account.id)`): the document itself for
+    /// ECS input, or the one Elastic's integration makes of a raw record — so fields added at
+    /// ingest (GeoIP `source.as.*`) exist only in the cluster.
+    Ecs(EcsPath),
 }
 
 /// The functions that name a field in a condition: `field(path)` (a field as the operand of a
 /// comparison) and the ARN parts.
 fn functions() -> impl Iterator<Item = &'static str> {
-    std::iter::once(FIELD_FUNCTION).chain(ArnPart::ALL.iter().map(|(name, _)| *name))
+    [FIELD_FUNCTION, ECS_FUNCTION]
+        .into_iter()
+        .chain(ArnPart::ALL.iter().map(|(name, _)| *name))
 }
+
+/// `ecs(path)`: a field of the event's ECS document.
+const ECS_FUNCTION: &str = "ecs";
 
 /// `field(path)`: another field as a comparison's operand.
 const FIELD_FUNCTION: &str = "field";
@@ -69,13 +79,14 @@ impl Field {
                 format!("udm.{name}")
             }
             Field::Arn(part, path) => format!("{}({path})", part.function()),
+            Field::Ecs(path) => format!("{ECS_FUNCTION}({})", path.as_str()),
         }
     }
 
     /// The reference as written as a comparison's operand (`field(recipientAccountId)`).
     pub fn operand_name(&self) -> String {
         match self {
-            Field::Arn(..) => self.name(),
+            Field::Arn(..) | Field::Ecs(_) => self.name(),
             Field::Path(_) | Field::Udm(_) => format!("{FIELD_FUNCTION}({})", self.name()),
         }
     }
@@ -84,7 +95,7 @@ impl Field {
     pub fn path(&self) -> Option<&FieldPath> {
         match self {
             Field::Path(p) | Field::Arn(_, p) => Some(p),
-            Field::Udm(_) => None,
+            Field::Udm(_) | Field::Ecs(_) => None,
         }
     }
 
@@ -102,6 +113,9 @@ impl Field {
     fn call(function: &str, arg: &str) -> Result<Field, String> {
         if function.eq_ignore_ascii_case(FIELD_FUNCTION) {
             return plain_field(arg);
+        }
+        if function.eq_ignore_ascii_case(ECS_FUNCTION) {
+            return EcsPath::parse(arg).map(Field::Ecs);
         }
         let part = ArnPart::from_function(function).ok_or_else(|| {
             format!(

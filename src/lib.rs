@@ -11,6 +11,7 @@
 //! - [`hunt`]: rules over events — the per-record engine, the file job, one rule over one
 //!   cluster window.
 //! - [`alert`]: the ECS alert document and its deterministic id.
+//! - [`import`]: Elastic detection-rules and Sigma checkouts → eshunt rule files.
 //! - [`testing`]: a rule's own tests, on each test event as files and the cluster would see it.
 //! - [`sink`]: JSON lines, or the alerts data stream (bulk `create`) with a dead-letter file.
 //! - [`tally`]: what a run counts and skips, shared by every hunt path.
@@ -31,6 +32,7 @@ pub mod data_stream;
 pub mod es;
 pub mod event;
 pub mod hunt;
+pub mod import;
 pub mod net;
 pub mod progress;
 pub mod rule;

@@ -5,6 +5,7 @@ mod backfill;
 mod cluster;
 mod explain;
 mod hunt;
+mod import;
 mod kql;
 mod rules;
 mod run;
@@ -101,6 +102,9 @@ enum Command {
     Explain(explain::Args),
     /// Translate KQL to Elasticsearch query DSL exactly as Kibana does (exit 1 on invalid KQL).
     Kql(kql::Args),
+    /// Import a checkout of Elastic's detection-rules or of Sigma's CloudTrail rules as eshunt
+    /// rule files (idempotent; a summary tells what was imported and what was refused).
+    Import(import::Args),
     /// Alerts one line each (time, severity, rule, title, source event), from alert files or
     /// the cluster, filtered by rule and severity.
     Alerts(alerts::Args),
@@ -146,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Rules(args) => rules::run(args),
         Command::Kql(args) => kql::run(args),
+        Command::Import(args) => import::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Setup(args) => setup::run(args),
         Command::Run(args) => run::run(args),

@@ -357,13 +357,18 @@ fn visit_dotted<'a, B>(
     f: &mut dyn FnMut(&'a Value) -> ControlFlow<B>,
 ) -> ControlFlow<B> {
     match value {
-        Value::Array(items) => items.iter().try_for_each(|item| visit_dotted(item, path, f)),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| visit_dotted(item, path, f)),
         Value::Object(map) => {
             if let Some(v) = map.get(path).filter(|v| !v.is_null()) {
                 f(v)?;
             }
             map.iter().try_for_each(|(key, child)| {
-                match path.strip_prefix(key.as_str()).and_then(|r| r.strip_prefix('.')) {
+                match path
+                    .strip_prefix(key.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+                {
                     Some(rest) => visit_dotted(child, rest, f),
                     None => ControlFlow::Continue(()),
                 }

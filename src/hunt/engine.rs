@@ -150,7 +150,11 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        for rule in self.rules.iter().filter(|r| candidate(r) && r.can_judge(event)) {
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| candidate(r) && r.can_judge(event))
+        {
             let verdict = rule.evaluate(event, PrefilterCheck::Local);
             for field in &verdict.unavailable {
                 tally.unavailable(&rule.meta.id, field.as_str(), event);

@@ -1164,13 +1164,17 @@ mod tests {
             "userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}});
         let event = Event::from_document(raw, Origin::Inline("test".into()));
         assert!(
-            rule.evaluate(&event, crate::rule::PrefilterCheck::Local).matched,
+            rule.evaluate(&event, crate::rule::PrefilterCheck::Local)
+                .matched,
             "the integration fills cloud.account.id with the recipient account"
         );
         let dotted = serde_json::json!({"event.action": "AssumeRole", "cloud": {"account.id": "111122223333"},
             "@timestamp": "2026-01-01T00:00:00Z", "data_stream": {"dataset": "aws.cloudtrail"}});
         let event = Event::from_document(dotted, Origin::Inline("test".into()));
-        assert!(rule.evaluate(&event, crate::rule::PrefilterCheck::DoneByCluster).matched);
+        assert!(
+            rule.evaluate(&event, crate::rule::PrefilterCheck::DoneByCluster)
+                .matched
+        );
         assert_eq!(rule.ecs_fields(), ["cloud.account.id"]);
         assert_eq!(rule.condition_ecs_fields(), ["cloud.account.id"]);
         assert!(rule.field_paths().is_empty(), "no CloudTrail path is read");
@@ -1180,16 +1184,23 @@ mod tests {
     #[test]
     fn rules_reading_fields_added_at_ingest_are_not_judged_on_raw_records() {
         use crate::event::{Event, Origin};
-        let rule = loaded("kql = 'event.action: ConsoleLogin and not source.as.organization.name: Amazon*'");
+        let rule = loaded(
+            "kql = 'event.action: ConsoleLogin and not source.as.organization.name: Amazon*'",
+        );
         assert_eq!(rule.ingest_only, ["source.as.organization.name"]);
-        let raw = serde_json::json!({"eventName": "ConsoleLogin", "eventTime": "2026-01-01T00:00:00Z"});
+        let raw =
+            serde_json::json!({"eventName": "ConsoleLogin", "eventTime": "2026-01-01T00:00:00Z"});
         assert!(!rule.can_judge(&Event::from_document(raw, Origin::Inline("test".into()))));
         let doc = serde_json::json!({"event": {"action": "ConsoleLogin"}, "@timestamp": "2026-01-01T00:00:00Z",
             "data_stream": {"dataset": "aws.cloudtrail"}, "source": {"as": {"organization": {"name": "Example"}}}});
         assert!(rule.can_judge(&Event::from_document(doc, Origin::Inline("test".into()))));
-        let by_condition = loaded("kql = 'event.action: X'\ncondition = 'ecs(source.geo.country_iso_code) eq \"FR\"'");
+        let by_condition = loaded(
+            "kql = 'event.action: X'\ncondition = 'ecs(source.geo.country_iso_code) eq \"FR\"'",
+        );
         assert_eq!(by_condition.ingest_only, ["source.geo.country_iso_code"]);
-        assert!(loaded("kql = 'source.address: 1.2.3.4'").ingest_only.is_empty());
+        assert!(loaded("kql = 'source.address: 1.2.3.4'")
+            .ingest_only
+            .is_empty());
     }
 
     #[test]

@@ -39,11 +39,11 @@ pub fn convert(text: &str, file: &str) -> Conversion {
             )
         }
     };
-    if let Some(why) = not_applicable(rule) {
-        return Conversion::NotApplicable(why);
-    }
     if !rule["correlation"].is_badvalue() {
         return refused("a correlation rule: eshunt judges one event at a time");
+    }
+    if let Some(why) = not_applicable(rule) {
+        return Conversion::NotApplicable(why);
     }
     let node = match detection::parse(&rule["detection"]) {
         Ok(node) => node,
@@ -112,7 +112,7 @@ fn draft(rule: &Yaml, node: &Node, file: &str) -> Result<Draft, String> {
             rule_id: id,
             version: date,
             file: file.into(),
-            license: Some("Detection Rule License 1.1 (DRL-1.1)".into()),
+            license: Some("DRL-1.1".into()),
             url: Some(url(file)),
             notes: Some(notes(node, dsl.is_none())),
         },

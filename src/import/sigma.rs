@@ -270,3 +270,53 @@ fn notes(node: &Node, broad: bool) -> String {
     }
     notes.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_point_at_sigmahq() {
+        let base = "https://github.com/SigmaHQ/sigma/blob/master/";
+        assert_eq!(
+            url("rules/cloud/aws/cloudtrail/a.yml"),
+            format!("{base}rules/cloud/aws/cloudtrail/a.yml")
+        );
+        assert_eq!(
+            url("sigma/rules-emerging-threats/x/b.yml"),
+            format!("{base}rules-emerging-threats/x/b.yml")
+        );
+        assert_eq!(
+            url("cloudtrail/c.yml"),
+            format!("{base}rules/cloud/aws/cloudtrail/c.yml")
+        );
+    }
+
+    #[test]
+    fn informational_rules_are_building_blocks() {
+        let (low, block) = severity("informational").unwrap();
+        assert_eq!((low.as_str(), block), ("low", true));
+        let (critical, block) = severity("Critical").unwrap();
+        assert_eq!((critical.as_str(), block), ("critical", false));
+        assert!(severity("urgent").is_err());
+    }
+
+    #[test]
+    fn tactic_tags_become_threat_and_techniques_stay_tags() {
+        let rule = &YamlLoader::load_from_str(
+            "tags: [attack.stealth, attack.t1078.004, attack.STEALTH, attack.defense-impairment, cve.2024-1]\nstatus: test",
+        )
+        .unwrap()[0];
+        let ids: Vec<String> = threat(rule).into_iter().map(|t| t.tactic.id).collect();
+        assert_eq!(ids, ["TA0005", "TA0112"]);
+        assert_eq!(
+            tags(rule, "High"),
+            [
+                "attack.t1078.004",
+                "cve.2024-1",
+                "sigma-status:test",
+                "sigma-level:high"
+            ]
+        );
+    }
+}

@@ -284,3 +284,52 @@ fn keyword_home(field: &str) -> Option<&'static str> {
 fn bounded(home: &str) -> bool {
     matches!(home, "event.action" | "event.provider")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::detection;
+    use super::*;
+    use yaml_rust2::YamlLoader;
+
+    fn translate(text: &str) -> (String, Option<Value>) {
+        let node = detection::parse(&YamlLoader::load_from_str(text).unwrap()[0]).unwrap();
+        (condition(&node), prefilter(&node))
+    }
+
+    #[test]
+    fn conditions_read_as_written() {
+        let (text, _) = translate(
+            "a: {eventName: [A, B], userAgent|contains: 'x\"y'}\nf: {errorCode|cased: E}\ncondition: a and not f",
+        );
+        assert_eq!(
+            text,
+            "eventName iin [\"A\", \"B\"]\nuserAgent icontains \"x\\\"y\"\nnot errorCode eq \"E\""
+        );
+        let (text, _) = translate("a: {x: 1}\nb: {y: 2, z: 3}\ncondition: a or b");
+        assert_eq!(
+            text,
+            "(x ieq \"1\" or x eq 1) or ((y ieq \"2\" or y eq 2) and (z ieq \"3\" or z eq 3))"
+        );
+    }
+
+    #[test]
+    fn prefilters_are_sound_clauses_only() {
+        let (_, dsl) = translate("a: {eventName|contains: 'Get*Policy'}\ncondition: a");
+        assert_eq!(
+            dsl,
+            Some(
+                json!({ "wildcard": { "event.action": { "value": "*Get*Policy*", "case_insensitive": true } } })
+            )
+        );
+        // Patterns on fields whose values may be too long to be indexed, regexes, values the
+        // pipeline drops, and an OR with one such branch give nothing.
+        for text in [
+            "a: {userAgent|contains: boto}\ncondition: a",
+            "a: {eventName|re: 'Get.*'}\ncondition: a",
+            "a: {errorCode: '-'}\ncondition: a",
+            "a: {eventName: X}\nb: {userAgent|contains: y}\ncondition: a or b",
+        ] {
+            assert_eq!(translate(text).1, None, "{text}");
+        }
+    }
+}

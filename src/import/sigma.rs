@@ -26,8 +26,9 @@ const CLOUDTRAIL_FOLDER: &str = "rules/cloud/aws/cloudtrail";
 
 /// Converts one Sigma rule file (`file` is its path in the checkout).
 pub fn convert(text: &str, file: &str) -> Conversion {
-    let docs = match YamlLoader::load_from_str(text) {
-        Ok(docs) => docs,
+    let docs: Vec<Yaml> = match YamlLoader::load_from_str(text) {
+        // An empty document (a stray `---` at the end) is no rule.
+        Ok(docs) => docs.into_iter().filter(|d| !d.is_null()).collect(),
         Err(e) => return Conversion::Malformed(format!("not YAML: {e}")),
     };
     let rule = match docs.as_slice() {
@@ -299,6 +300,17 @@ mod tests {
         let (critical, block) = severity("Critical").unwrap();
         assert_eq!((critical.as_str(), block), ("critical", false));
         assert!(severity("urgent").is_err());
+    }
+
+    #[test]
+    fn a_trailing_document_marker_is_not_a_rule_collection() {
+        let text = "title: T\nid: x\nlogsource: {product: gcp}\ndetection: {a: {b: c}, condition: a}\n---\n";
+        assert!(matches!(
+            convert(text, "t.yml"),
+            Conversion::NotApplicable(_)
+        ));
+        let two = format!("{text}title: U\n");
+        assert!(matches!(convert(&two, "t.yml"), Conversion::Refused { .. }));
     }
 
     #[test]

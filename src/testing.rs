@@ -21,7 +21,7 @@ use crate::alert;
 use crate::event::to_ecs::{to_ecs, PipelineGeneration, ToEcsOptions};
 use crate::event::{is_ecs_document, Event, Origin};
 use crate::hunt::memory::{Memory, Remembered};
-use crate::rule::{ExpectedGroup, PrefilterCheck, Rule, RuleTest, TestCase};
+use crate::rule::{ExpectedGroup, PrefilterCheck, Rule, RuleTest, Severity, TestCase};
 use serde_json::Value;
 
 /// The result of one rule test.
@@ -60,12 +60,14 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
     match &test.case {
         TestCase::Event {
             expect,
+            severity,
             title,
             context,
             log,
         } => {
             let expected = Expected {
                 alert: *expect,
+                severity: *severity,
                 title: title.as_deref(),
                 context: context.as_ref(),
             };
@@ -208,6 +210,7 @@ fn describe_groups(groups: &[ExpectedGroup]) -> String {
 /// What an event test expects.
 struct Expected<'t> {
     alert: bool,
+    severity: Option<Severity>,
     title: Option<&'t str>,
     context: Option<&'t serde_json::Map<String, Value>>,
 }
@@ -265,6 +268,16 @@ fn check_event(
     }
     if !verdict.matched {
         return;
+    }
+    if let Some(want) = expected.severity {
+        let (actual, _) = rule.severity_for(event);
+        if actual != want {
+            failures.push(format!(
+                "{prefix}severity: expected {}, got {}",
+                want.as_str(),
+                actual.as_str()
+            ));
+        }
     }
     if let Some(want) = expected.title {
         let actual = alert::title(rule, event);

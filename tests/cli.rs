@@ -93,8 +93,18 @@ fn scan_samples_finds_exactly_the_expected_alerts() {
         alerts.len(),
         "an event seen twice (trail file and export) is alerted once"
     );
+    // The 12 alerts of the two seed rules, and 8 building-block signals of Panther's
+    // AWS.CloudTrail.UserAccessKeyAuth (calls made with long-term AKIA keys in the samples).
+    let signals: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["event"]["kind"] == "signal")
+        .collect();
+    assert_eq!(signals.len(), 8);
+    assert!(signals
+        .iter()
+        .all(|a| a["rule"]["id"] == "AWS.CloudTrail.UserAccessKeyAuth"));
     let err = stderr(&out);
-    assert!(err.contains("alerts 12:"), "{err}");
+    assert!(err.contains("alerts 20:"), "{err}");
 }
 
 #[test]

@@ -156,7 +156,11 @@ pub fn context(rule: &Rule, event: &Event) -> Map<String, Value> {
         .context
         .iter()
         .map(|c| {
-            let value = resolve(&c.field, event).unwrap_or_else(|_| c.default.clone());
+            let value = match &c.template {
+                Some(t) => t.render(event).map(Value::String).map_err(|_| ()),
+                None => resolve(&c.field, event).map_err(|_| ()),
+            }
+            .unwrap_or_else(|_| c.default.clone());
             (c.name.clone(), value)
         })
         .collect()
@@ -312,6 +316,7 @@ fn rule_fields(
         None => title.clone(),
     };
     let meta = &rule.meta;
+    let (severity, risk_score) = rule.severity_for(event);
     let mut doc = json!({
         "@timestamp": time::format(at),
         "message": title,
@@ -319,8 +324,8 @@ fn rule_fields(
             "kind": kind(meta),
             "module": "eshunt",
             "dataset": "eshunt.alerts",
-            "severity": meta.severity.number(),
-            "risk_score": meta.risk_score,
+            "severity": severity.number(),
+            "risk_score": risk_score,
             "created": time::format(now),
             "ingested": time::format(now),
         },
@@ -338,7 +343,7 @@ fn rule_fields(
         "tags": meta.tags,
         "eshunt": {
             "alert_id": id,
-            "severity": meta.severity.as_str(),
+            "severity": severity.as_str(),
             "dedup": dedup,
             "rule": {
                 "id": meta.id,

@@ -208,6 +208,20 @@ pub struct AlertFile {
     pub dedup: Option<Spanned<String>>,
     #[serde(default)]
     pub context: Ordered<Spanned<toml::Value>>,
+    /// Severities that depend on the event (`[[alert.severity]]`): the first case whose
+    /// condition holds sets the alert's severity and risk score.
+    #[serde(default)]
+    pub severity: Vec<SeverityCaseFile>,
+}
+
+/// One `[[alert.severity]]` case: `when` (condition text) → `severity` (and `risk_score`,
+/// defaulting to the severity's number).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityCaseFile {
+    pub when: Spanned<String>,
+    pub severity: Spanned<String>,
+    pub risk_score: Option<Spanned<i64>>,
 }
 
 /// A rule test: an event and the expected verdict, or (threshold rules) a sequence of events
@@ -218,6 +232,7 @@ pub struct TestFile {
     pub name: String,
     pub expect: Option<bool>,
     pub title: Option<String>,
+    pub severity: Option<Spanned<String>>,
     pub context: Option<Spanned<toml::Value>>,
     pub log: Option<Spanned<String>>,
     pub log_file: Option<String>,

@@ -14,7 +14,8 @@ use super::template::Template;
 use super::threshold::{Cardinality, Threshold};
 use super::{
     AlertSpec, AttackRef, ContextField, Every, ExpectedGroup, Metadata, Prefilter, Rule,
-    RuleOrigin, RuleTest, Schedule, Severity, SourceSpec, Technique, TestCase, Threat,
+    RuleOrigin, RuleTest, Schedule, Severity, SeverityCase, SourceSpec, Technique, TestCase,
+    Threat,
 };
 use crate::event::mapping::cloudtrail_mapping;
 use crate::event::to_ecs::is_added_at_ingest;
@@ -471,10 +472,24 @@ impl Builder<'_> {
                 }
             }
         }
+        let mut severity = Vec::new();
+        for case in &alert.severity {
+            let when = self.condition(&case.when);
+            let level = self.severity(&case.severity);
+            let risk = self.risk_score(case.risk_score.as_ref(), level.unwrap_or(Severity::Low));
+            if let (Some(when), Some(severity_level), Some(risk_score)) = (when, level, risk) {
+                severity.push(SeverityCase {
+                    when,
+                    severity: severity_level,
+                    risk_score,
+                });
+            }
+        }
         Some(AlertSpec {
             title: title?,
             dedup,
             context,
+            severity,
         })
     }
 
@@ -632,8 +647,13 @@ impl Builder<'_> {
             Some(value) => Some(self.expected_context(value)?),
             None => None,
         };
+        let severity = match &test.severity {
+            Some(level) => Some(self.severity(level)?),
+            None => None,
+        };
         Some(TestCase::Event {
             expect,
+            severity,
             title: test.title.clone(),
             context,
             log,
@@ -988,12 +1008,15 @@ fn parse_suppress(file: &SuppressFile) -> Result<Suppression, String> {
 }
 
 fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String> {
+    if let Some(text) = value.get("template") {
+        return context_template(name, value, text);
+    }
     let (path, default) = match value {
         toml::Value::String(path) => (path.as_str(), Value::Null),
         toml::Value::Table(t) => {
             if let Some(key) = t.keys().find(|k| *k != "field" && *k != "default") {
                 return Err(format!(
-                    "context `{name}`: unknown key `{key}` (use `field` and `default`)"
+                    "context `{name}`: unknown key `{key}` (use `field` and `default`, or `template`)"
                 ));
             }
             let path = t
@@ -1017,6 +1040,40 @@ fn context_field(name: &str, value: &toml::Value) -> Result<ContextField, String
         name: name.to_string(),
         field,
         default,
+        template: None,
+    })
+}
+
+/// `{ template = "…", default = … }`: a context value made of text and fields, as a title is.
+fn context_template(
+    name: &str,
+    value: &toml::Value,
+    text: &toml::Value,
+) -> Result<ContextField, String> {
+    let table = value.as_table().expect("only a table has a `template` key");
+    if let Some(key) = table.keys().find(|k| *k != "template" && *k != "default") {
+        return Err(format!(
+            "context `{name}`: unknown key `{key}` (a template takes `default` only)"
+        ));
+    }
+    let text = text
+        .as_str()
+        .ok_or_else(|| format!("context `{name}`: `template` must be a string"))?;
+    let template = Template::parse(text).map_err(|e| format!("context `{name}`: {e}"))?;
+    let field = template
+        .fields()
+        .next()
+        .cloned()
+        .ok_or_else(|| format!("context `{name}`: the template names no field"))?;
+    let default = match table.get("default") {
+        Some(d) => serde_json::to_value(d).map_err(|e| e.to_string())?,
+        None => Value::Null,
+    };
+    Ok(ContextField {
+        name: name.to_string(),
+        field,
+        default,
+        template: Some(template),
     })
 }
 
@@ -1031,6 +1088,7 @@ fn line_col_in(text: &str, char_offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn schedule(
         interval: Option<&str>,
@@ -1055,6 +1113,76 @@ mod tests {
         );
         std::fs::write(&path, text).unwrap();
         (dir, path)
+    }
+
+    fn cloudtrail(record: serde_json::Value) -> crate::event::Event {
+        crate::event::Event::from_cloudtrail(record, crate::event::Origin::Inline("t".into()))
+    }
+
+    #[test]
+    fn severity_cases_apply_in_order_and_fall_back_to_the_rule() {
+        let (_dir, path) = rule_file(
+            "eventName eq \"AssumeRole\"",
+            "[[alert.severity]]\nwhen = 'errorCode is_truthy'\nseverity = \"high\"\n\n\
+             [[alert.severity]]\nwhen = 'awsRegion eq \"us-east-1\"'\nseverity = \"critical\"\nrisk_score = 95\n\n\
+             [[alert.severity]]\nwhen = 'eventName eq \"AssumeRole\"'\nseverity = \"medium\"",
+        );
+        let rule = load_file(&path).unwrap();
+        let failed = cloudtrail(
+            json!({"eventName": "AssumeRole", "errorCode": "X", "awsRegion": "us-east-1"}),
+        );
+        assert_eq!(rule.severity_for(&failed), (Severity::High, 73));
+        let east = cloudtrail(json!({"eventName": "AssumeRole", "awsRegion": "us-east-1"}));
+        assert_eq!(rule.severity_for(&east), (Severity::Critical, 95));
+        let west = cloudtrail(json!({"eventName": "AssumeRole", "awsRegion": "us-west-2"}));
+        assert_eq!(rule.severity_for(&west), (Severity::Medium, 47));
+        let other = cloudtrail(json!({"eventName": "GetCallerIdentity"}));
+        assert_eq!(rule.severity_for(&other), (Severity::Low, 21));
+        let alert = crate::alert::build(&rule, &east, chrono::Utc::now());
+        assert_eq!(alert.doc["event"]["severity"], 99);
+        assert_eq!(alert.doc["event"]["risk_score"], 95);
+        assert_eq!(alert.doc["eshunt"]["severity"], "critical");
+    }
+
+    #[test]
+    fn severity_case_errors_point_into_the_case() {
+        let (_dir, path) = rule_file(
+            "eventName eq \"AssumeRole\"",
+            "[[alert.severity]]\nwhen = 'errorCode is_truthy and'\nseverity = \"urgent\"",
+        );
+        let errors: String = load_file(&path)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.contains("unknown severity `urgent`"), "{errors}");
+        assert!(errors.contains("expected a predicate"), "{errors}");
+    }
+
+    #[test]
+    fn context_templates_render_text_and_fields() {
+        let (_dir, path) = rule_file(
+            "eventName eq \"AssumeRole\"",
+            "pair = { template = \"{recipientAccountId|None}_{eventRegion|None}\" }\n\
+             ip_user = { template = \"{sourceIPAddress}{userIdentity.userName}\", default = \"?\" }",
+        );
+        let rule = load_file(&path).unwrap();
+        let event = cloudtrail(
+            json!({"eventName": "AssumeRole", "recipientAccountId": "1", "sourceIPAddress": "1.2.3.4"}),
+        );
+        let context = crate::alert::context(&rule, &event);
+        assert_eq!(context["pair"], "1_None");
+        assert_eq!(context["ip_user"], "?");
+        assert!(rule
+            .field_paths()
+            .contains(&"userIdentity.userName".to_string()));
+        let (_dir, path) = rule_file("eventName eq \"AssumeRole\"", "x = { template = \"text\" }");
+        let errors: String = load_file(&path)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.contains("names no field"), "{errors}");
     }
 
     #[test]

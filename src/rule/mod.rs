@@ -260,6 +260,20 @@ pub struct ContextField {
     pub field: Field,
     /// The value when the field is absent (JSON null if not given).
     pub default: Value,
+    /// `{ template = "…" }`: the value is this template rendered as a string (`field` is then
+    /// its first field); a field without a value or default gives `default`.
+    pub template: Option<Template>,
+}
+
+/// A severity that depends on the event (`[[alert.severity]]`).
+#[derive(Debug, Clone)]
+pub struct SeverityCase {
+    /// When it applies.
+    pub when: Condition,
+    /// The alert's severity then.
+    pub severity: Severity,
+    /// The alert's risk score then.
+    pub risk_score: u8,
 }
 
 /// How alerts of a rule are shaped.
@@ -271,6 +285,22 @@ pub struct AlertSpec {
     pub dedup: Option<Template>,
     /// Context fields, in order.
     pub context: Vec<ContextField>,
+    /// Event-dependent severities, first match wins (else the rule's).
+    pub severity: Vec<SeverityCase>,
+}
+
+impl Rule {
+    /// The severity and risk score of this rule's alert for `event`: the first
+    /// `[[alert.severity]]` case whose condition holds, else the rule's own.
+    pub fn severity_for(&self, event: &Event) -> (Severity, u8) {
+        self.alert
+            .severity
+            .iter()
+            .find(|c| c.when.evaluate(event).matched)
+            .map_or((self.meta.severity, self.meta.risk_score), |c| {
+                (c.severity, c.risk_score)
+            })
+    }
 }
 
 /// A rule test.
@@ -295,6 +325,8 @@ pub enum TestCase {
         expect: bool,
         /// The expected title, when given.
         title: Option<String>,
+        /// The expected alert severity, when given.
+        severity: Option<Severity>,
         /// Expected context values (only the keys given are compared).
         context: Option<serde_json::Map<String, Value>>,
         /// The event: a raw CloudTrail record or an ECS document.
@@ -460,6 +492,12 @@ impl Rule {
             fields.extend(d.fields());
         }
         fields.extend(self.alert.context.iter().map(|c| &c.field));
+        for c in &self.alert.context {
+            fields.extend(c.template.iter().flat_map(|t| t.fields()));
+        }
+        for case in &self.alert.severity {
+            fields.extend(case.when.predicates().into_iter().flat_map(|p| p.fields()));
+        }
         fields
     }
 }

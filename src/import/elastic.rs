@@ -620,6 +620,149 @@ fn context_worthy(field: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Event, Origin as EventOrigin};
+    use crate::rule::{load_file, PrefilterCheck, Rule};
+
+    /// A detection-rules file: `[metadata]`, then `[rule]` with `rule_lines` added.
+    fn upstream(rule_lines: &str) -> String {
+        format!(
+            "[metadata]\nupdated_date = \"2026/05/04\"\nmaturity = \"production\"\nintegration = [\"aws\"]\n\n\
+             [rule]\nrule_id = \"r-1\"\nname = \"A {{braced}} rule\"\ndescription = \"d\"\nseverity = \"high\"\n\
+             risk_score = 73\nauthor = [\"Elastic\"]\nlicense = \"Elastic License v2\"\n{rule_lines}\n"
+        )
+    }
+
+    fn imported(text: &str) -> (Draft, Vec<String>) {
+        match convert(text, "rules/integrations/aws/r.toml") {
+            Conversion::Rule {
+                draft, warnings, ..
+            } => (*draft, warnings),
+            other => panic!("not imported: {other:?}"),
+        }
+    }
+
+    /// The draft written and loaded as eshunt loads it.
+    fn loaded(draft: &Draft) -> Rule {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, draft.to_toml("test").unwrap()).unwrap();
+        load_file(&path).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    const KQL: &str =
+        "type = \"query\"\nlanguage = \"kuery\"\nindex = [\"logs-aws.cloudtrail-*\"]\n\
+                       query = 'event.provider: iam.amazonaws.com and event.action: CreateUser'";
+
+    #[test]
+    fn a_kql_rule_keeps_its_query_and_kibanas_defaults() {
+        let (draft, warnings) = imported(&upstream(KQL));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            draft.detection.kql.as_deref(),
+            Some("event.provider: iam.amazonaws.com and event.action: CreateUser")
+        );
+        assert_eq!(draft.detection.condition, None);
+        assert_eq!(
+            draft.source.timestamp_field, "@timestamp",
+            "Kibana's default, written out"
+        );
+        assert_eq!(draft.schedule.interval, "5m");
+        assert_eq!(draft.schedule.lookback, "6m");
+        assert_eq!(draft.version, 20260504);
+        assert_eq!(draft.origin.version.as_deref(), Some("2026/05/04"));
+        assert_eq!(
+            draft.alert.title,
+            "A {{braced}} rule: {eventName|unknown} by {userIdentity.arn|unknown}"
+        );
+        let rule = loaded(&draft);
+        assert_eq!(rule.meta.name, "A {braced} rule");
+        assert!(!rule.meta.building_block);
+    }
+
+    #[test]
+    fn a_short_look_back_is_raised_to_the_interval() {
+        let lines = format!(
+            "{KQL}\ninterval = \"10m\"\nfrom = \"now-5m\"\nbuilding_block_type = \"default\""
+        );
+        let (draft, warnings) = imported(&upstream(&lines));
+        assert_eq!(draft.schedule.lookback, "10m");
+        assert!(
+            warnings[0].contains("shorter than the interval"),
+            "{warnings:?}"
+        );
+        assert!(draft.building_block);
+        assert!(loaded(&draft).meta.building_block);
+    }
+
+    #[test]
+    fn suppression_groups_on_ecs_fields_and_notes_missing_fields() {
+        let lines = format!(
+            "{KQL}\n[rule.alert_suppression]\ngroup_by = [\"source.ip\"]\n\
+             duration = {{value = 5, unit = \"m\"}}\nmissing_fields_strategy = \"suppress\""
+        );
+        let (draft, _) = imported(&upstream(&lines));
+        let suppress = draft.suppress.as_ref().unwrap();
+        assert_eq!(suppress.by, ["ecs(source.ip)"]);
+        assert_eq!(suppress.period, "5m");
+        let notes = draft.origin.notes.as_deref().unwrap();
+        assert!(notes.contains("eshunt alerts on each of them"), "{notes}");
+        loaded(&draft);
+    }
+
+    #[test]
+    fn an_eql_rule_runs_on_raw_cloudtrail_records() {
+        let eql = r#"type = "eql"
+language = "eql"
+index = ["logs-aws.cloudtrail-*"]
+query = '''
+iam where data_stream.dataset == "aws.cloudtrail" and event.action == "AttachUserPolicy"
+  and stringContains(aws.cloudtrail.request_parameters, "policyArn=arn:aws:iam::aws:policy/AdministratorAccess")
+'''"#;
+        let (draft, _) = imported(&upstream(eql));
+        let rule = loaded(&draft);
+        let verdict = |policy: &str| {
+            let record = serde_json::json!({
+                "eventVersion": "1.08", "eventTime": "2026-05-04T10:00:00Z",
+                "eventSource": "iam.amazonaws.com", "eventName": "AttachUserPolicy",
+                "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2",
+                "eventID": "e1", "recipientAccountId": "111122223333",
+                "userIdentity": { "type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/a",
+                                  "accountId": "111122223333" },
+                "requestParameters": { "userName": "b", "policyArn": policy }
+            });
+            let event = Event::from_cloudtrail(record, EventOrigin::Inline("t".into()));
+            rule.evaluate(&event, PrefilterCheck::Local).matched
+        };
+        assert!(verdict("arn:aws:iam::aws:policy/AdministratorAccess"));
+        assert!(!verdict("arn:aws:iam::aws:policy/ReadOnlyAccess"));
+    }
+
+    #[test]
+    fn refused_and_not_applicable_rules_say_why() {
+        let refused = |lines: &str| match convert(&upstream(lines), "x.toml") {
+            Conversion::Refused { kind, reason } => format!("{kind}: {reason}"),
+            other => panic!("{other:?}"),
+        };
+        let esql = "type = \"esql\"\nlanguage = \"esql\"\nquery = 'FROM logs-aws.cloudtrail-* | STATS c = COUNT(*)'";
+        assert!(refused(esql).starts_with("esql: ES|QL"));
+        assert!(refused("type = \"machine_learning\"").starts_with("machine_learning:"));
+        let lucene = "type = \"query\"\nlanguage = \"lucene\"\nindex = [\"logs-aws.cloudtrail-*\"]\nquery = 'a:b'";
+        assert!(refused(lucene).contains("lucene"));
+        let endpoint = upstream(
+            "type = \"query\"\nlanguage = \"kuery\"\nindex = [\"logs-endpoint.events.*\"]\nquery = 'a: b'",
+        );
+        let why = |text: &str| match convert(text, "x.toml") {
+            Conversion::NotApplicable(why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(why(&endpoint).contains("no CloudTrail index"));
+        let deprecated = upstream(KQL).replace("\"production\"", "\"deprecated\"");
+        assert!(why(&deprecated).contains("deprecated"));
+        assert!(matches!(
+            convert("not toml [", "x.toml"),
+            Conversion::Malformed(_)
+        ));
+    }
 
     #[test]
     fn date_math_look_backs() {

@@ -11,6 +11,7 @@
 
 pub mod draft;
 pub mod elastic;
+pub mod eql;
 pub mod sigma;
 
 use crate::rule::load_file;

@@ -126,8 +126,11 @@ impl Report {
         }
         if !self.not_applicable.is_empty() {
             let _ = writeln!(s, "not applicable: {} files", self.not_applicable.len());
-            for (file, why) in &self.not_applicable {
+            for (file, why) in self.not_applicable.iter().take(NOT_APPLICABLE_SHOWN) {
                 let _ = writeln!(s, "  {file}: {why}");
+            }
+            if let Some(more) = self.not_applicable.len().checked_sub(NOT_APPLICABLE_SHOWN + 1) {
+                let _ = writeln!(s, "  … and {} more", more + 1);
             }
         }
         for (file, warning) in &self.warnings {
@@ -139,6 +142,10 @@ impl Report {
         s
     }
 }
+
+/// How many not-applicable files the summary names: a whole checkout holds thousands (every
+/// other platform's rules), which only the count is worth showing for.
+const NOT_APPLICABLE_SHOWN: usize = 10;
 
 /// Imports every rule file of `catalogue` found under `paths` (files or folders) into `out`.
 pub fn import(catalogue: Catalogue, paths: &[PathBuf], out: &Path) -> std::io::Result<Report> {

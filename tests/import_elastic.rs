@@ -365,7 +365,7 @@ fn each_imported_eql_rule_matches_a_document_built_to_match_it() {
         let id = text(&upstream_rule, &["rule", "rule_id"]).unwrap();
         let rule = rules
             .iter()
-            .find(|r| r.meta.id == id)
+            .find(|r| r.meta.id == format!("elastic.{id}"))
             .unwrap_or_else(|| panic!("{id} not imported"));
         let parsed = eql::parse(query).unwrap();
         let category_field =
@@ -563,4 +563,43 @@ fn example_of_regex(pattern: &str) -> String {
     let mut out = String::new();
     walk(&hir, &mut out);
     out
+}
+
+#[test]
+fn both_catalogues_load_side_by_side_with_the_shipped_rules() {
+    let sigma = upstream().parent().unwrap().join("sigma");
+    let out = tempfile::tempdir().unwrap();
+    import_into(&[upstream()], &out.path().join("elastic"));
+    import(Catalogue::Sigma, &[sigma], &out.path().join("sigma")).expect("import");
+    std::fs::create_dir(out.path().join("shipped")).unwrap();
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    for entry in walkdir::WalkDir::new(&queries)
+        .into_iter()
+        .map(Result::unwrap)
+    {
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            let name = entry
+                .path()
+                .strip_prefix(&queries)
+                .unwrap()
+                .to_string_lossy()
+                .replace('/', "_");
+            std::fs::copy(entry.path(), out.path().join("shipped").join(name)).unwrap();
+        }
+    }
+    let loaded = load_dir(out.path());
+    assert!(
+        loaded.errors.is_empty(),
+        "ids shared between catalogues must not clash: {:?}",
+        loaded.errors
+    );
+    let origins: BTreeSet<&str> = loaded
+        .rules
+        .iter()
+        .filter_map(|r| r.meta.origin.as_ref().map(|o| o.product.as_str()))
+        .collect();
+    assert!(
+        origins.contains("Sigma") && origins.contains("Elastic detection-rules"),
+        "{origins:?}"
+    );
 }

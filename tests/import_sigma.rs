@@ -215,7 +215,7 @@ fn re_import_is_idempotent_and_a_new_modified_date_updates_the_file() {
 fn metadata_and_alerts_credit_the_author() {
     let rule = rule("sel: {eventName: CreateUser}\ncondition: sel");
     assert_eq!(rule.meta.name, "Synthetic {rule}");
-    assert_eq!(rule.meta.id, "5f0c2a43-0000-4000-8000-000000000001");
+    assert_eq!(rule.meta.id, "sigma.5f0c2a43-0000-4000-8000-000000000001");
     assert_eq!(rule.meta.severity.as_str(), "high");
     assert_eq!(rule.meta.threat[0].tactic.id, "TA0003");
     assert!(rule.meta.tags.contains(&"attack.t1098".to_string()));

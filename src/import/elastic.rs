@@ -227,7 +227,9 @@ fn build(parsed: &RuleFile, file: &str) -> Result<(Draft, Vec<String>), Refusal>
     warnings.extend(notes.iter().filter(|n| n.starts_with("look-back")).cloned());
     let version = parsed.metadata.updated_date.clone();
     let draft = Draft {
-        id: rule.rule_id.clone(),
+        // Prefixed: eshunt's own ports of Elastic rules keep the bare rule_id (the shipped
+        // Lambda layer rule does), and Sigma rules sometimes reuse Elastic's ids.
+        id: format!("elastic.{}", rule.rule_id),
         name: rule.name.clone(),
         version: version
             .as_deref()

@@ -129,7 +129,11 @@ impl Report {
             for (file, why) in self.not_applicable.iter().take(NOT_APPLICABLE_SHOWN) {
                 let _ = writeln!(s, "  {file}: {why}");
             }
-            if let Some(more) = self.not_applicable.len().checked_sub(NOT_APPLICABLE_SHOWN + 1) {
+            if let Some(more) = self
+                .not_applicable
+                .len()
+                .checked_sub(NOT_APPLICABLE_SHOWN + 1)
+            {
                 let _ = writeln!(s, "  … and {} more", more + 1);
             }
         }

@@ -95,7 +95,9 @@ fn draft(rule: &Yaml, node: &Node, file: &str) -> Result<Draft, String> {
     let dsl = emit::prefilter(node);
     let prefilter = dsl.clone().unwrap_or_else(emit::broad_prefilter);
     Ok(Draft {
-        id: id.clone(),
+        // Sigma rules sometimes reuse the id of the Elastic rule they were written from: the
+        // prefix keeps both imports loadable side by side.
+        id: format!("sigma.{id}"),
         name: title.clone(),
         version: date.as_deref().and_then(version_of_date).unwrap_or(1),
         enabled: true,

@@ -230,6 +230,34 @@ fn local_matches(
     out
 }
 
+/// Loads the documents; keeps the records the engine accepted (the corpus holds a few whose
+/// documents the data stream's mapping refuses, as it would from the integration).
+async fn indexed(env: &Env, records: Vec<Value>, docs: Vec<Value>) -> (Vec<Value>, Vec<Value>) {
+    let outcomes = env.cluster.bulk_try(&env.source, &docs).await.unwrap();
+    let mut kept = (Vec::new(), Vec::new());
+    let mut refused = Vec::new();
+    for ((record, doc), outcome) in records.into_iter().zip(docs).zip(outcomes) {
+        match outcome {
+            Ok(_) => {
+                kept.0.push(record);
+                kept.1.push(doc);
+            }
+            Err(reason) => refused.push(reason),
+        }
+    }
+    eprintln!(
+        "{} documents indexed, {} refused by the mapping",
+        kept.0.len(),
+        refused.len()
+    );
+    assert!(
+        refused.len() * 50 <= kept.0.len(),
+        "too many documents refused: {:?}",
+        &refused[..refused.len().min(3)]
+    );
+    kept
+}
+
 /// The engine's matches: the rule's query over the indexed documents.
 async fn engine_matches(env: &Env, rule: &Rule) -> BTreeSet<String> {
     let body = json!({
@@ -282,7 +310,7 @@ async fn imported_kql_rules_match_what_the_engine_matches() {
             )
         })
         .collect();
-    env.load(&docs).await;
+    let (records, docs) = indexed(&env, records, docs).await;
     let local = local_matches(&rules, &records, &docs);
     let mut disagreements = Vec::new();
     let mut matching_rules = 0;

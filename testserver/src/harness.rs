@@ -118,8 +118,25 @@ impl TestCluster {
     }
 
     /// Bulk-creates `docs` (ECS `_source`s) in `target` with `refresh=wait_for`; their `_id`s.
+    /// Any document refused is an error.
     pub async fn bulk_load(&self, target: &str, docs: &[Value]) -> Result<Vec<String>, String> {
-        let mut ids = Vec::with_capacity(docs.len());
+        self.bulk_try(target, docs)
+            .await?
+            .into_iter()
+            .map(|item| {
+                item.map_err(|e| format!("bulk load into {target} refused a document: {e}"))
+            })
+            .collect()
+    }
+
+    /// Bulk-creates `docs` in `target` with `refresh=wait_for`: per document, its `_id` or the
+    /// engine's reason for refusing it (a mapping conflict, say). `Err` when a request fails.
+    pub async fn bulk_try(
+        &self,
+        target: &str,
+        docs: &[Value],
+    ) -> Result<Vec<Result<String, String>>, String> {
+        let mut items = Vec::with_capacity(docs.len());
         for chunk in docs.chunks(1000) {
             let mut body = String::new();
             for doc in chunk {
@@ -137,21 +154,20 @@ impl TestCluster {
                 "application/x-ndjson",
             )
             .await?;
-            if status != 200 || answer["errors"] != json!(false) {
+            if status != 200 {
                 return Err(format!(
                     "bulk load into {target} answered {status}: {answer}"
                 ));
             }
             for item in answer["items"].as_array().into_iter().flatten() {
-                ids.push(
-                    item["create"]["_id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
+                let created = &item["create"];
+                items.push(match created["_id"].as_str() {
+                    Some(id) if created["error"].is_null() => Ok(id.to_string()),
+                    _ => Err(created["error"].to_string()),
+                });
             }
         }
-        Ok(ids)
+        Ok(items)
     }
 
     /// Deletes this test's data streams, indices and templates (done on drop in proxy mode).

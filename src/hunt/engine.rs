@@ -1,16 +1,18 @@
 //! The engine of file hunting: runs loaded rules over records and counts what happened.
 //!
-//! Per record: literal needles decide which rules could match (most records: none, and they are
-//! never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
+//! Per record: one pass for the literal needles of all rules ([`NeedleIndex`]) decides which rules
+//! could match (most records: none, and they are never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
 //! filtered by time, and evaluated — condition, then the prefilter on the event's ECS view;
 //! matches become [`Alert`]s.
 
 use crate::alert::{self, Alert};
 use crate::event::Event;
+use crate::rule::needle_index::{NeedleIndex, Probe};
 use crate::rule::{PrefilterCheck, Rule};
 use crate::source::files::{parse_record, RawRecord};
 use crate::tally::{Skipped, Tally};
 use chrono::{DateTime, Utc};
+use std::cell::RefCell;
 
 /// What a match gives.
 pub enum Found<'a> {
@@ -48,6 +50,8 @@ impl TimeRange {
 /// Runs a set of rules over events.
 pub struct Engine<'r> {
     rules: Vec<&'r Rule>,
+    needles: NeedleIndex,
+    probe: RefCell<Probe>,
     range: TimeRange,
     parse_all: bool,
 }
@@ -55,8 +59,12 @@ pub struct Engine<'r> {
 impl<'r> Engine<'r> {
     /// An engine for `rules`, keeping events inside `range`.
     pub fn new(rules: impl IntoIterator<Item = &'r Rule>, range: TimeRange) -> Engine<'r> {
+        let rules: Vec<&Rule> = rules.into_iter().collect();
+        let needles = NeedleIndex::new(rules.iter().map(|r| &r.needles));
         Engine {
-            rules: rules.into_iter().collect(),
+            probe: RefCell::new(needles.probe()),
+            needles,
+            rules,
             range,
             parse_all: false,
         }
@@ -109,27 +117,28 @@ impl<'r> Engine<'r> {
         out: &mut dyn FnMut(Found<'_>),
     ) {
         tally.events += 1;
-        let candidates = self.rules.iter().any(|r| r.needles.may_match(record.text));
-        if !candidates && !self.parse_all {
+        let mut probe = self.probe.borrow_mut();
+        let candidates = self.needles.candidates(record.text, &mut probe);
+        if candidates.is_empty() && !self.parse_all {
             return;
         }
         tally.parsed += 1;
-        let text = record.text;
         let (doc, origin) = match parse_record(record) {
             Ok(document) => document,
             Err(skipped) => return tally.skip(skipped),
         };
-        if !candidates {
+        if candidates.is_empty() {
             return;
         }
         let event = Event::from_document(doc, origin);
-        self.evaluate(&event, |rule| rule.needles.may_match(text), now, tally, out);
+        self.evaluate(&event, candidates, now, tally, out);
     }
 
+    /// Evaluates the rules at `candidates` (indexes into the rules) on `event`.
     fn evaluate(
         &self,
         event: &Event,
-        candidate: impl Fn(&Rule) -> bool,
+        candidates: &[usize],
         now: DateTime<Utc>,
         tally: &mut Tally,
         out: &mut dyn FnMut(Found<'_>),
@@ -150,11 +159,8 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        for rule in self
-            .rules
-            .iter()
-            .filter(|r| candidate(r) && r.can_judge(event))
-        {
+        let judged = candidates.iter().map(|&i| self.rules[i]);
+        for rule in judged.filter(|r| r.can_judge(event)) {
             let verdict = rule.evaluate(event, PrefilterCheck::Local);
             for field in &verdict.unavailable {
                 tally.unavailable(&rule.meta.id, field.as_str(), event);

@@ -10,6 +10,7 @@ mod file;
 pub mod group;
 pub mod literals;
 pub mod load;
+pub mod needle_index;
 pub mod new_terms;
 pub mod suppress;
 pub mod template;

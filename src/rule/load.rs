@@ -394,6 +394,8 @@ impl Builder<'_> {
             },
             (None, None) => unreachable!("checked above"),
         };
+        // OpenSearch's flat_object misreads Kibana's wildcard query_strings on flattened keys.
+        let dsl = esquery::dsl::portable::portable(&dsl, cloudtrail_mapping());
         let local = Query::compile(&dsl, cloudtrail_mapping())
             .map(Arc::new)
             .map_err(|e| e.to_string());

@@ -77,6 +77,7 @@ pub mod datemath;
 mod error;
 pub mod mapping;
 pub mod pattern;
+pub mod portable;
 mod query;
 pub mod source;
 

@@ -1,5 +1,5 @@
-//! Running a rule's own tests: each test event must get the expected verdict (and title and
-//! context, when given), and no positive test may be skipped by the rule's literal needles.
+//! Running a rule's own tests: each test event must get the expected verdict (and title, dedup
+//! key and context, when given), and no positive test may be skipped by the rule's literal needles.
 //!
 //! The verdict includes the rule's prefilter, evaluated on the event's ECS view with the field
 //! types of Elastic's CloudTrail data stream: a prefilter that rejects a positive test fails it,
@@ -62,6 +62,7 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
             expect,
             severity,
             title,
+            dedup,
             context,
             log,
         } => {
@@ -69,6 +70,7 @@ fn run_one(rule: &Rule, test: &RuleTest) -> TestOutcome {
                 alert: *expect,
                 severity: *severity,
                 title: title.as_deref(),
+                dedup: dedup.as_deref(),
                 context: context.as_ref(),
             };
             for (variant, event) in variants(log, test.ecs, &location) {
@@ -212,6 +214,7 @@ struct Expected<'t> {
     alert: bool,
     severity: Option<Severity>,
     title: Option<&'t str>,
+    dedup: Option<&'t str>,
     context: Option<&'t serde_json::Map<String, Value>>,
 }
 
@@ -279,10 +282,15 @@ fn check_event(
             ));
         }
     }
+    let (title, dedup) = alert::title_and_dedup(rule, event);
     if let Some(want) = expected.title {
-        let actual = alert::title(rule, event);
-        if actual != want {
-            failures.push(format!("{prefix}title: expected {want:?}, got {actual:?}"));
+        if title != want {
+            failures.push(format!("{prefix}title: expected {want:?}, got {title:?}"));
+        }
+    }
+    if let Some(want) = expected.dedup {
+        if dedup != want {
+            failures.push(format!("{prefix}dedup: expected {want:?}, got {dedup:?}"));
         }
     }
     if let (Some(context), Variant::AsWritten) = (expected.context, variant) {

@@ -103,8 +103,19 @@ fn scan_samples_finds_exactly_the_expected_alerts() {
     assert!(signals
         .iter()
         .all(|a| a["rule"]["id"] == "AWS.CloudTrail.UserAccessKeyAuth"));
+    // And one alert of Panther's AWS.Root.Activity (high): the samples' root user changing a
+    // Lambda function's configuration.
+    let root: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["rule"]["id"] == "AWS.Root.Activity")
+        .collect();
+    assert_eq!(root.len(), 1);
+    assert_eq!(
+        root[0]["message"],
+        "AWS root user activity [UpdateFunctionConfiguration20150331v2] in account [111122223333]"
+    );
     let err = stderr(&out);
-    assert!(err.contains("alerts 20:"), "{err}");
+    assert!(err.contains("alerts 21:"), "{err}");
 }
 
 #[test]
@@ -1240,7 +1251,8 @@ fn alerts_prints_one_short_line_per_alert_and_filters_by_rule_and_severity() {
         count(&["--rule", "AWS.Lambda.UpdateFunctionConfiguration"]),
         panther
     );
-    assert_eq!(count(&["--min-severity", "high"]), panther);
+    // The seed's alerts and Panther's AWS.Root.Activity on the samples' root user call.
+    assert_eq!(count(&["--min-severity", "high"]), panther + 1);
     assert_eq!(count(&["--min-severity", "low"]), documents);
     assert_eq!(count(&["--min-severity", "critical"]), 0);
     assert_eq!(

@@ -128,12 +128,25 @@ fn hex(bytes: &[u8]) -> String {
 /// The title of an alert: the rendered template, or the rule id when rendering fails (as
 /// Panther does), cut as Panther cuts it.
 pub fn title(rule: &Rule, event: &Event) -> String {
-    let title = rule
-        .alert
-        .title
-        .render(event)
-        .unwrap_or_else(|_| rule.meta.id.clone());
-    truncate_generated(title)
+    title_and_dedup(rule, event).0
+}
+
+/// The title and dedup key of an alert (both after `[[alert.titles]]`): the dedup key is the
+/// rendered dedup template, or the title when there is none or it fails.
+pub fn title_and_dedup(rule: &Rule, event: &Event) -> (String, String) {
+    let (title_template, dedup_template) = rule.alert.templates_for(event);
+    let title = truncate_generated(
+        title_template
+            .render(event)
+            .unwrap_or_else(|_| rule.meta.id.clone()),
+    );
+    let dedup = match dedup_template {
+        Some(t) => t
+            .render(event)
+            .map_or_else(|_| title.clone(), truncate_generated),
+        None => title.clone(),
+    };
+    (title, dedup)
 }
 
 /// A string longer than [`MAX_GENERATED_CHARS`] keeps its first characters and ends with
@@ -308,13 +321,7 @@ fn rule_fields(
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Value {
-    let title = title(rule, event);
-    let dedup = match &rule.alert.dedup {
-        Some(t) => t
-            .render(event)
-            .map_or_else(|_| title.clone(), truncate_generated),
-        None => title.clone(),
-    };
+    let (title, dedup) = title_and_dedup(rule, event);
     let meta = &rule.meta;
     let (severity, risk_score) = rule.severity_for(event);
     let mut doc = json!({

@@ -212,6 +212,20 @@ pub struct AlertFile {
     /// condition holds sets the alert's severity and risk score.
     #[serde(default)]
     pub severity: Vec<SeverityCaseFile>,
+    /// Titles that depend on the event (`[[alert.titles]]`): the first case whose condition
+    /// holds gives the alert's title (and dedup key, when it has one).
+    #[serde(default)]
+    pub titles: Vec<TitleCaseFile>,
+}
+
+/// One `[[alert.titles]]` case: `when` (condition text) → `title` (and `dedup`, defaulting to
+/// the rule's dedup template, else this title).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitleCaseFile {
+    pub when: Spanned<String>,
+    pub title: Spanned<String>,
+    pub dedup: Option<Spanned<String>>,
 }
 
 /// One `[[alert.severity]]` case: `when` (condition text) → `severity` (and `risk_score`,
@@ -232,6 +246,7 @@ pub struct TestFile {
     pub name: String,
     pub expect: Option<bool>,
     pub title: Option<String>,
+    pub dedup: Option<String>,
     pub severity: Option<Spanned<String>>,
     pub context: Option<Spanned<toml::Value>>,
     pub log: Option<Spanned<String>>,

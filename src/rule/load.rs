@@ -15,7 +15,7 @@ use super::threshold::{Cardinality, Threshold};
 use super::{
     AlertSpec, AttackRef, ContextField, Every, ExpectedGroup, Metadata, Prefilter, Rule,
     RuleOrigin, RuleTest, Schedule, Severity, SeverityCase, SourceSpec, Technique, TestCase,
-    Threat,
+    Threat, TitleCase,
 };
 use crate::event::mapping::cloudtrail_mapping;
 use crate::event::to_ecs::is_added_at_ingest;
@@ -487,11 +487,24 @@ impl Builder<'_> {
                 });
             }
         }
+        let mut titles = Vec::new();
+        for case in &alert.titles {
+            let when = self.condition(&case.when);
+            let title = self.template(&case.title, "title");
+            let dedup = match &case.dedup {
+                Some(d) => self.template(d, "dedup").map(Some),
+                None => Some(None),
+            };
+            if let (Some(when), Some(title), Some(dedup)) = (when, title, dedup) {
+                titles.push(TitleCase { when, title, dedup });
+            }
+        }
         Some(AlertSpec {
             title: title?,
             dedup,
             context,
             severity,
+            titles,
         })
     }
 
@@ -657,6 +670,7 @@ impl Builder<'_> {
             expect,
             severity,
             title: test.title.clone(),
+            dedup: test.dedup.clone(),
             context,
             log,
         })
@@ -1159,6 +1173,57 @@ mod tests {
             .collect();
         assert!(errors.contains("unknown severity `urgent`"), "{errors}");
         assert!(errors.contains("expected a predicate"), "{errors}");
+    }
+
+    #[test]
+    fn title_cases_apply_in_order_and_fall_back_to_the_rule() {
+        let (_dir, path) = rule_file(
+            "eventName in [\"AssumeRole\", \"GetCallerIdentity\"]",
+            "[[alert.titles]]\nwhen = 'errorCode is_truthy'\ntitle = \"{eventName} failed: {errorCode}\"\n\
+             dedup = \"failed:{errorCode}\"\n\n\
+             [[alert.titles]]\nwhen = 'eventName eq \"AssumeRole\"'\ntitle = \"Role [{requestParameters.roleArn ?? userIdentity.arn|?}]\"",
+        );
+        let rule = load_file(&path).unwrap();
+        let title_and_dedup = |record| crate::alert::title_and_dedup(&rule, &cloudtrail(record));
+        // The first case that holds gives the title, and its own dedup key.
+        assert_eq!(
+            title_and_dedup(json!({"eventName": "AssumeRole", "errorCode": "Denied"})),
+            ("AssumeRole failed: Denied".into(), "failed:Denied".into())
+        );
+        // A case without dedup: the rule's dedup template (none here), so the case's title.
+        assert_eq!(
+            title_and_dedup(json!({"eventName": "AssumeRole", "userIdentity": {"arn": "u"}})),
+            ("Role [u]".into(), "Role [u]".into())
+        );
+        // No case holds: the rule's title.
+        let other = json!({"eventName": "GetCallerIdentity",
+            "requestParameters": {"roleArn": "arn:aws:iam::123456789012:role/r"}});
+        assert_eq!(
+            title_and_dedup(other),
+            ("123456789012".into(), "123456789012".into())
+        );
+        let fields = rule.field_paths();
+        assert!(fields.contains(&"errorCode".to_string()), "{fields:?}");
+        assert!(
+            fields.contains(&"userIdentity.arn".to_string()),
+            "{fields:?}"
+        );
+    }
+
+    #[test]
+    fn title_case_errors_point_into_the_case() {
+        let (_dir, path) = rule_file(
+            "eventName eq \"AssumeRole\"",
+            "[[alert.titles]]\nwhen = 'errorCode is_truthy and'\ntitle = \"{a\"\ndedup = \"b}\"",
+        );
+        let errors: String = load_file(&path)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.contains("expected a predicate"), "{errors}");
+        assert!(errors.contains("in the title template"), "{errors}");
+        assert!(errors.contains("in the dedup template"), "{errors}");
     }
 
     #[test]

@@ -277,6 +277,17 @@ pub struct SeverityCase {
     pub risk_score: u8,
 }
 
+/// A title (and dedup key) that depends on the event (`[[alert.titles]]`).
+#[derive(Debug, Clone)]
+pub struct TitleCase {
+    /// When it applies.
+    pub when: Condition,
+    /// The alert's title then.
+    pub title: Template,
+    /// The alert's dedup key then (else the rule's dedup template, else this title).
+    pub dedup: Option<Template>,
+}
+
 /// How alerts of a rule are shaped.
 #[derive(Debug, Clone)]
 pub struct AlertSpec {
@@ -288,6 +299,19 @@ pub struct AlertSpec {
     pub context: Vec<ContextField>,
     /// Event-dependent severities, first match wins (else the rule's).
     pub severity: Vec<SeverityCase>,
+    /// Event-dependent titles, first match wins (else `title` and `dedup`).
+    pub titles: Vec<TitleCase>,
+}
+
+impl AlertSpec {
+    /// The title and dedup templates for `event`: those of the first `[[alert.titles]]` case
+    /// whose condition holds (its dedup, else the rule's), else the rule's own.
+    pub fn templates_for(&self, event: &Event) -> (&Template, Option<&Template>) {
+        match self.titles.iter().find(|c| c.when.evaluate(event).matched) {
+            Some(case) => (&case.title, case.dedup.as_ref().or(self.dedup.as_ref())),
+            None => (&self.title, self.dedup.as_ref()),
+        }
+    }
 }
 
 impl Rule {
@@ -326,6 +350,8 @@ pub enum TestCase {
         expect: bool,
         /// The expected title, when given.
         title: Option<String>,
+        /// The expected dedup key, when given.
+        dedup: Option<String>,
         /// The expected alert severity, when given.
         severity: Option<Severity>,
         /// Expected context values (only the keys given are compared).
@@ -498,6 +524,11 @@ impl Rule {
         }
         for case in &self.alert.severity {
             fields.extend(case.when.predicates().into_iter().flat_map(|p| p.fields()));
+        }
+        for case in &self.alert.titles {
+            fields.extend(case.when.predicates().into_iter().flat_map(|p| p.fields()));
+            fields.extend(case.title.fields());
+            fields.extend(case.dedup.iter().flat_map(|d| d.fields()));
         }
         fields
     }

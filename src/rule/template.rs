@@ -3,12 +3,14 @@
 //! `User [{udm.actor_user}] changed [{responseElements.functionName|LAMBDA_NAME_NOT_FOUND}]`
 //! — `{path}` inserts a field, `{path|default}` a field or the default when it has no value,
 //! `{arn_account(path)}` (any ARN part of the condition language) a part of the ARNs a field
-//! holds, `{{` and `}}` are literal braces. Strings are inserted as they are, other values as compact
+//! holds, `{a ?? b|default}` the first of several fields whose value is truthy (Python's
+//! `a or b`; the last field, and then the default, when none is), `{{` and `}}` are literal braces. Strings are inserted as they are, other values as compact
 //! JSON. A field with no value and no default makes rendering fail (as Panther's title function
 //! raising does); the caller then falls back to the rule id.
 
 use super::condition::Field;
 use crate::event::arn::ArnPart;
+use crate::event::path::is_falsy;
 use crate::event::Event;
 use serde_json::Value;
 
@@ -22,6 +24,9 @@ pub struct Template {
 enum Part {
     Text(String),
     Field {
+        /// Fallbacks tried in order (`a ?? b ?? …`): the first with a truthy value is used.
+        fallbacks: Vec<Field>,
+        /// The last field, rendered as a single field is (its value, else the default).
         field: Field,
         default: Option<String>,
     },
@@ -98,9 +103,11 @@ impl Template {
 
     /// The fields the template reads.
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Field { field, .. } => Some(field),
-            Part::Text(_) => None,
+        self.parts.iter().flat_map(|p| match p {
+            Part::Field {
+                fallbacks, field, ..
+            } => fallbacks.iter().chain(std::iter::once(field)).collect(),
+            Part::Text(_) => Vec::new(),
         })
     }
 
@@ -110,10 +117,18 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Field { field, default } => match (resolve(field, event), default) {
-                    (Ok(v), _) => push_value(&mut out, &v),
-                    (Err(_), Some(d)) => out.push_str(d),
-                    (Err(reason), None) => {
+                Part::Field {
+                    fallbacks,
+                    field,
+                    default,
+                } => match (
+                    first_truthy(fallbacks, event),
+                    resolve(field, event),
+                    default,
+                ) {
+                    (Some(v), _, _) | (None, Ok(v), _) => push_value(&mut out, &v),
+                    (None, Err(_), Some(d)) => out.push_str(d),
+                    (None, Err(reason), None) => {
                         return Err(RenderError {
                             field: field.name(),
                             reason,
@@ -126,13 +141,31 @@ impl Template {
     }
 }
 
+/// `name`, `name|default` or `a ?? b ?? name|default` (the default is everything after the
+/// first `|`, so it may hold `??`).
 fn parse_reference(inner: &str, offset: usize) -> Result<Part, TemplateError> {
-    let (name, default) = match inner.split_once('|') {
-        Some((n, d)) => (n.trim(), Some(d.to_string())),
-        None => (inner.trim(), None),
+    let (names, default) = match inner.split_once('|') {
+        Some((n, d)) => (n, Some(d.to_string())),
+        None => (inner, None),
     };
-    let field = Field::parse(name).map_err(|message| TemplateError { offset, message })?;
-    Ok(Part::Field { field, default })
+    let mut fields = names
+        .split("??")
+        .map(|name| Field::parse(name.trim()).map_err(|message| TemplateError { offset, message }))
+        .collect::<Result<Vec<_>, _>>()?;
+    let field = fields.pop().expect("split yields at least one name");
+    Ok(Part::Field {
+        fallbacks: fields,
+        field,
+        default,
+    })
+}
+
+/// The value of the first field whose value is truthy (Python's `a or b`), if any.
+fn first_truthy(fields: &[Field], event: &Event) -> Option<Value> {
+    fields
+        .iter()
+        .filter_map(|f| resolve(f, event).ok())
+        .find(|v| !is_falsy(v))
 }
 
 /// A field's value for display, or why there is none.
@@ -235,6 +268,44 @@ mod tests {
         assert!(Template::parse("{arn_nope(a)}").is_err());
         assert!(Template::parse("{arn_account(a..b)}").is_err());
         assert!(Template::parse("{arn_account(field(a))}").is_err());
+    }
+
+    #[test]
+    fn fallbacks_between_fields() {
+        let doc = json!({"a": "", "b": "bee", "z": 0, "f": false, "n": null, "c": "sea"});
+        // The first truthy alternative wins, as Python's `a or b` does.
+        assert_eq!(render("{a ?? b|d}", doc.clone()).unwrap(), "bee");
+        assert_eq!(render("{b ?? c}", doc.clone()).unwrap(), "bee");
+        assert_eq!(
+            render("{missing??n ?? z ?? c}", doc.clone()).unwrap(),
+            "sea"
+        );
+        // None truthy: the last field as a single field renders (its value, even a falsy one,
+        // else the default, else no title).
+        assert_eq!(render("{c ?? a}", doc.clone()).unwrap(), "sea");
+        assert_eq!(render("{a ?? f}", doc.clone()).unwrap(), "false");
+        assert_eq!(render("{f ?? a|d}", doc.clone()).unwrap(), "");
+        assert_eq!(
+            render("{a ?? missing|unknown}", doc.clone()).unwrap(),
+            "unknown"
+        );
+        // The default is everything after the first `|`, `??` included.
+        assert_eq!(
+            render("{missing ?? n|a ?? b}", doc.clone()).unwrap(),
+            "a ?? b"
+        );
+        assert!(render("{a ?? missing}", doc.clone()).is_err());
+        // ARN parts and data-model fields take part too.
+        let doc = json!({"r": "arn:aws:iam::123456789012:user/alice"});
+        assert_eq!(
+            render("{x ?? arn_account(r)}", doc).unwrap(),
+            "123456789012"
+        );
+        let t = Template::parse("{a ?? b.c ?? udm.actor_user|d}").unwrap();
+        let names: Vec<String> = t.fields().map(|f| f.name()).collect();
+        assert_eq!(names, ["a", "b.c", "udm.actor_user"]);
+        assert!(Template::parse("{a ?? |d}").is_err());
+        assert!(Template::parse("{?? a}").is_err());
     }
 
     #[test]

@@ -142,6 +142,27 @@ pub struct Schedule {
     pub lookback: String,
 }
 
+impl Source {
+    /// Elastic's CloudTrail data streams, windows on ingest time: what a rule written for raw
+    /// CloudTrail (Sigma's) reads in the cluster.
+    pub fn cloudtrail() -> Source {
+        Source {
+            index: vec!["logs-aws.cloudtrail-*".into()],
+            timestamp_field: "event.ingested".into(),
+        }
+    }
+}
+
+impl Schedule {
+    /// Kibana's defaults: every 5 minutes, looking 6 minutes back.
+    pub fn kibana_default() -> Schedule {
+        Schedule {
+            interval: "5m".into(),
+            lookback: "6m".into(),
+        }
+    }
+}
+
 /// `[detection]`: one prefilter (KQL or DSL JSON text) and an optional condition.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Detection {
@@ -274,14 +295,8 @@ mod tests {
                     }],
                 }],
             }],
-            source: Source {
-                index: vec!["logs-aws.cloudtrail-*".into()],
-                timestamp_field: "event.ingested".into(),
-            },
-            schedule: Schedule {
-                interval: "5m".into(),
-                lookback: "6m".into(),
-            },
+            source: Source::cloudtrail(),
+            schedule: Schedule::kibana_default(),
             detection: Detection {
                 kql: Some("event.action: StopLogging".into()),
                 condition: Some("eventName ieq \"stoplogging\"".into()),

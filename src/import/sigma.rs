@@ -120,14 +120,8 @@ fn draft(rule: &Yaml, node: &Node, file: &str) -> Result<Draft, String> {
             notes: Some(notes(node, dsl.is_none())),
         },
         threat: threat(rule),
-        source: Source {
-            index: vec!["logs-aws.cloudtrail-*".into()],
-            timestamp_field: "event.ingested".into(),
-        },
-        schedule: Schedule {
-            interval: "5m".into(),
-            lookback: "6m".into(),
-        },
+        source: Source::cloudtrail(),
+        schedule: Schedule::kibana_default(),
         detection: Detection {
             dsl: Some(serde_json::to_string_pretty(&prefilter).map_err(|e| e.to_string())?),
             condition: Some(emit::condition(node)),

@@ -138,6 +138,7 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
         ));
     }
     summary.repeats(done.scan.outcome.duplicates);
+    super::scan::skipped_part(&mut summary, t);
     for (rule, fields) in &t.unavailable {
         for (field, occ) in fields {
             summary.line(format!(
@@ -152,7 +153,6 @@ fn file_backfill(args: &Args) -> Result<u8, String> {
     summary.field("reread_files", done.scan.reread);
     summary.field("events", t.events);
     summary.field("outside_range", t.outside_range);
-    summary.field("skipped", t.skipped_total());
     summary.field("alerts", written);
     summary.field("already_written", done.scan.outcome.already_written);
     summary.field("duplicates", done.scan.outcome.duplicates);

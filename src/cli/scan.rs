@@ -158,7 +158,8 @@ fn read_part(summary: &mut Summary, report: &ScanReport) {
     summary.field("seconds", secs);
 }
 
-fn skipped_part(summary: &mut Summary, t: &Tally) {
+/// What a run skipped, by reason with examples (file and line), for the summary.
+pub(super) fn skipped_part(summary: &mut Summary, t: &Tally) {
     let mut skipped = serde_json::Map::new();
     if t.skipped_total() > 0 {
         summary.line(format!("skipped {}:", t.skipped_total()));

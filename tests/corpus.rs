@@ -196,12 +196,11 @@ fn scanning_the_corpus_reads_everything_and_needles_drop_no_alert() {
     assert!(others.is_empty(), "{others:?}");
     let fast = Engine::new(&rules, TimeRange::ALL);
     let mut fast_counts = std::collections::BTreeMap::new();
-    let fast_report =
-        eshunt::hunt::files::scan(std::slice::from_ref(&corpus), &fast, now, None, &mut |a| {
-            *fast_counts.entry(a.rule_id).or_insert(0usize) += 1;
-            Ok(())
-        })
-        .unwrap();
+    eshunt::hunt::files::scan(std::slice::from_ref(&corpus), &fast, now, None, &mut |a| {
+        *fast_counts.entry(a.rule_id).or_insert(0usize) += 1;
+        Ok(())
+    })
+    .unwrap();
     assert_eq!(counts, fast_counts, "literal needles must not drop alerts");
     // Rules that fire on a large share of the corpus (the building block marking every call
     // made with a long-term access key) need those records parsed; without them, needles

@@ -71,7 +71,13 @@ impl<'r> Engine<'r> {
                         Err(_) => &serde_json::Value::Null,
                     };
                     let condition = r.condition.as_ref().map(|c| c.expr());
-                    (r.needles.clone(), dispatch::keys_of(condition, dsl))
+                    // A rule reading fields added at ingest never judges a raw record, and a
+                    // record whose top-level `eventName` is read from its text is raw: no key.
+                    let keys = match r.ingest_only.is_empty() {
+                        true => dispatch::keys_of(condition, dsl),
+                        false => Some(dispatch::Keys::default()),
+                    };
+                    (r.needles.clone(), keys)
                 })
                 .collect(),
         );

@@ -1,13 +1,14 @@
 //! The engine of file hunting: runs loaded rules over records and counts what happened.
 //!
-//! Per record: one pass for the literal needles of all rules ([`NeedleIndex`]) decides which rules
-//! could match (most records: none, and they are never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
+//! Per record: the top-level `eventName` read from the text selects the rules keyed on it, and one
+//! pass for the literal needles of the other rules ([`Dispatch`]) decides which rules could match
+//! (most records: none, and they are never parsed); candidates are parsed, unwrapped (search hits), turned into an [`Event`],
 //! filtered by time, and evaluated — condition, then the prefilter on the event's ECS view;
 //! matches become [`Alert`]s.
 
 use crate::alert::{self, Alert};
 use crate::event::Event;
-use crate::rule::needle_index::{NeedleIndex, Probe};
+use crate::rule::dispatch::{self, Dispatch, DispatchProbe};
 use crate::rule::{PrefilterCheck, Rule};
 use crate::source::files::{parse_record, RawRecord};
 use crate::tally::{Skipped, Tally};
@@ -50,8 +51,8 @@ impl TimeRange {
 /// Runs a set of rules over events.
 pub struct Engine<'r> {
     rules: Vec<&'r Rule>,
-    needles: NeedleIndex,
-    probe: RefCell<Probe>,
+    needles: Dispatch,
+    probe: RefCell<DispatchProbe>,
     range: TimeRange,
     parse_all: bool,
 }
@@ -60,7 +61,26 @@ impl<'r> Engine<'r> {
     /// An engine for `rules`, keeping events inside `range`.
     pub fn new(rules: impl IntoIterator<Item = &'r Rule>, range: TimeRange) -> Engine<'r> {
         let rules: Vec<&Rule> = rules.into_iter().collect();
-        let needles = NeedleIndex::new(rules.iter().map(|r| &r.needles));
+        let needles = Dispatch::new(
+            rules
+                .iter()
+                .map(|r| {
+                    // The prefilter's keys hold only where `scan` checks the prefilter.
+                    let dsl = match &r.prefilter.local {
+                        Ok(_) => &r.prefilter.dsl,
+                        Err(_) => &serde_json::Value::Null,
+                    };
+                    let condition = r.condition.as_ref().map(|c| c.expr());
+                    // A rule reading fields added at ingest never judges a raw record, and a
+                    // record whose top-level `eventName` is read from its text is raw: no key.
+                    let keys = match r.ingest_only.is_empty() {
+                        true => dispatch::keys_of(condition, dsl),
+                        false => Some(dispatch::Keys::default()),
+                    };
+                    (r.needles.clone(), keys)
+                })
+                .collect(),
+        );
         Engine {
             probe: RefCell::new(needles.probe()),
             needles,

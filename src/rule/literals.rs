@@ -303,12 +303,62 @@ fn predicate_literals(field: &Field, op: &Op) -> Option<Vec<Needle>> {
         | Op::StartsWith(set, true)
         | Op::EndsWith(set, true)
         | Op::Contains(set, true) => set.iter().map(Needle::folded).collect(),
+        Op::Matches(re) => vec![regex_needle(re.as_str())?],
         _ => return None,
     };
     literals
         .iter()
         .all(|n| is_plain(&n.text))
         .then_some(literals)
+}
+
+/// A needle every match of a regular expression holds: its longest literal run (3 characters or
+/// more, ASCII) that every match must contain, as a case-insensitive needle — the `Regex` does not
+/// say whether it was built ignoring case (`imatches`), and a case-insensitive needle is found in
+/// any case (and a text with a non-ASCII byte, which Unicode case folding could reach, is never
+/// skipped for it).
+fn regex_needle(pattern: &str) -> Option<Needle> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let literal = required_literal(&hir)?;
+    let text = String::from_utf8(literal).ok()?;
+    (text.is_ascii() && text.len() >= 3).then(|| Needle::folded(text.to_ascii_lowercase()))
+}
+
+/// The longest run of literal bytes every match of `hir` contains.
+fn required_literal(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(lit.0.to_vec()),
+        HirKind::Capture(c) => required_literal(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required_literal(&r.sub),
+        HirKind::Concat(items) => {
+            let mut best: Option<Vec<u8>> = None;
+            let mut run: Vec<u8> = Vec::new();
+            let keep = |candidate: Vec<u8>, best: &mut Option<Vec<u8>>| {
+                if best.as_ref().is_none_or(|b| candidate.len() > b.len()) {
+                    *best = Some(candidate);
+                }
+            };
+            for item in items {
+                match item.kind() {
+                    HirKind::Literal(lit) => run.extend_from_slice(&lit.0),
+                    _ => {
+                        if !run.is_empty() {
+                            keep(std::mem::take(&mut run), &mut best);
+                        }
+                        if let Some(inner) = required_literal(item) {
+                            keep(inner, &mut best);
+                        }
+                    }
+                }
+            }
+            if !run.is_empty() {
+                keep(run, &mut best);
+            }
+            best
+        }
+        _ => None,
+    }
 }
 
 fn dsl_cnf(query: &Value, mapping: &Mapping) -> Vec<Vec<Needle>> {
@@ -752,6 +802,33 @@ mod tests {
                 .is_empty(),
             "more than one term"
         );
+    }
+
+    #[test]
+    fn regular_expressions_give_their_longest_required_literal() {
+        assert_eq!(
+            needles(r#"userIdentity.arn matches ".+:assumed-role/aws:.+""#),
+            vec![vec!["(?i):assumed-role/aws:".to_string()]]
+        );
+        assert_eq!(
+            needles(r#"userAgent imatches "^aws-cli/[0-9]+ Python""#),
+            vec![vec!["(?i)aws-cli/".to_string()]]
+        );
+        assert!(needles(r#"a matches "abc|def""#).is_empty(), "alternatives");
+        assert!(needles(r#"a matches "(abcd)?x""#).is_empty(), "optional");
+        assert!(
+            needles(r#"a matches "(?i)abcd""#).is_empty(),
+            "case-insensitive classes"
+        );
+        assert!(needles(r#"a matches "ab.""#).is_empty(), "too short");
+        let n = Needles::from_condition(
+            Condition::parse(r#"a matches ".+:assumed-role/aws:.+""#)
+                .unwrap()
+                .expr(),
+        );
+        assert!(n.may_match(br#"{"a":"arn:aws:sts::1:assumed-role/aws:x"}"#));
+        assert!(n.may_match(br#"{"a":"arn:aws:sts::1:ASSUMED-role/aws:x"}"#));
+        assert!(!n.may_match(br#"{"a":"arn:aws:sts::1:assumed-role/x"}"#));
     }
 
     #[test]

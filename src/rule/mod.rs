@@ -6,6 +6,7 @@
 
 pub mod condition;
 pub mod diagnostic;
+pub mod dispatch;
 mod file;
 pub mod group;
 pub mod literals;

@@ -3,15 +3,15 @@
 //! Lines come from the public corpus in `../shared/corpus` (absent: the bench says so and stops).
 //! For end-to-end figures on generated data see `scripts/bench-scan`.
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use eshunt::event::Origin;
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::load_dir;
-use eshunt::source::files::RawRecord;
 use flate2::read::GzDecoder;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::Arc;
+use support::scan_lines;
 
 fn corpus_lines() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cloudtrail");
@@ -38,28 +38,13 @@ fn engine(c: &mut Criterion) {
     }
     let rules = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("queries")).rules;
     let now = chrono::Utc::now();
-    let file: Arc<str> = "bench".into();
     let bytes: usize = lines.iter().map(String::len).sum();
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(lines.len() as u64));
     for (name, parse_all) in [("needles", false), ("parse_all", true)] {
         let engine = Engine::new(&rules, TimeRange::ALL).parse_all(parse_all);
         group.bench_function(format!("corpus_{}_lines_{name}", lines.len()), |b| {
-            b.iter(|| {
-                let mut tally = engine.new_tally();
-                let mut alerts = 0usize;
-                for (i, line) in lines.iter().enumerate() {
-                    let record = RawRecord {
-                        text: line.as_bytes(),
-                        origin: Origin::Line {
-                            file: file.clone(),
-                            line: i as u64 + 1,
-                        },
-                    };
-                    engine.process(record, now, &mut tally, &mut |_| alerts += 1);
-                }
-                alerts
-            })
+            b.iter(|| scan_lines(&engine, &lines, now).0)
         });
     }
     group.finish();

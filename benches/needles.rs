@@ -8,17 +8,16 @@
 #[allow(dead_code)]
 #[path = "../examples/gen_cloudtrail/mod.rs"]
 mod generator;
+mod support;
 #[path = "../examples/gen_rules/mod.rs"]
 mod synthetic;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use eshunt::event::Origin;
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::needle_index::NeedleIndex;
 use eshunt::rule::{load_dir, Rule};
-use eshunt::source::files::RawRecord;
 use std::path::Path;
-use std::sync::Arc;
+use support::scan_lines;
 
 const RECORDS: u64 = 20_000;
 const SYNTHETIC_RULES: usize = 300;
@@ -84,21 +83,9 @@ fn needles(c: &mut Criterion) {
     });
     let engine = Engine::new(&rules, TimeRange::ALL);
     let now = chrono::Utc::now();
-    let file: Arc<str> = "bench".into();
     group.bench_function(name("engine"), |b| {
         b.iter(|| {
-            let mut tally = engine.new_tally();
-            let mut found = 0usize;
-            for (i, line) in lines.iter().enumerate() {
-                let record = RawRecord {
-                    text: line.as_bytes(),
-                    origin: Origin::Line {
-                        file: file.clone(),
-                        line: i as u64 + 1,
-                    },
-                };
-                engine.process(record, now, &mut tally, &mut |_| found += 1);
-            }
+            let (found, tally) = scan_lines(&engine, &lines, now);
             (found, tally.parsed)
         })
     });

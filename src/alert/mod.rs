@@ -376,7 +376,7 @@ fn rule_fields(
 
 /// `event.kind`: `alert` for what reviewers triage (and Kibana's External Alerts rule
 /// promotes); `signal` for a building block's matches, which both skip.
-pub fn kind(meta: &Metadata) -> &'static str {
+fn kind(meta: &Metadata) -> &'static str {
     if meta.building_block {
         "signal"
     } else {

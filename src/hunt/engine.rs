@@ -64,21 +64,7 @@ impl<'r> Engine<'r> {
         let needles = Dispatch::new(
             rules
                 .iter()
-                .map(|r| {
-                    // The prefilter's keys hold only where `scan` checks the prefilter.
-                    let dsl = match &r.prefilter.local {
-                        Ok(_) => &r.prefilter.dsl,
-                        Err(_) => &serde_json::Value::Null,
-                    };
-                    let condition = r.condition.as_ref().map(|c| c.expr());
-                    // A rule reading fields added at ingest never judges a raw record, and a
-                    // record whose top-level `eventName` is read from its text is raw: no key.
-                    let keys = match r.ingest_only.is_empty() {
-                        true => dispatch::keys_of(condition, dsl),
-                        false => Some(dispatch::Keys::default()),
-                    };
-                    (r.needles.clone(), keys)
-                })
+                .map(|r| (r.needles.clone(), dispatch::keys_for(r)))
                 .collect(),
         );
         Engine {

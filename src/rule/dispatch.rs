@@ -22,6 +22,7 @@
 use super::condition::{Expr, Field, Op, Scalar};
 use super::literals::Needles;
 use super::needle_index::{NeedleIndex, Probe};
+use super::Rule;
 use aho_corasick::AhoCorasick;
 use esquery::dsl::analysis::lowercase;
 use serde_json::Value;
@@ -75,6 +76,21 @@ fn union(all: impl IntoIterator<Item = Option<Keys>>) -> Option<Keys> {
         });
     }
     out
+}
+
+/// The dispatch keys of a loaded rule, as `scan` may use them: the prefilter's only where `scan`
+/// checks the prefilter locally, and none at all (never a candidate by key) for a rule reading
+/// fields added at ingest — it never judges a raw record, and a record whose top-level
+/// `eventName` is read from its text is raw.
+pub fn keys_for(rule: &Rule) -> Option<Keys> {
+    if !rule.ingest_only.is_empty() {
+        return Some(Keys::default());
+    }
+    let dsl = match &rule.prefilter.local {
+        Ok(_) => &rule.prefilter.dsl,
+        Err(_) => &Value::Null,
+    };
+    keys_of(rule.condition.as_ref().map(|c| c.expr()), dsl)
 }
 
 /// The dispatch keys of a rule: from its condition or from its prefilter's DSL, whichever has

@@ -1321,15 +1321,20 @@ mod tests {
         assert!(schedule(Some("5m"), Some("*/5 * * * *"), None).is_err());
     }
 
-    fn load_text(extra: &str) -> Result<Rule, Vec<RuleError>> {
+    /// A minimal rule file with this `[detection]` body and `extra` tables, loaded.
+    fn load_with(detection: &str, extra: &str) -> Result<Rule, Vec<RuleError>> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.toml");
         let text = format!(
             "id = \"r\"\nname = \"n\"\nseverity = \"low\"\ndescription = \"d\"\n\n\
-             [detection]\nkql = 'event.action: AssumeRole'\n\n[alert]\ntitle = \"t\"\n\n{extra}\n"
+             [detection]\n{detection}\n\n[alert]\ntitle = \"t\"\n\n{extra}\n"
         );
         std::fs::write(&path, text).unwrap();
         load_file(&path)
+    }
+
+    fn load_text(extra: &str) -> Result<Rule, Vec<RuleError>> {
+        load_with("kql = 'event.action: AssumeRole'", extra)
     }
 
     fn first_error(extra: &str) -> String {
@@ -1338,14 +1343,7 @@ mod tests {
     }
 
     fn loaded(detection: &str) -> Rule {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.toml");
-        let text = format!(
-            "id = \"r\"\nname = \"n\"\nseverity = \"low\"\ndescription = \"d\"\n\n\
-             [detection]\n{detection}\n\n[alert]\ntitle = \"{{ecs(cloud.account.id)|none}}\"\n"
-        );
-        std::fs::write(&path, text).unwrap();
-        load_file(&path).unwrap()
+        load_with(detection, "").unwrap()
     }
 
     #[test]

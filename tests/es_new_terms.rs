@@ -139,30 +139,15 @@ async fn hunt(
 
 /// The new terms alerts in `target`: alert id → (user, region, event time).
 async fn new_terms(env: &Env, target: &str) -> BTreeMap<String, (String, String, String)> {
-    env.cluster
-        .request("POST", &format!("/{target}/_refresh"), None)
-        .await
-        .unwrap();
-    let (_, body) = env
-        .cluster
-        .request(
-            "POST",
-            &format!("/{target}/_search"),
-            Some(&json!({"size": 1000})),
-        )
-        .await
-        .unwrap();
-    body["hits"]["hits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| {
+    let hits = env.alert_hits(target).await;
+    hits.into_iter()
+        .map(|(id, h)| {
             let fields = &h["_source"]["eshunt"]["new_terms"]["fields"];
             let arn = fields["userIdentity.arn"].as_str().unwrap();
             let user = arn.rsplit('/').next().unwrap().to_string();
             let region = fields["awsRegion"].as_str().unwrap().to_string();
             let at = h["_source"]["@timestamp"].as_str().unwrap().to_string();
-            (h["_id"].as_str().unwrap().to_string(), (user, region, at))
+            (id, (user, region, at))
         })
         .collect()
 }

@@ -474,26 +474,7 @@ async fn backfill_produces_exactly_what_live_runs_produce_and_resumes() {
         "the rerun only redoes the failed chunks"
     );
     assert!(second.failed.is_empty());
-    env.cluster
-        .request("POST", &format!("/{backfill_target}/_refresh"), None)
-        .await
-        .unwrap();
-    let (status, body) = env
-        .cluster
-        .request(
-            "POST",
-            &format!("/{backfill_target}/_search"),
-            Some(&serde_json::json!({"size": 10000})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
-    let backfilled: BTreeSet<String> = body["hits"]["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["_id"].as_str().unwrap().to_string())
-        .collect();
+    let backfilled: BTreeSet<String> = env.alert_hits(&backfill_target).await.into_keys().collect();
     assert_eq!(backfilled, live_ids, "backfill ≡ live");
 
     // Backfilling into the live target adds nothing.

@@ -243,28 +243,10 @@ fn tiled_windows() -> Vec<Window> {
 
 /// Every alert document of `target`, by id, with its `_seq_no`.
 async fn alerts(env: &Env, target: &str) -> BTreeMap<String, (Value, u64)> {
-    env.cluster
-        .request("POST", &format!("/{target}/_refresh"), None)
-        .await
-        .unwrap();
-    let (status, body) = env
-        .cluster
-        .request(
-            "POST",
-            &format!("/{target}/_search"),
-            Some(&json!({"size": 1000, "seq_no_primary_term": true})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let mut out = BTreeMap::new();
-    for hit in body["hits"]["hits"].as_array().unwrap() {
-        let id = hit["_id"].as_str().unwrap().to_string();
-        assert_eq!(hit["_source"]["eshunt"]["alert_id"], id.as_str());
-        let doc = (hit["_source"].clone(), hit["_seq_no"].as_u64().unwrap());
-        assert!(out.insert(id, doc).is_none(), "duplicate alert");
-    }
-    out
+    let hits = env.alert_hits(target).await;
+    hits.into_iter()
+        .map(|(id, h)| (id, (h["_source"].clone(), h["_seq_no"].as_u64().unwrap())))
+        .collect()
 }
 
 /// An alert without what only says when and how it was written: `event.created`/`ingested`

@@ -125,32 +125,14 @@ fn hour() -> Window {
 
 /// The threshold alerts in `target`: alert id → (identity, bucket start, count).
 async fn crossings(env: &Env, target: &str) -> BTreeMap<String, (String, String, u64)> {
-    env.cluster
-        .request("POST", &format!("/{target}/_refresh"), None)
-        .await
-        .unwrap();
-    let (_, body) = env
-        .cluster
-        .request(
-            "POST",
-            &format!("/{target}/_search"),
-            Some(&json!({"size": 1000})),
-        )
-        .await
-        .unwrap();
-    body["hits"]["hits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| {
+    let hits = env.alert_hits(target).await;
+    hits.into_iter()
+        .map(|(id, h)| {
             let th = &h["_source"]["eshunt"]["threshold"];
             let who = th["group"]["userIdentity.arn"].as_str().unwrap_or("?");
             let user = who.rsplit('/').next().unwrap().to_string();
             let bucket = th["window"][0].as_str().unwrap().to_string();
-            (
-                h["_id"].as_str().unwrap().to_string(),
-                (user, bucket, th["count"].as_u64().unwrap()),
-            )
+            (id, (user, bucket, th["count"].as_u64().unwrap()))
         })
         .collect()
 }

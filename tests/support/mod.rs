@@ -148,16 +148,25 @@ shutdown_grace = "5s"
 
     /// Every alert document in the target, keyed by its id; panics on a duplicate id.
     pub async fn alerts(&self) -> BTreeMap<String, Value> {
+        let hits = self.alert_hits(&self.target).await;
+        hits.into_iter()
+            .map(|(id, mut hit)| (id, hit["_source"].take()))
+            .collect()
+    }
+
+    /// Every alert in `target` as its search hit (with `_seq_no`), keyed by its id, which must
+    /// be its `eshunt.alert_id`; panics on a duplicate id. Empty when `target` does not exist.
+    pub async fn alert_hits(&self, target: &str) -> BTreeMap<String, Value> {
         let _ = self
             .cluster
-            .request("POST", &format!("/{}/_refresh", self.target), None)
+            .request("POST", &format!("/{target}/_refresh"), None)
             .await;
         let (status, body) = self
             .cluster
             .request(
                 "POST",
-                &format!("/{}/_search", self.target),
-                Some(&json!({"size": 10000})),
+                &format!("/{target}/_search"),
+                Some(&json!({"size": 10000, "seq_no_primary_term": true})),
             )
             .await
             .unwrap();
@@ -169,10 +178,7 @@ shutdown_grace = "5s"
         for hit in body["hits"]["hits"].as_array().unwrap() {
             let id = hit["_id"].as_str().unwrap().to_string();
             assert_eq!(hit["_source"]["eshunt"]["alert_id"], id.as_str());
-            assert!(
-                out.insert(id, hit["_source"].clone()).is_none(),
-                "duplicate alert"
-            );
+            assert!(out.insert(id, hit.clone()).is_none(), "duplicate alert");
         }
         out
     }

@@ -23,7 +23,6 @@ use super::condition::{Expr, Field, Op, Scalar};
 use super::literals::Needles;
 use super::needle_index::{NeedleIndex, Probe};
 use super::Rule;
-use aho_corasick::AhoCorasick;
 use esquery::dsl::analysis::lowercase;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -232,43 +231,36 @@ pub enum EventName<'t> {
     Unknown,
 }
 
+/// What the dispatch pass looks for besides needles: the key, and a search hit's `_source`.
+const MARKERS: [&str; 2] = ["\"eventname\"", "\"_source\""];
+const KEY: usize = 0;
+const SOURCE: usize = 1;
+
 /// The top-level `eventName` of a record's JSON text, when it can be read without parsing
 /// (see the module documentation for when).
 pub fn event_name(text: &[u8]) -> EventName<'_> {
-    const KEY: &[u8] = b"\"eventname\"";
-    static KEY_SEARCH: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    let search = KEY_SEARCH.get_or_init(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build([KEY])
-            .ok()
-    });
-    let Some(search) = search else {
-        return EventName::Unknown;
-    };
-    if memchr::memmem::find(text, b"\\u").is_some()
-        || memchr::memmem::find(text, b"\\/").is_some()
-        || memchr::memmem::find(text, b"\"_source\"").is_some()
-    {
+    static MARKS: OnceLock<NeedleIndex> = OnceLock::new();
+    let index = MARKS.get_or_init(|| NeedleIndex::with_markers([], &MARKERS));
+    let mut probe = index.probe();
+    index.candidates(text, &mut probe);
+    name_from_marks(text, &probe)
+}
+
+/// The top-level `eventName` of `text`, given the pass of an index with [`MARKERS`] over it.
+fn name_from_marks<'t>(text: &'t [u8], pass: &Probe) -> EventName<'t> {
+    if pass.escaped() || pass.marks().iter().any(|&(marker, _)| marker == SOURCE) {
         return EventName::Unknown;
     }
     // Every occurrence of the key in any ASCII case (they cannot overlap: the key starts and
     // ends with `"`, which it holds nowhere else).
-    let mut found = None;
-    for m in search.find_iter(text) {
-        if found.is_some() {
-            return EventName::Unknown;
-        }
-        found = Some(m.start());
-    }
-    let Some(at) = found else {
+    let [(KEY, end)] = *pass.marks() else {
         return EventName::Unknown;
     };
+    let at = end - MARKERS[KEY].len();
     if !is_top_level_key(text, at) {
         return EventName::Unknown;
     }
-    let rest = &text[at + KEY.len()..];
-    let rest = skip_whitespace(rest);
+    let rest = skip_whitespace(&text[end..]);
     let Some(rest) = rest.strip_prefix(b":") else {
         return EventName::Unknown;
     };
@@ -380,7 +372,7 @@ impl Dispatch {
     pub fn new(rules: Vec<(Needles, Option<Keys>)>) -> Dispatch {
         let all = NeedleIndex::new(rules.iter().map(|(n, _)| n));
         let rest_ids: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].1.is_none()).collect();
-        let rest = NeedleIndex::new(rest_ids.iter().map(|&i| &rules[i].0));
+        let rest = NeedleIndex::with_markers(rest_ids.iter().map(|&i| &rules[i].0), &MARKERS);
         let mut exact: HashMap<Box<str>, Vec<usize>> = HashMap::new();
         let mut folded: HashMap<Box<str>, Vec<usize>> = HashMap::new();
         for (rule, (_, keys)) in rules.iter().enumerate() {
@@ -428,13 +420,9 @@ impl Dispatch {
     /// The rules (ascending) that may match `text`: those whose needles may match it, less the
     /// keyed rules whose keys do not hold the record's `eventName`.
     pub fn candidates<'p>(&self, text: &[u8], probe: &'p mut DispatchProbe) -> &'p [usize] {
-        let name = match self.keyed() {
-            0 => EventName::Unknown,
-            _ => event_name(text),
-        };
-        let EventName::Is(name) = name else {
+        if self.keyed() == 0 {
             return self.all.candidates(text, &mut probe.all);
-        };
+        }
         let out = &mut probe.candidates;
         out.clear();
         out.extend(
@@ -443,6 +431,14 @@ impl Dispatch {
                 .iter()
                 .map(|&i| self.rest_ids[i]),
         );
+        if probe.rest.escaped() {
+            out.clear();
+            out.extend(0..self.needles.len());
+            return out;
+        }
+        let EventName::Is(name) = name_from_marks(text, &probe.rest) else {
+            return self.all.candidates(text, &mut probe.all);
+        };
         let before = out.len();
         let exact = self.exact.get(name).map(Vec::as_slice).unwrap_or(&[]);
         let folded = match self.folded.is_empty() {

@@ -392,8 +392,8 @@ fn dsl_cnf(query: &Value, mapping: &Mapping) -> Vec<Vec<Needle>> {
             })
             .map(|all: Vec<Needle>| vec![all])
             .unwrap_or_default(),
-        "query_string" => query_string_core(body, mapping)
-            .map(|core| vec![vec![Needle::exact(core)]])
+        "query_string" => query_string_cores(body, mapping)
+            .map(|cores| vec![cores.into_iter().map(Needle::exact).collect()])
             .unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -474,7 +474,7 @@ enum WildcardSyntax {
     QueryString,
 }
 
-/// The longest literal run (3 characters or more) of a wildcard pattern, unescaped:
+/// The longest literal run (2 characters or more) of a wildcard pattern, unescaped:
 /// `*Put\*Bucket*Acl*` → `Put*Bucket`. A whole value matching the pattern contains it.
 fn wildcard_core(pattern: &str, syntax: WildcardSyntax) -> Option<String> {
     let mut runs = vec![String::new()];
@@ -493,12 +493,13 @@ fn wildcard_core(pattern: &str, syntax: WildcardSyntax) -> Option<String> {
     }
     // The longest, the first of equals.
     let longest = runs.into_iter().rev().max_by_key(|r| r.chars().count())?;
-    (longest.chars().count() >= 3).then_some(longest)
+    (longest.chars().count() >= 2).then_some(longest)
 }
 
-/// The longest literal run of a one-field `query_string` holding a single term (how Kibana
-/// translates `event.action: *Bucket*`), with its escapes removed.
-fn query_string_core(body: &Value, mapping: &Mapping) -> Option<String> {
+/// The longest literal run of each term of a one-field `query_string` whose terms are
+/// alternatives (how Kibana translates `event.action: *Bucket*`, or `user_agent.original: *S3
+/// Browser*`, which the engine reads as `*S3` or `Browser*`), with their escapes removed.
+fn query_string_cores(body: &Value, mapping: &Mapping) -> Option<Vec<String>> {
     let fields = body["fields"].as_array()?;
     let [field] = fields.as_slice() else {
         return None;
@@ -506,7 +507,41 @@ fn query_string_core(body: &Value, mapping: &Mapping) -> Option<String> {
     if !is_plain_keyword(field.as_str()?, mapping) {
         return None;
     }
-    wildcard_core(body["query"].as_str()?, WildcardSyntax::QueryString)
+    let or = body["default_operator"]
+        .as_str()
+        .is_none_or(|op| op.eq_ignore_ascii_case("or"));
+    let query = body["query"].as_str()?;
+    let terms = split_terms(query)?;
+    let is_operator = |t: &str| matches!(t, "AND" | "OR" | "NOT" | "&&" | "||");
+    if terms.is_empty() || (terms.len() > 1 && !or) || terms.iter().any(|t| is_operator(t)) {
+        return None;
+    }
+    terms
+        .iter()
+        .map(|t| wildcard_core(t, WildcardSyntax::QueryString))
+        .collect()
+}
+
+/// The whitespace-separated terms of a `query_string` query (a backslash escapes the next
+/// character, whitespace included); `None` on a dangling escape.
+fn split_terms(query: &str) -> Option<Vec<String>> {
+    let mut terms = Vec::new();
+    let mut term = String::new();
+    let mut chars = query.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                term.push(c);
+                term.push(chars.next()?);
+            }
+            c if c.is_whitespace() => {
+                terms.extend((!term.is_empty()).then(|| std::mem::take(&mut term)))
+            }
+            c => term.push(c),
+        }
+    }
+    terms.extend((!term.is_empty()).then_some(term));
+    Some(terms)
 }
 
 /// Non-empty and free of characters JSON escapes (quotes, backslashes, control characters).
@@ -783,7 +818,7 @@ mod tests {
             dsl_needles("event.action: Put*BucketPolicy"),
             vec![vec!["BucketPolicy".to_string()]]
         );
-        assert!(dsl_needles("event.action: *ab*").is_empty(), "too short");
+        assert!(dsl_needles("event.action: *a*").is_empty(), "too short");
         assert_eq!(
             dsl(json!({"wildcard": {"event.action": {"value": "Get?Bucket\\*Acl*x"}}})),
             vec![vec!["Bucket*Acl".to_string()]],
@@ -800,7 +835,24 @@ mod tests {
         assert!(
             dsl(json!({"query_string": {"fields": ["event.action"], "query": "*Put* OR x"}}))
                 .is_empty(),
-            "more than one term"
+            "an operator"
+        );
+        assert_eq!(
+            dsl(
+                json!({"query_string": {"fields": ["user_agent.original"], "query": "*S3 Browser*"}})
+            ),
+            vec![vec!["Browser".to_string(), "S3".to_string()]],
+            "terms are alternatives"
+        );
+        assert!(
+            dsl(json!({"query_string": {"fields": ["user_agent.original"], "query": "*S3 Browser*", "default_operator": "AND"}}))
+                .is_empty(),
+            "terms all required: not one clause"
+        );
+        assert_eq!(
+            dsl(json!({"query_string": {"fields": ["event.action"], "query": "Put\\ Bucket*"}})),
+            vec![vec!["Put Bucket".to_string()]],
+            "an escaped space"
         );
     }
 
@@ -838,7 +890,8 @@ mod tests {
         assert_eq!(core("*ab*cde*fg"), Some("cde".into()));
         assert_eq!(core("abc*def"), Some("abc".into()), "the first of equals");
         assert_eq!(core("a\\*b*c"), Some("a*b".into()));
-        assert_eq!(core("ab?cd"), None);
+        assert_eq!(core("a?b"), None);
+        assert_eq!(core("ab?cd"), Some("ab".into()));
         assert_eq!(core("abc\\"), None, "a dangling escape");
         assert_eq!(wildcard_core("a b*", WildcardSyntax::QueryString), None);
         assert_eq!(core("a b*"), Some("a b".into()));

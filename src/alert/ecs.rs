@@ -3,10 +3,11 @@
 //! CloudTrail record through the same mapping Elastic's integration uses, so an alert looks the
 //! same whether its event was read from a file or from an index.
 
-use crate::event::from_ecs::{FieldMap, When, FIELDS};
+use crate::event::from_ecs::{When, FIELDS};
 use crate::event::path::{is_nullish, set_dotted, FieldPath};
 use crate::net::parse_ip;
 use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
 
 /// ECS fields copied into alerts.
 const COPIED: &[&str] = &[
@@ -51,16 +52,39 @@ pub fn source_paths() -> &'static [&'static str] {
     ]
 }
 
+/// A row of the mapping whose first ECS field alerts copy, its CloudTrail path parsed.
+struct Copied {
+    from: FieldPath,
+    to: &'static str,
+    when: When,
+}
+
+/// The rows of [`FIELDS`] alerts copy, in the mapping's order (parsed once).
+fn copied_rows() -> &'static [Copied] {
+    static ROWS: OnceLock<Vec<Copied>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        FIELDS
+            .iter()
+            .filter_map(|row| {
+                let to = *row.ecs.first().filter(|e| COPIED.contains(e))?;
+                let from = FieldPath::parse(row.cloudtrail).ok()?;
+                Some(Copied {
+                    from,
+                    to,
+                    when: row.when,
+                })
+            })
+            .collect()
+    })
+}
+
 /// The ECS fields of the source event, as a nested object.
 pub fn source_fields(record: &Value) -> Value {
     let session = is_session(record);
     let mut doc = Map::new();
-    for row in FIELDS.iter().filter(|r| applies(r, session)) {
-        let Some(ecs) = row.ecs.first().filter(|e| COPIED.contains(e)) else {
-            continue;
-        };
-        if let Some(value) = first_value(record, row.cloudtrail) {
-            set_dotted(&mut doc, ecs, value.clone());
+    for row in copied_rows().iter().filter(|r| applies(r.when, session)) {
+        if let Some(value) = row.from.first(record) {
+            set_dotted(&mut doc, row.to, value.clone());
         }
     }
     if let Some(ip) = first_value(record, "sourceIPAddress")
@@ -96,8 +120,8 @@ fn outcome(record: &Value) -> &'static str {
     }
 }
 
-fn applies(row: &FieldMap, session: bool) -> bool {
-    match row.when {
+fn applies(when: When, session: bool) -> bool {
+    match when {
         When::Always => true,
         When::Session => session,
         When::NotSession => !session,
@@ -110,8 +134,22 @@ fn is_session(record: &Value) -> bool {
         || first_value(record, "userIdentity.sessionContext.sessionIssuer").is_some()
 }
 
+/// The CloudTrail fields read besides the copied rows.
+const READ: [&str; 6] = [
+    "sourceIPAddress",
+    "recipientAccountId",
+    "errorCode",
+    "errorMessage",
+    "userIdentity.type",
+    "userIdentity.sessionContext.sessionIssuer",
+];
+
+/// The first non-null value at `path` (one of [`READ`]), through arrays.
 fn first_value<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
-    FieldPath::parse(path).ok()?.first(record)
+    static PATHS: OnceLock<Vec<Option<FieldPath>>> = OnceLock::new();
+    let paths = PATHS.get_or_init(|| READ.iter().map(|p| FieldPath::parse(p).ok()).collect());
+    let at = READ.iter().position(|p| *p == path)?;
+    paths.get(at)?.as_ref()?.first(record)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 //!   Anything else (ECS documents, exports, escapes) uses the needles of every rule.
 
 use super::condition::{Expr, Field, Op, Scalar};
-use super::literals::Needles;
+use super::literals::{Needle, Needles};
 use super::needle_index::{NeedleIndex, Probe};
 use super::Rule;
 use esquery::dsl::analysis::lowercase;
@@ -342,6 +342,31 @@ fn is_top_level_key(text: &[u8], at: usize) -> bool {
     depth == 1
 }
 
+/// The needles a record selected by one of `keys` must still be searched for. Such a record's
+/// text holds its `eventName` verbatim, so a clause with a needle inside every key holds: it is
+/// dropped (an exact needle inside an exact key; a case-insensitive one inside any key, ignoring
+/// ASCII case).
+fn needles_beyond_keys(needles: &Needles, keys: &Keys) -> Needles {
+    let inside = |needle: &Needle, key: &str, key_folded: bool| match needle.case_insensitive {
+        true => key.to_ascii_lowercase().contains(&needle.text),
+        false => !key_folded && key.contains(&needle.text),
+    };
+    let implied = |clause: &[Needle]| {
+        let exact = keys.exact.iter().map(|k| (k, false));
+        let folded = keys.folded.iter().map(|k| (k, true));
+        exact
+            .chain(folded)
+            .all(|(key, folded)| clause.iter().any(|n| inside(n, key, folded)))
+    };
+    Needles::from_clauses(
+        needles
+            .clauses()
+            .filter(|clause| !implied(clause))
+            .map(<[Needle]>::to_vec)
+            .collect(),
+    )
+}
+
 /// The rules of an engine split into those keyed on `eventName` and the rest, with the needle
 /// indexes for both ways of choosing candidates.
 #[derive(Debug, Clone)]
@@ -355,7 +380,8 @@ pub struct Dispatch {
     exact: HashMap<Box<str>, Vec<usize>>,
     /// Lower-cased ASCII key → rules.
     folded: HashMap<Box<str>, Vec<usize>>,
-    /// Per rule: its needles (checked for the keyed rules a record's `eventName` selects).
+    /// Per rule: the needles its keys do not imply (checked for the keyed rules a record's
+    /// `eventName` selects; for the others, all their needles).
     needles: Vec<Needles>,
 }
 
@@ -399,7 +425,13 @@ impl Dispatch {
             rest_ids,
             exact,
             folded,
-            needles: rules.into_iter().map(|(n, _)| n).collect(),
+            needles: rules
+                .into_iter()
+                .map(|(needles, keys)| match keys {
+                    Some(keys) => needles_beyond_keys(&needles, &keys),
+                    None => needles,
+                })
+                .collect(),
         }
     }
 
@@ -465,7 +497,7 @@ impl Dispatch {
             }
         };
         for &rule in exact.iter().chain(folded) {
-            if !out[before..].contains(&rule) && self.needles[rule].may_match(text) {
+            if !out[before..].contains(&rule) && self.needles[rule].may_match_unescaped(text) {
                 out.push(rule);
             }
         }
@@ -679,13 +711,17 @@ mod tests {
         let name = prop::sample::select(vec!["Get", "Put", "Getx"]);
         (
             proptest::option::of((proptest::collection::vec(name, 1..3), any::<bool>())),
-            proptest::option::of(prop::sample::select(vec!["Get", "get", "x", "Put"])),
+            proptest::option::of(prop::sample::select(vec![
+                "Get", "get", "x", "Put", "(?i)get", "(?i)etx",
+            ])),
         )
             .prop_map(|(keys, needle)| {
+                let to_needle = |n: &str| match n.strip_prefix("(?i)") {
+                    Some(folded) => Needle::folded(folded),
+                    None => Needle::exact(n),
+                };
                 let needles = Needles::from_clauses(
-                    needle
-                        .map(|n| vec![vec![Needle::exact(n)]])
-                        .unwrap_or_default(),
+                    needle.map(|n| vec![vec![to_needle(n)]]).unwrap_or_default(),
                 );
                 let keys = keys.map(|(names, folded)| match folded {
                     true => Keys {
@@ -720,6 +756,44 @@ mod tests {
         values.iter().any(|v| {
             keys.exact.iter().any(|k| k == v) || keys.folded.iter().any(|k| *k == v.to_lowercase())
         })
+    }
+
+    #[test]
+    fn keyed_rules_skip_the_needles_their_keys_imply() {
+        let needles = |clauses: &[&[Needle]]| {
+            Needles::from_clauses(clauses.iter().map(|c| c.to_vec()).collect())
+        };
+        let (role, sts) = (
+            Needle::exact("AssumeRole"),
+            Needle::exact("sts.amazonaws.com"),
+        );
+        let both = needles(&[&[role.clone()], &[sts.clone()]]);
+        let beyond = |keys: Option<Keys>| needles_beyond_keys(&both, &keys.unwrap()).describe();
+        assert_eq!(
+            beyond(exact(&["AssumeRole"])),
+            vec![vec!["sts.amazonaws.com"]],
+            "the key holds the needle"
+        );
+        assert_eq!(
+            beyond(exact(&["AssumeRole", "GetRole"])),
+            both.describe(),
+            "not inside every key"
+        );
+        let folded_key = Some(Keys {
+            exact: Vec::new(),
+            folded: vec!["assumerole".into()],
+        });
+        assert_eq!(
+            beyond(folded_key.clone()),
+            both.describe(),
+            "an exact needle is not implied by a key in any case"
+        );
+        let folded = needles(&[&[Needle::folded("role")], &[sts]]);
+        assert_eq!(
+            needles_beyond_keys(&folded, &folded_key.unwrap()).describe(),
+            vec![vec!["sts.amazonaws.com"]],
+            "a case-insensitive needle is"
+        );
     }
 
     proptest! {

@@ -208,9 +208,12 @@ impl Needles {
 
     /// False only when `text` cannot match: some clause has no needle in it.
     pub fn may_match(&self, text: &[u8]) -> bool {
-        if self.clauses.is_empty() || escapes_may_hide_literals(text) {
-            return true;
-        }
+        self.may_match_unescaped(text) || escapes_may_hide_literals(text)
+    }
+
+    /// [`Needles::may_match`] for a text known to hold no JSON escape that could spell a needle
+    /// differently.
+    pub fn may_match_unescaped(&self, text: &[u8]) -> bool {
         let mut non_ascii = None;
         self.clauses
             .iter()
@@ -226,7 +229,7 @@ pub(crate) fn selectivity(needles: &[Needle]) -> (usize, std::cmp::Reverse<usize
 
 /// True when JSON escapes in `text` could spell a needle differently (`\u0041`, `\/`).
 pub fn escapes_may_hide_literals(text: &[u8]) -> bool {
-    memchr::memmem::find(text, b"\\u").is_some() || memchr::memmem::find(text, b"\\/").is_some()
+    memchr::memchr_iter(b'\\', text).any(|at| matches!(text.get(at + 1), Some(b'u' | b'/')))
 }
 
 fn normalize(mut clauses: Vec<Vec<Needle>>) -> Vec<Vec<Needle>> {

@@ -1,5 +1,6 @@
 //! The literal needles of many rules: one pass of the [`NeedleIndex`] against one search per
-//! rule, and the whole engine, on generated CloudTrail (examples/gen_cloudtrail) with the shipped
+//! rule, the engine's choice of candidates ([`Dispatch`]: `eventName` keys and needles), and the
+//! whole engine, on generated CloudTrail (examples/gen_cloudtrail) with the shipped
 //! rules plus 300 synthetic ones in the shapes of imported Elastic, Sigma and Panther rules
 //! (examples/gen_rules).
 
@@ -14,6 +15,7 @@ mod synthetic;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eshunt::hunt::engine::{Engine, TimeRange};
+use eshunt::rule::dispatch::{self, Dispatch};
 use eshunt::rule::needle_index::NeedleIndex;
 use eshunt::rule::{load_dir, Rule};
 use std::path::Path;
@@ -77,6 +79,24 @@ fn needles(c: &mut Criterion) {
                     .iter()
                     .filter(|r| r.needles.may_match(line.as_bytes()))
                     .count();
+            }
+            candidates
+        })
+    });
+    let dispatch = Dispatch::new(
+        rules
+            .iter()
+            .map(|r| (r.needles.clone(), dispatch::keys_for(r)))
+            .collect(),
+    );
+    let mut dispatch_probe = dispatch.probe();
+    group.bench_function(name("dispatch"), |b| {
+        b.iter(|| {
+            let mut candidates = 0;
+            for line in &lines {
+                candidates += dispatch
+                    .candidates(line.as_bytes(), &mut dispatch_probe)
+                    .len();
             }
             candidates
         })

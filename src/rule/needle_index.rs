@@ -4,8 +4,8 @@
 //! all rules, and each rule's clauses as needle ids. Per record one overlapping pass (a plain
 //! loop of table lookups, faster than the crate's overlapping iterator) collects which needles
 //! occur — an exact needle where the matched bytes equal it, a case-insensitive one wherever its
-//! pattern matched — into a small bitset; then only the
-//! rules whose first (most selective) clause saw a needle have their whole conjunction checked.
+//! pattern matched — into a small bitset; then only the rules whose first (most selective)
+//! clause saw a needle have their whole conjunction checked.
 //! The JSON escapes that make every rule a candidate (`\u`, `\/`) are patterns of the same
 //! automaton, and so are the markers a caller asks for ([`NeedleIndex::with_markers`]). The
 //! answer for each rule is exactly its own [`Needles::may_match`].

@@ -3,6 +3,8 @@
 //! implementation of each source rule (Panther's Python, Elastic's pipeline + KQL). Skipped with
 //! a notice when the corpus is absent.
 
+use eshunt::event::direct::{direct_fields, direct_view};
+use eshunt::event::to_ecs::{to_ecs, ToEcsOptions};
 use eshunt::event::{Event, Origin};
 use eshunt::hunt::engine::{Engine, TimeRange};
 use eshunt::rule::{load_dir, PrefilterCheck, Rule};
@@ -248,4 +250,42 @@ fn ecs_documents_give_the_same_verdict_with_and_without_event_original() {
             }
         }
     }
+}
+
+/// The values at a dotted ECS field, as a query reads them.
+fn values_at(doc: &Value, field: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    esquery::dsl::source::visit_values(doc, field, &mut |v| {
+        out.push(v.clone());
+        false
+    });
+    out
+}
+
+#[test]
+fn direct_views_equal_the_full_ecs_view_on_every_record() {
+    let Some(dir) = corpus() else { return };
+    let mut compared = 0;
+    for path in files(&dir.join("cloudtrail")) {
+        for (i, line) in lines(&path).iter().enumerate() {
+            let Ok(record) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(direct) = direct_view(&record) else {
+                continue;
+            };
+            let full = to_ecs(&record, &ToEcsOptions::default());
+            for field in direct_fields() {
+                assert_eq!(
+                    values_at(&direct, field),
+                    values_at(&full, field),
+                    "{field} of {}:{}",
+                    path.display(),
+                    i + 1
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 3000, "only {compared} records compared");
 }

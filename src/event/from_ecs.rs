@@ -317,7 +317,11 @@ pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
 /// A dotted field path of an ECS document (`cloud.account.id`, `source.as.organization.name`),
 /// as rules read it with `ecs(…)`: segments of letters, digits, `_`, `-` and `@`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcsPath(String);
+pub struct EcsPath {
+    text: String,
+    /// A field of the direct view ([`super::direct`]).
+    direct: bool,
+}
 
 impl EcsPath {
     /// Validates a dotted ECS path.
@@ -328,14 +332,23 @@ impl EcsPath {
                     .all(|c| c.is_ascii_alphanumeric() || "_-@".contains(c))
         };
         match text.split('.').all(valid_segment) {
-            true => Ok(EcsPath(text.to_string())),
+            true => Ok(EcsPath {
+                text: text.to_string(),
+                direct: super::direct::is_direct_field(text),
+            }),
             false => Err(format!("`{text}` is not a dotted ECS field path")),
         }
     }
 
     /// The path as written.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// Whether the direct view of a raw record holds this field as the full ECS view does
+    /// ([`super::direct::is_direct_field`]).
+    pub fn is_direct(&self) -> bool {
+        self.direct
     }
 
     /// Calls `f` with every non-null value the path reaches in an ECS document, whose objects
@@ -347,7 +360,7 @@ impl EcsPath {
         doc: &'a Value,
         f: &mut dyn FnMut(&'a Value) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
-        visit_dotted(doc, &self.0, f)
+        visit_dotted(doc, &self.text, f)
     }
 }
 

@@ -6,6 +6,7 @@
 //! Java-map strings are flagged *unavailable* so a run can say so instead of silently missing.
 
 pub mod arn;
+pub mod direct;
 pub mod from_ecs;
 pub mod mapping;
 pub mod path;
@@ -110,6 +111,7 @@ pub struct Event {
     record: Value,
     ecs: Option<Value>,
     mapped: OnceLock<Value>,
+    direct: OnceLock<Option<Value>>,
     shape: Shape,
     unavailable: Vec<&'static str>,
     origin: Origin,
@@ -131,6 +133,7 @@ impl Event {
             record,
             ecs: None,
             mapped: OnceLock::new(),
+            direct: OnceLock::new(),
             shape: Shape::CloudTrail,
             unavailable: Vec::new(),
             origin,
@@ -155,6 +158,7 @@ impl Event {
             record,
             ecs: Some(doc),
             mapped: OnceLock::new(),
+            direct: OnceLock::new(),
             shape,
             unavailable,
             origin,
@@ -174,6 +178,31 @@ impl Event {
             None => self
                 .mapped
                 .get_or_init(|| to_ecs::to_ecs(&self.record, &to_ecs::ToEcsOptions::default())),
+        }
+    }
+
+    /// The ECS view for a query that reads only direct fields
+    /// ([`direct::is_direct_field`]): for a raw record, just those fields (built once, far
+    /// cheaper than the whole view); otherwise [`Event::ecs_view`].
+    pub fn direct_view(&self) -> &Value {
+        if self.ecs.is_some() {
+            return self.ecs_view();
+        }
+        match self
+            .direct
+            .get_or_init(|| direct::direct_view(&self.record))
+        {
+            Some(view) => view,
+            None => self.ecs_view(),
+        }
+    }
+
+    /// The view to read the ECS field `path` in: [`Event::direct_view`] for a direct field,
+    /// else [`Event::ecs_view`].
+    pub fn ecs_view_for(&self, path: &from_ecs::EcsPath) -> &Value {
+        match path.is_direct() {
+            true => self.direct_view(),
+            false => self.ecs_view(),
         }
     }
 

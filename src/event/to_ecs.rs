@@ -895,6 +895,12 @@ fn is_dropped(v: &Value, gen: PipelineGeneration) -> bool {
     }
 }
 
+/// The newest pipeline's removal of empty values ([`PipelineGeneration::Current`], what the
+/// default options map with): `None` if `v` itself goes away.
+pub(super) fn prune_current(v: &Value) -> Option<Value> {
+    prune(v, PipelineGeneration::Current)
+}
+
 /// The pipeline's recursive removal of empty values: `None` if `v` itself goes away.
 fn prune(v: &Value, gen: PipelineGeneration) -> Option<Value> {
     prune_with(v, &|x| is_dropped(x, gen))

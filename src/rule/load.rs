@@ -20,12 +20,10 @@ use super::{
 use crate::event::mapping::cloudtrail_mapping;
 use crate::event::to_ecs::is_added_at_ingest;
 use crate::time::Span;
-use esquery::dsl::Query;
 use serde_json::Value;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
 use toml::Spanned;
 
 /// The outcome of loading a directory of rules: the valid rules and every error found.
@@ -396,14 +394,10 @@ impl Builder<'_> {
         };
         // OpenSearch's flat_object misreads Kibana's wildcard query_strings on flattened keys.
         let dsl = esquery::dsl::portable::portable(&dsl, cloudtrail_mapping());
-        let local = Query::compile(&dsl, cloudtrail_mapping())
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
-        Some(Prefilter {
-            kql: d.kql.as_ref().map(|k| k.get_ref().clone()),
+        Some(Prefilter::new(
+            d.kql.as_ref().map(|k| k.get_ref().clone()),
             dsl,
-            local,
-        })
+        ))
     }
 
     /// Translates KQL to query DSL as Kibana does; syntax errors point into the file.

@@ -17,6 +17,8 @@ pub mod suppress;
 pub mod template;
 pub mod threshold;
 
+use crate::event::direct::is_direct_field;
+use crate::event::mapping::cloudtrail_mapping;
 use crate::event::path::FieldPath;
 use crate::event::Event;
 use crate::time::Span;
@@ -230,6 +232,28 @@ pub struct Prefilter {
     /// The DSL compiled for local evaluation on ECS documents, with the field types of Elastic's
     /// CloudTrail data stream — or why it cannot be evaluated locally.
     pub local: Result<Arc<Query>, String>,
+    /// The local query reads only direct fields ([`crate::event::direct`]): a raw record is
+    /// checked on its direct view, not its whole ECS view.
+    pub direct: bool,
+}
+
+impl Prefilter {
+    /// A prefilter of `dsl` (translated from `kql` when given), compiled for local checks.
+    pub fn new(kql: Option<String>, dsl: Value) -> Prefilter {
+        let local = Query::compile(&dsl, cloudtrail_mapping())
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        let direct = local.as_ref().is_ok_and(|query| {
+            let fields = query.fields();
+            !fields.is_empty() && fields.iter().all(|f| is_direct_field(f))
+        });
+        Prefilter {
+            kql,
+            dsl,
+            local,
+            direct,
+        }
+    }
 }
 
 /// Whether a verdict must check the prefilter itself.
@@ -430,7 +454,11 @@ impl Rule {
         };
         let prefilter = match (check, &self.prefilter.local) {
             (PrefilterCheck::Local, Ok(query)) if condition => {
-                Some(query.matches(event.ecs_view(), chrono::Utc::now()))
+                let view = match self.prefilter.direct {
+                    true => event.direct_view(),
+                    false => event.ecs_view(),
+                };
+                Some(query.matches(view, chrono::Utc::now()))
             }
             _ => None,
         };

@@ -178,7 +178,7 @@ pub fn resolve(field: &Field, event: &Event) -> Result<Value, String> {
             .project(event.record())
             .and_then(|v| project_arn(*part, &v))
             .ok_or_else(absent),
-        Field::Ecs(path) => crate::event::from_ecs::lookup(event.ecs_view(), path.as_str())
+        Field::Ecs(path) => crate::event::from_ecs::lookup(event.ecs_view_for(path), path.as_str())
             .cloned()
             .ok_or_else(absent),
     }

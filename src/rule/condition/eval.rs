@@ -119,7 +119,7 @@ fn visit_field(
             Err(_) => ControlFlow::Continue(()),
         },
         Field::Arn(part, path) => path.visit(event.record(), &mut |v| arn_parts(*part, v, f)),
-        Field::Ecs(path) => path.visit(event.ecs_view(), &mut |v| f(v)),
+        Field::Ecs(path) => path.visit(event.ecs_view_for(path), &mut |v| f(v)),
     }
 }
 

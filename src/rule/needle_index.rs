@@ -179,17 +179,19 @@ impl NeedleIndex {
             return true;
         };
         let lanes = Lanes::split(text.len(), self.longest);
-        let mut at = lanes.from;
+        let common = lanes.common;
+        let stretch: [&[u8]; LANES] =
+            std::array::from_fn(|lane| &text[lanes.from[lane]..lanes.from[lane] + common]);
         let mut sid = [start; LANES];
         // All lanes in step: independent chains of table lookups overlap in the CPU.
-        for _ in 0..lanes.common {
-            for lane in 0..LANES {
-                sid[lane] = dfa.next_state(Anchored::No, sid[lane], text[at[lane]]);
-                at[lane] += 1;
+        let bytes = (0..common).map(|step| stretch.map(|lane| lane[step]));
+        for (step, bytes) in bytes.enumerate() {
+            for (state, byte) in sid.iter_mut().zip(bytes) {
+                *state = dfa.next_state(Anchored::No, *state, byte);
             }
             if sid.iter().any(|&s| dfa.is_special(s)) {
-                for lane in 0..LANES {
-                    if self.record_matches(dfa, text, at[lane], sid[lane], probe) {
+                for (&from, &state) in lanes.from.iter().zip(&sid) {
+                    if self.record_matches(dfa, text, from + step + 1, state, probe) {
                         return true;
                     }
                 }
@@ -198,7 +200,7 @@ impl NeedleIndex {
         // What is left of each lane, one at a time.
         for lane in 0..LANES {
             let text = &text[..lanes.to[lane]];
-            let (mut end, mut state) = (at[lane], sid[lane]);
+            let (mut end, mut state) = (lanes.from[lane] + common, sid[lane]);
             while let Some((next, special)) = next_special(dfa, text, end, state) {
                 (end, state) = (next, special);
                 if self.record_matches(dfa, text, end, state, probe) {

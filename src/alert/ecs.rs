@@ -4,9 +4,10 @@
 //! same whether its event was read from a file or from an index.
 
 use crate::event::from_ecs::{When, FIELDS};
-use crate::event::path::{is_nullish, set_dotted, FieldPath};
+use crate::event::nested::Shape;
+use crate::event::path::{is_nullish, FieldPath};
 use crate::net::parse_ip;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 /// ECS fields copied into alerts.
@@ -52,60 +53,82 @@ pub fn source_paths() -> &'static [&'static str] {
     ]
 }
 
+/// The ECS fields `source_fields` writes besides the copied rows.
+const DERIVED: [&str; 3] = ["source.ip", "cloud.provider", "event.outcome"];
+
 /// A row of the mapping whose first ECS field alerts copy, its CloudTrail path parsed.
 struct Copied {
     from: FieldPath,
-    to: &'static str,
+    /// The ECS field's slot in the [`Fields`] shape.
+    to: usize,
     when: When,
 }
 
-/// The rows of [`FIELDS`] alerts copy, in the mapping's order (parsed once).
-fn copied_rows() -> &'static [Copied] {
-    static ROWS: OnceLock<Vec<Copied>> = OnceLock::new();
-    ROWS.get_or_init(|| {
-        FIELDS
+/// How alerts' source fields are built: the copied rows of [`FIELDS`] in the mapping's order,
+/// and the shape of the object they make (made once).
+struct Fields {
+    rows: Vec<Copied>,
+    shape: Shape,
+    /// Slots of `cloud.account.id` and of [`DERIVED`].
+    account: usize,
+    derived: [usize; 3],
+}
+
+fn fields() -> &'static Fields {
+    static BUILT: OnceLock<Fields> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let copied: Vec<_> = FIELDS
             .iter()
-            .filter_map(|row| {
-                let to = *row.ecs.first().filter(|e| COPIED.contains(e))?;
-                let from = FieldPath::parse(row.cloudtrail).ok()?;
+            .filter_map(|row| Some((row, *row.ecs.first().filter(|e| COPIED.contains(e))?)))
+            .collect();
+        let shape = Shape::new(copied.iter().map(|(_, to)| *to).chain(DERIVED));
+        let slot = |path: &str| shape.slot(path).expect("a path of the shape");
+        let rows = copied
+            .iter()
+            .filter_map(|(row, to)| {
                 Some(Copied {
-                    from,
-                    to,
+                    from: FieldPath::parse(row.cloudtrail).ok()?,
+                    to: slot(to),
                     when: row.when,
                 })
             })
-            .collect()
+            .collect();
+        let account = slot("cloud.account.id");
+        let derived = DERIVED.map(slot);
+        Fields {
+            rows,
+            shape,
+            account,
+            derived,
+        }
     })
 }
 
 /// The ECS fields of the source event, as a nested object.
 pub fn source_fields(record: &Value) -> Value {
+    let fields = fields();
     let session = is_session(record);
-    let mut doc = Map::new();
-    for row in copied_rows().iter().filter(|r| applies(r.when, session)) {
+    let mut values = fields.shape.values();
+    for row in fields.rows.iter().filter(|r| applies(r.when, session)) {
         if let Some(value) = row.from.first(record) {
-            set_dotted(&mut doc, row.to, value.clone());
+            values.set(row.to, value.clone());
         }
     }
-    if let Some(ip) = first_value(record, "sourceIPAddress")
+    if !values.has(fields.account) {
+        if let Some(account) = first_value(record, "recipientAccountId") {
+            values.set(fields.account, account.clone());
+        }
+    }
+    let [ip_slot, provider_slot, outcome_slot] = fields.derived;
+    if let Some(address) = first_value(record, "sourceIPAddress")
         .and_then(Value::as_str)
         .and_then(parse_ip)
     {
-        set_dotted(&mut doc, "source.ip", json!(ip.to_string()));
+        values.set(ip_slot, json!(address.to_string()));
     }
-    let has_account = doc
-        .get("cloud")
-        .and_then(|c| c.get("account"))
-        .and_then(|a| a.get("id"))
-        .is_some();
-    if !has_account {
-        if let Some(account) = first_value(record, "recipientAccountId") {
-            set_dotted(&mut doc, "cloud.account.id", account.clone());
-        }
-    }
-    set_dotted(&mut doc, "cloud.provider", json!("aws"));
-    set_dotted(&mut doc, "event.outcome", json!(outcome(record)));
-    Value::Object(doc)
+    values.set(provider_slot, json!("aws"));
+    values.set(outcome_slot, json!(outcome(record)));
+    Value::Object(fields.shape.build(values))
 }
 
 /// Elastic's rule: `failure` when `errorCode` or `errorMessage` has a value.

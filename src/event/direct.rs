@@ -11,9 +11,10 @@
 //! TLS…). Each value is the one `to_ecs` (default options) writes at the same field, after the
 //! same empty-value cleanup — tests compare the two on edge cases and on the whole corpus.
 
-use super::path::set_dotted;
+use super::nested::Shape;
 use super::to_ecs::{prune_current, DATASET};
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// How the pipeline writes a direct field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,33 +110,35 @@ pub fn is_direct_field(field: &str) -> bool {
 /// one of them would be written in a way this view does not repeat (an `eventName` that is not
 /// a string), so the full view must be used.
 pub fn direct_view(record: &Value) -> Option<Value> {
-    let mut doc = Map::new();
-    // Anything but an object maps as an empty record does.
+    static SHAPE: OnceLock<Shape> = OnceLock::new();
+    // Slots are the positions in `direct_fields()`: DIRECT, CONSTANT, then DERIVED.
+    let shape = SHAPE.get_or_init(|| Shape::new(direct_fields()));
+    let mut values = shape.values();
     let empty = Map::new();
     let top = record.as_object().unwrap_or(&empty);
-    for (ecs, path, written) in DIRECT {
+    for (slot, (_, path, written)) in DIRECT.iter().enumerate() {
         let Some(value) = object_path(top, path).and_then(prune_current) else {
             continue;
         };
         if *written == Written::Text && !value.is_string() {
             return None;
         }
-        set_dotted(&mut doc, ecs, value);
+        values.set(slot, value);
     }
-    for (ecs, value) in CONSTANT {
-        set_dotted(&mut doc, ecs, Value::from(*value));
+    for (slot, (_, value)) in (DIRECT.len()..).zip(CONSTANT) {
+        values.set(slot, Value::from(*value));
     }
+    let [ip_slot, outcome_slot] = [0, 1].map(|i| DIRECT.len() + CONSTANT.len() + i);
     let address = object_path(top, &["sourceIPAddress"]).and_then(prune_current);
     if let Some(ip) = address
         .as_ref()
         .and_then(Value::as_str)
         .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
     {
-        set_dotted(&mut doc, "source.ip", Value::from(ip));
+        values.set(ip_slot, Value::from(ip));
     }
-    let outcome = outcome(top);
-    set_dotted(&mut doc, "event.outcome", Value::String(outcome));
-    Some(Value::Object(doc))
+    values.set(outcome_slot, Value::String(outcome(top)));
+    Some(Value::Object(shape.build(values)))
 }
 
 /// `event.outcome` as the pipeline sets it: `failure` with an error code or message, else
@@ -171,6 +174,14 @@ mod tests {
     use crate::event::to_ecs::{to_ecs, ToEcsOptions};
     use esquery::dsl::source::visit_values;
     use serde_json::json;
+
+    #[test]
+    fn each_direct_field_is_the_slot_of_its_position() {
+        let shape = Shape::new(direct_fields());
+        for (at, field) in direct_fields().enumerate() {
+            assert_eq!(shape.slot(field), Some(at), "{field}");
+        }
+    }
 
     /// Every direct field has the same values in both views.
     fn assert_same_as_full_view(record: &Value) {

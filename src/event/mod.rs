@@ -9,6 +9,7 @@ pub mod arn;
 pub mod direct;
 pub mod from_ecs;
 pub mod mapping;
+pub mod nested;
 pub mod path;
 pub mod to_ecs;
 pub mod udm;

@@ -15,7 +15,7 @@ mod synthetic;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eshunt::hunt::engine::{Engine, TimeRange};
-use eshunt::rule::dispatch::{self, Dispatch};
+use eshunt::rule::dispatch::Dispatch;
 use eshunt::rule::needle_index::NeedleIndex;
 use eshunt::rule::{load_dir, Rule};
 use std::path::Path;
@@ -83,12 +83,7 @@ fn needles(c: &mut Criterion) {
             candidates
         })
     });
-    let dispatch = Dispatch::new(
-        rules
-            .iter()
-            .map(|r| (r.needles.clone(), dispatch::keys_for(r)))
-            .collect(),
-    );
+    let dispatch = Dispatch::for_rules(&rules);
     let mut dispatch_probe = dispatch.probe();
     group.bench_function(name("dispatch"), |b| {
         b.iter(|| {

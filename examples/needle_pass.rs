@@ -5,7 +5,7 @@
 //! `cargo run --release --example needle_pass -- RULES_DIR FILE.jsonl` (used by
 //! `scripts/bench-scan`).
 
-use eshunt::rule::dispatch::{self, Dispatch};
+use eshunt::rule::dispatch::Dispatch;
 use eshunt::rule::load_dir;
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,12 +26,7 @@ fn main() -> ExitCode {
         }
     };
     let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
-    let index = Dispatch::new(
-        rules
-            .iter()
-            .map(|r| (r.needles.clone(), dispatch::keys_for(r)))
-            .collect(),
-    );
+    let index = Dispatch::for_rules(&rules);
     let mut probe = index.probe();
     let mut per_rule = vec![0u64; rules.len()];
     let mut with_candidates = 0u64;

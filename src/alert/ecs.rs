@@ -74,6 +74,7 @@ struct Fields {
     derived: [usize; 3],
 }
 
+/// The source fields' rows and shape, made on first use.
 fn fields() -> &'static Fields {
     static BUILT: OnceLock<Fields> = OnceLock::new();
     BUILT.get_or_init(|| {

@@ -114,6 +114,7 @@ pub fn direct_view(record: &Value) -> Option<Value> {
     // Slots are the positions in `direct_fields()`: DIRECT, CONSTANT, then DERIVED.
     let shape = SHAPE.get_or_init(|| Shape::new(direct_fields()));
     let mut values = shape.values();
+    // Anything but an object maps as an empty record does.
     let empty = Map::new();
     let top = record.as_object().unwrap_or(&empty);
     for (slot, (_, path, written)) in DIRECT.iter().enumerate() {

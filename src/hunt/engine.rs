@@ -8,7 +8,7 @@
 
 use crate::alert::{self, Alert};
 use crate::event::Event;
-use crate::rule::dispatch::{self, Dispatch, DispatchProbe};
+use crate::rule::dispatch::{Dispatch, DispatchProbe};
 use crate::rule::{PrefilterCheck, Rule};
 use crate::source::files::{parse_record, RawRecord};
 use crate::tally::{Skipped, Tally};
@@ -61,12 +61,7 @@ impl<'r> Engine<'r> {
     /// An engine for `rules`, keeping events inside `range`.
     pub fn new(rules: impl IntoIterator<Item = &'r Rule>, range: TimeRange) -> Engine<'r> {
         let rules: Vec<&Rule> = rules.into_iter().collect();
-        let needles = Dispatch::new(
-            rules
-                .iter()
-                .map(|r| (r.needles.clone(), dispatch::keys_for(r)))
-                .collect(),
-        );
+        let needles = Dispatch::for_rules(rules.iter().copied());
         Engine {
             probe: RefCell::new(needles.probe()),
             needles,

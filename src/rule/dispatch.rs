@@ -435,6 +435,16 @@ impl Dispatch {
         }
     }
 
+    /// The index of loaded rules, in order: their needles, keyed as [`keys_for`] says.
+    pub fn for_rules<'r>(rules: impl IntoIterator<Item = &'r Rule>) -> Dispatch {
+        Dispatch::new(
+            rules
+                .into_iter()
+                .map(|r| (r.needles.clone(), keys_for(r)))
+                .collect(),
+        )
+    }
+
     /// Scratch space sized for this index.
     pub fn probe(&self) -> DispatchProbe {
         DispatchProbe {

@@ -110,9 +110,7 @@ pub fn is_direct_field(field: &str) -> bool {
 /// one of them would be written in a way this view does not repeat (an `eventName` that is not
 /// a string), so the full view must be used.
 pub fn direct_view(record: &Value) -> Option<Value> {
-    static SHAPE: OnceLock<Shape> = OnceLock::new();
-    // Slots are the positions in `direct_fields()`: DIRECT, CONSTANT, then DERIVED.
-    let shape = SHAPE.get_or_init(|| Shape::new(direct_fields()));
+    let (shape, [ip_slot, outcome_slot]) = view_shape();
     let mut values = shape.values();
     // Anything but an object maps as an empty record does.
     let empty = Map::new();
@@ -129,17 +127,27 @@ pub fn direct_view(record: &Value) -> Option<Value> {
     for (slot, (_, value)) in (DIRECT.len()..).zip(CONSTANT) {
         values.set(slot, Value::from(*value));
     }
-    let [ip_slot, outcome_slot] = [0, 1].map(|i| DIRECT.len() + CONSTANT.len() + i);
     let address = object_path(top, &["sourceIPAddress"]).and_then(prune_current);
     if let Some(ip) = address
         .as_ref()
         .and_then(Value::as_str)
         .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
     {
-        values.set(ip_slot, Value::from(ip));
+        values.set(*ip_slot, Value::from(ip));
     }
-    values.set(outcome_slot, Value::String(outcome(top)));
+    values.set(*outcome_slot, Value::String(outcome(top)));
     Some(Value::Object(shape.build(values)))
+}
+
+/// The shape of the direct view, made once, with the slots of [`DERIVED`]. A field's slot is its
+/// position in [`direct_fields`]: DIRECT's, then CONSTANT's, then DERIVED's.
+fn view_shape() -> &'static (Shape, [usize; 2]) {
+    static SHAPE: OnceLock<(Shape, [usize; 2])> = OnceLock::new();
+    SHAPE.get_or_init(|| {
+        let shape = Shape::new(direct_fields());
+        let derived = DERIVED.map(|field| shape.slot(field).expect("a direct field"));
+        (shape, derived)
+    })
 }
 
 /// `event.outcome` as the pipeline sets it: `failure` with an error code or message, else
